@@ -1,0 +1,1 @@
+"""Language-model agents for Stable-Baselines3."""

