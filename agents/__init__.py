@@ -1,1 +1,30 @@
-"""Language-model agents for Stable-Baselines3."""
+"""Language-model agents for Stable-Baselines3.
+
+* :class:`LMActorCriticPolicy`: a causal LM with a value head as an SB3 actor-critic policy.
+* :class:`EpisodeRolloutBuffer`: minibatches of whole episode segments; KL penalty.
+* :class:`REINFORCE`: reward-to-go policy gradient with a learned baseline.
+* :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`: wired with sensible defaults.
+"""
+
+from agents.buffer import EpisodeRolloutBuffer
+from agents.evaluation import evaluate_policy_text
+from agents.factory import attach, make_a2c, make_env, make_ppo, make_reinforce
+from agents.kl import KLController
+from agents.policy import LMActorCriticPolicy
+from agents.reinforce import REINFORCE
+from agents.sampling import SamplingConfig, process_logits
+
+__all__ = [
+    "REINFORCE",
+    "EpisodeRolloutBuffer",
+    "KLController",
+    "LMActorCriticPolicy",
+    "SamplingConfig",
+    "attach",
+    "evaluate_policy_text",
+    "make_a2c",
+    "make_env",
+    "make_ppo",
+    "make_reinforce",
+    "process_logits",
+]

@@ -31,8 +31,9 @@ def test_tiny_model_prefers_grammatical_text() -> None:
 
 
 def test_pretrain_pipeline_runs_end_to_end(tmp_path) -> None:
-    cfg = PretrainConfig(out=tmp_path, train_docs=3000, heldout_docs=100, steps=5, eval_samples=8,
-                         n_embd=32, n_layer=1, n_head=2)
+    cfg = PretrainConfig(
+        out=tmp_path, train_docs=3000, heldout_docs=100, steps=5, eval_samples=8, n_embd=32, n_layer=1, n_head=2
+    )
     metrics = pretrain(cfg)
     assert math.isfinite(metrics["heldout_perplexity"])
     assert 0 <= metrics["grammatical_rate"] <= 1

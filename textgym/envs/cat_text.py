@@ -108,9 +108,7 @@ class CatTextEnv(TextGenEnv):
         prompts = story_openings(split)
         if not grammar_vocab:
             prompts = [to_natural(p) for p in prompts]
-        super().__init__(
-            prompts, tokenizer=tok, reward=reward, split=split, max_new_tokens=max_new_tokens, **kwargs
-        )
+        super().__init__(prompts, tokenizer=tok, reward=reward, split=split, max_new_tokens=max_new_tokens, **kwargs)
 
 
 class CatTextVectorEnv(TextGenVectorEnv):

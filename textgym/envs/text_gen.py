@@ -63,6 +63,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``reward_mode``: ``"terminal"`` or ``"immediate"``.
     * ``stop_token_ids``: tokens that end the episode (default: EOS).
     * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it.
+      After :meth:`set_token_values` (e.g. the agent's log-probabilities or the step
+      rewards), each generated token is coloured by its value (:mod:`textgym.render`).
 
     ## Version History
     * v0: initial version.
@@ -150,6 +152,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self._n_new = 0
         self._done = True
         self._last_score = 0.0
+        self.token_values: list[float | None] | None = None  # render colours (issue #6)
 
     # ----- helpers shared with the vector env -----
     def validate_action(self, action: Any) -> int:
@@ -199,6 +202,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self._n_new = 0
         self._done = False
         self._last_score = 0.0
+        self.token_values = None
         return self._obs(), {"prompt": self.prompts[index]}
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -236,6 +240,25 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         start = self._prompt_len
         return self.decode_completion(self._ids[start : start + self._n_new])
 
+    def set_token_values(self, values: Sequence[float | None] | None) -> None:
+        """Give render() one value per generated token to colour it by; ``None`` clears them.
+
+        Values for the first tokens only are allowed (the rest stay uncoloured), so an agent
+        can add its log-probabilities as it goes. reset() clears them.
+
+        Raises:
+            ValueError: If there are more values than generated tokens, or one is not finite.
+        """
+        if values is None:
+            self.token_values = None
+            return
+        vals = [None if v is None else float(v) for v in values]
+        if len(vals) > self._n_new:
+            raise ValueError(f"got {len(vals)} token values but only {self._n_new} tokens are generated")
+        if any(v is not None and not np.isfinite(v) for v in vals):
+            raise ValueError(f"token values must be finite, got {values}")
+        self.token_values = vals
+
     def render(self) -> str | None:
         """``"prompt || completion"``; printed in human mode, returned in ansi mode."""
         if self.render_mode is None:
@@ -243,6 +266,13 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             return None
         if self._prompt_index < 0:
             text = "(no episode yet: call reset())"
+        elif self.token_values is not None:
+            from textgym.render import colorize_tokens, token_pieces
+
+            start = self._prompt_len
+            pieces = token_pieces(self.tokenizer, self._ids[start : start + self._n_new])
+            values = self.token_values + [None] * (len(pieces) - len(self.token_values))
+            text = f"{self.prompts[self._prompt_index]} || {colorize_tokens(pieces, values).lstrip()}"
         else:
             text = f"{self.prompts[self._prompt_index]} || {self.completion}"
         if self.render_mode == "human":

@@ -88,9 +88,7 @@ class TextGenVectorEnv(VectorEnv):
         self._started = True
         return self._obs(), infos
 
-    def step(
-        self, actions: Any
-    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    def step(self, actions: Any) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Append one token per slot; score every episode that ends here in one call."""
         if not self._started:
             raise RuntimeError("step() called before reset()")

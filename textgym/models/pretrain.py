@@ -202,8 +202,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     args = parser.parse_args(argv)
     cfg = PretrainConfig(
-        out=args.out, steps=args.steps, train_docs=args.train_docs,
-        eval_samples=args.eval_samples, seed=args.seed,
+        out=args.out,
+        steps=args.steps,
+        train_docs=args.train_docs,
+        eval_samples=args.eval_samples,
+        seed=args.seed,
     )
     metrics = pretrain(cfg)
     print(f"held-out perplexity:            {metrics['heldout_perplexity']:.3f}")

@@ -60,7 +60,8 @@ class LMFluencyReward(RewardModel):
         scores = np.zeros(len(completions))
         for start in range(0, len(completions), self.batch_size):
             rows, spans = [], []
-            for p, c in zip(prompts[start:start + self.batch_size], completions[start:start + self.batch_size], strict=True):
+            chunk = slice(start, start + self.batch_size)
+            for p, c in zip(prompts[chunk], completions[chunk], strict=True):
                 p_ids = tok(p)["input_ids"]
                 c_ids = tok(c, add_special_tokens=False)["input_ids"] + [eos]
                 rows.append(p_ids + c_ids)

@@ -1,0 +1,169 @@
+"""Convenience constructors wiring the LM policy and the episode buffer into SB3."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecEnv
+
+from agents.buffer import EpisodeRolloutBuffer
+from agents.policy import LMActorCriticPolicy
+from agents.reinforce import REINFORCE
+
+#: Policy keyword arguments that belong to LMActorCriticPolicy.
+POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic", "kl_coef", "target_kl", "kl_horizon", "log_kl")
+
+
+def resolve_env_id(env_id: str) -> str:
+    """Accept ``"CatText-v0"`` as well as ``"textgym/CatText-v0"``."""
+    import textgym  # noqa: F401  (registers the ids)
+
+    if env_id not in gym.registry and f"textgym/{env_id}" in gym.registry:
+        return f"textgym/{env_id}"
+    if env_id not in gym.registry:
+        known = sorted(k for k in gym.registry if k.startswith("textgym/"))
+        raise ValueError(f"unknown environment {env_id!r}; textgym registers {known}")
+    return env_id
+
+
+def make_env(
+    env: str | gym.Env | Callable[[], gym.Env] | VecEnv,
+    n_envs: int = 16,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+) -> VecEnv:
+    """A VecEnv from an id, an Env (one slot), an env factory, or a VecEnv (returned as is)."""
+    if isinstance(env, VecEnv):
+        return env
+    if isinstance(env, str):
+        # SB3 asks for render_mode="rgb_array" unless told otherwise; text envs render ansi.
+        env_kwargs = {"render_mode": None, **(env_kwargs or {})}
+        return make_vec_env(resolve_env_id(env), n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    if isinstance(env, gym.Env):
+        if n_envs != 1:
+            raise ValueError("an Env instance gives one slot: pass n_envs=1, or an env id or factory")
+        return make_vec_env(lambda: env, n_envs=1, seed=seed)
+    if callable(env):
+        return make_vec_env(env, n_envs=n_envs, seed=seed)
+    raise TypeError(f"env must be an id, an Env, an env factory or an SB3 VecEnv, got {type(env).__name__}")
+
+
+def attach(algorithm: BaseAlgorithm) -> BaseAlgorithm:
+    """Connect an algorithm's EpisodeRolloutBuffer to it (needed again after ``load``)."""
+    buffer = getattr(algorithm, "rollout_buffer", None)
+    if not isinstance(buffer, EpisodeRolloutBuffer):
+        raise TypeError("attach() needs an algorithm built with rollout_buffer_class=EpisodeRolloutBuffer")
+    buffer.attach(algorithm)
+    return algorithm
+
+
+def _split_kwargs(model: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
+    policy_kwargs.setdefault("model", model)
+    for key in POLICY_KEYS:
+        if key in kwargs:
+            policy_kwargs[key] = kwargs.pop(key)
+    return policy_kwargs, kwargs
+
+
+def _build(
+    cls: type[BaseAlgorithm],
+    env: Any,
+    model: Any,
+    n_envs: int,
+    seed: int | None,
+    env_kwargs: dict[str, Any] | None,
+    defaults: dict[str, Any],
+    kwargs: dict[str, Any],
+) -> BaseAlgorithm:
+    policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
+    algo_kwargs = {**defaults, **algo_kwargs}
+    venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    algo = cls(
+        LMActorCriticPolicy,
+        venv,
+        policy_kwargs=policy_kwargs,
+        rollout_buffer_class=EpisodeRolloutBuffer,
+        seed=seed,
+        **algo_kwargs,
+    )
+    return attach(algo)
+
+
+def make_ppo(
+    env: str | gym.Env | VecEnv,
+    model: Any = "tiny",
+    n_envs: int = 16,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> PPO:
+    """SB3 PPO with :class:`LMActorCriticPolicy` and :class:`EpisodeRolloutBuffer`.
+
+    Defaults suit short token-level episodes: undiscounted returns (``gamma=1``), GAE
+    ``lambda=0.95``, 64 steps per env per rollout, minibatches of about 512 steps (whole
+    episode segments), 4 epochs, AdamW at 3e-4, and a fixed KL penalty of 0.05 per token to
+    the initial model. Sampling settings and KL options (``temperature``, ``top_k``,
+    ``top_p``, ``separate_critic``, ``kl_coef``, ``target_kl``, ``kl_horizon``,
+    ``log_kl``) may be given directly; everything else goes to ``PPO``.
+
+    >>> import agents
+    >>> ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8)
+    >>> type(ppo.rollout_buffer).__name__, ppo.policy.kl.coef
+    ('EpisodeRolloutBuffer', 0.05)
+    """
+    kwargs.setdefault("kl_coef", 0.05)
+    defaults = dict(
+        learning_rate=3e-4,
+        n_steps=64,
+        batch_size=512,
+        n_epochs=4,
+        gamma=1.0,
+        gae_lambda=0.95,
+        ent_coef=0.0,
+        clip_range=0.2,
+        max_grad_norm=0.5,
+    )
+    return _build(PPO, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
+
+
+def make_a2c(
+    env: str | gym.Env | VecEnv,
+    model: Any = "tiny",
+    n_envs: int = 16,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> A2C:
+    """SB3 A2C with the LM policy (AdamW instead of A2C's default RMSprop)."""
+    kwargs.setdefault("kl_coef", 0.05)
+    defaults = dict(
+        learning_rate=1e-4,
+        n_steps=32,
+        gamma=1.0,
+        gae_lambda=0.95,
+        ent_coef=0.0,
+        use_rms_prop=False,
+        normalize_advantage=True,
+        max_grad_norm=0.5,
+    )
+    return _build(A2C, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
+
+
+def make_reinforce(
+    env: str | gym.Env | VecEnv,
+    model: Any = "tiny",
+    n_envs: int = 16,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> REINFORCE:
+    """:class:`REINFORCE` with the LM policy."""
+    kwargs.setdefault("kl_coef", 0.05)
+    defaults = dict(learning_rate=1e-4, n_steps=32, gamma=1.0)
+    return _build(REINFORCE, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]

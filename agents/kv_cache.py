@@ -1,0 +1,137 @@
+"""Per-env-slot key/value cache for rollouts at one token per step.
+
+During rollout collection the policy sees, for each env slot, the previous observation plus
+the token it just chose. The cache keeps each slot's token sequence and its keys/values; an
+observation that is exactly "cached sequence + the last action" costs a one-token forward,
+anything else (a reset, another caller, changed weights) is recomputed from scratch.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import DynamicCache, PreTrainedModel
+
+
+def _layer_kv(cache: DynamicCache, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+    entry = cache.layers[layer]
+    return entry.keys, entry.values
+
+
+class SlotKVCache:
+    """Keys/values of one transformer trunk for N env slots.
+
+    Layout: per layer, keys and values of shape (N, heads, max_len, head_dim); slot i holds
+    its ``length[i]`` tokens at positions ``[0, length[i])``, the rest is stale.
+    """
+
+    def __init__(self) -> None:
+        self.n_slots = 0
+        self.keys: list[torch.Tensor] = []
+        self.values: list[torch.Tensor] = []
+        self.seq = torch.zeros(0, 0, dtype=torch.long)
+        self.length = torch.zeros(0, dtype=torch.long)
+        self.last_action = torch.zeros(0, dtype=torch.long)
+        self.hits = 0  # slots served by a one-token forward
+        self.misses = 0  # slots recomputed
+
+    def invalidate(self) -> None:
+        """Forget everything (e.g. after the weights changed)."""
+        self.n_slots = 0
+
+    def _ensure(self, n: int, max_len: int) -> None:
+        if self.n_slots != n or self.seq.shape[1] != max_len:
+            self.n_slots = n
+            self.keys, self.values = [], []
+            self.seq = torch.zeros(n, max_len, dtype=torch.long)
+            self.length = torch.zeros(n, dtype=torch.long)  # 0 = nothing cached
+            self.last_action = torch.full((n,), -1, dtype=torch.long)
+
+    def reusable(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Bool (N,): the observation is the cached sequence plus the slot's last action."""
+        n, max_len = ids.shape
+        self._ensure(n, max_len)
+        pos = torch.arange(max_len)
+        in_prefix = pos[None, :] < self.length[:, None]
+        prefix_ok = ((ids == self.seq) | ~in_prefix).all(dim=1)
+        new_token = ids.gather(1, (lengths - 1).clamp(min=0)[:, None]).squeeze(1)
+        return (self.length > 0) & (lengths == self.length + 1) & prefix_ok & (new_token == self.last_action)
+
+    @torch.no_grad()
+    def forward(self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Hidden state at each slot's last real token, (N, hidden), using the cache.
+
+        Args:
+            trunk: The transformer without LM head (``model.base_model``).
+            ids: Right-padded token ids, (N, max_len).
+            lengths: Real tokens per row, (N,).
+        """
+        reuse = self.reusable(ids, lengths)
+        hidden = torch.empty(0)
+        out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []
+        full = torch.nonzero(~reuse).squeeze(1)
+        inc = torch.nonzero(reuse).squeeze(1)
+        if len(full):
+            out_rows.append((full, self._recompute(trunk, ids, lengths, full)))
+        if len(inc):
+            out_rows.append((inc, self._extend(trunk, ids, lengths, inc)))
+        self.hits += len(inc)
+        self.misses += len(full)
+        for rows, h in out_rows:
+            if hidden.numel() == 0:
+                hidden = h.new_empty(len(ids), h.shape[-1])
+            hidden[rows] = h
+        self.seq = torch.where(torch.arange(ids.shape[1])[None, :] < lengths[:, None], ids, 0)
+        self.length = lengths.clone()
+        return hidden
+
+    def _recompute(
+        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
+    ) -> torch.Tensor:
+        width = int(lengths[rows].max())
+        sub_ids = ids[rows, :width]
+        mask = (torch.arange(width)[None, :] < lengths[rows, None]).long()
+        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, past_key_values=DynamicCache())
+        cache = out.past_key_values
+        n_layers = len(cache.layers)
+        if not self.keys:
+            for layer in range(n_layers):
+                k, v = _layer_kv(cache, layer)
+                shape = (self.n_slots, k.shape[1], self.seq.shape[1], k.shape[3])
+                self.keys.append(k.new_zeros(shape))
+                self.values.append(v.new_zeros(shape))
+        for layer in range(n_layers):
+            k, v = _layer_kv(cache, layer)
+            self.keys[layer][rows, :, :width] = k
+            self.values[layer][rows, :, :width] = v
+        # (rows, width, hidden) -> hidden state at the last real token of each row
+        return out.last_hidden_state[torch.arange(len(rows)), lengths[rows] - 1]
+
+    def _extend(
+        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
+    ) -> torch.Tensor:
+        past_len = self.length[rows]  # tokens already cached per row
+        width = int(past_len.max())
+        cache = DynamicCache(
+            ddp_cache_data=[
+                (k[rows, :, :width], v[rows, :, :width]) for k, v in zip(self.keys, self.values, strict=True)
+            ]
+        )
+        # Rows have different lengths: the gap between a row's cached tokens and `width` is
+        # masked out, and explicit position ids put the new token where it really is.
+        mask = torch.cat(
+            [(torch.arange(width)[None, :] < past_len[:, None]).long(), torch.ones(len(rows), 1, dtype=torch.long)],
+            dim=1,
+        )
+        new_tokens = ids[rows, past_len][:, None]
+        out = trunk(
+            input_ids=new_tokens,
+            attention_mask=mask,
+            position_ids=past_len[:, None],
+            past_key_values=cache,
+            use_cache=True,
+        )
+        for layer in range(len(self.keys)):
+            k, v = _layer_kv(out.past_key_values, layer)
+            self.keys[layer][rows, :, past_len] = k[:, :, -1]
+            self.values[layer][rows, :, past_len] = v[:, :, -1]
+        return out.last_hidden_state[:, -1]

@@ -1,0 +1,338 @@
+"""A causal language model as a Stable-Baselines3 actor-critic policy."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+from transformers import PreTrainedModel
+
+from agents.kl import KLController
+from agents.kv_cache import SlotKVCache
+from agents.sampling import SamplingConfig, process_logits
+
+
+def check_token_observation_space(space: spaces.Space) -> int:
+    """Return the sequence length of a textgym token-state space, or raise ValueError."""
+    if not isinstance(space, spaces.Dict) or set(space.spaces) != {"input_ids", "attention_mask"}:
+        raise ValueError(
+            "LMActorCriticPolicy reads Dict(input_ids, attention_mask) observations (textgym's token "
+            f"state); got {space}"
+        )
+    shapes = {k: s.shape for k, s in space.spaces.items()}
+    if (
+        any(not isinstance(s, spaces.Box) or len(s.shape) != 1 for s in space.spaces.values())
+        or len(set(shapes.values())) != 1
+    ):
+        raise ValueError(f"input_ids and attention_mask must be 1-D Boxes of one length; got {shapes}")
+    return int(space["input_ids"].shape[0])
+
+
+def _disable_dropout(model: nn.Module) -> None:
+    # PPO's ratio must compare the sampling distribution with itself at the start of an
+    # update (ratio exactly 1); dropout in train mode would make it random.
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+
+
+class LMActorCriticPolicy(ActorCriticPolicy):
+    """Actor-critic policy whose actor is a causal LM and whose critic is a value head.
+
+    * Actor: the LM's next-token logits at the last real token of the (right-padded)
+      observation, turned into a categorical distribution by the sampling settings
+      (temperature, top-k, top-p) — for acting *and* for re-evaluating actions in updates.
+    * Critic: a linear value head on the trunk's last hidden state (shared trunk), or on a
+      separate copy of the trunk (``separate_critic=True``).
+    * Rollouts cost one token's forward per step: a per-slot KV cache is checked against each
+      observation's token ids and reused when the observation is the cached sequence plus the
+      last action; otherwise (reset, changed weights) the slot is recomputed.
+    * Updates cost one forward per episode segment: :meth:`evaluate_actions` finds runs of
+      rows where each row is the previous row plus its action (checked on the token ids, as
+      :class:`agents.EpisodeRolloutBuffer` lays them out) and reads all their log-probs and
+      values from one forward pass over the run's last row; rows sharing no prefix are
+      computed on their own.
+    * KL to the frozen initial model (held once, in this policy) is applied as a per-token
+      reward penalty by :class:`agents.EpisodeRolloutBuffer` (Ziegler et al. 2019), with a
+      fixed or adaptive coefficient.
+
+    Dropout is disabled so that old and new log-probs come from the same distribution.
+
+    Args:
+        observation_space: textgym's ``Dict(input_ids, attention_mask)`` token state.
+        action_space: ``Discrete(n)`` with ``n`` the model's vocabulary size.
+        lr_schedule: Learning-rate schedule (from SB3).
+        model: A name for :func:`textgym.models.load_model` (``"tiny"``, ``"smollm2-135m"``, a
+            path or hub id) or a loaded causal LM.
+        temperature: Sampling temperature.
+        top_k: Keep the k most likely tokens (0 = all).
+        top_p: Nucleus sampling mass (1.0 = off).
+        separate_critic: Give the critic its own copy of the trunk.
+        kl_coef: Initial coefficient of the KL-to-reference penalty (0 with ``target_kl=None``
+            and ``log_kl=False`` drops the reference model entirely).
+        target_kl: Target KL per token for the adaptive coefficient; ``None`` keeps it fixed.
+        kl_horizon: Horizon (in tokens) of the adaptive coefficient's updates.
+        log_kl: Keep the reference to log ``train/kl_ref`` even when ``kl_coef`` is 0.
+        optimizer_class: Optimizer (AdamW by default).
+        optimizer_kwargs: Its keyword arguments.
+        **kwargs: Passed to ``ActorCriticPolicy`` (``use_sde`` must stay False).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        model: str | PreTrainedModel = "tiny",
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        separate_critic: bool = False,
+        kl_coef: float = 0.0,
+        target_kl: float | None = None,
+        kl_horizon: int = 10_000,
+        log_kl: bool = True,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.AdamW,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"LMActorCriticPolicy needs a Discrete action space (token ids); got {action_space}")
+        self.max_length = check_token_observation_space(observation_space)
+        if kwargs.get("use_sde"):
+            raise ValueError("LMActorCriticPolicy does not support gSDE")
+        self.model_spec = model
+        self.sampling = SamplingConfig(temperature, top_k, top_p)
+        self.separate_critic = separate_critic
+        self.kl = KLController(kl_coef, target_kl, kl_horizon)
+        self.log_kl = log_kl
+        kwargs.pop("ortho_init", None)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            ortho_init=False,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            **kwargs,
+        )
+
+    # ----- construction -----
+    def _build(self, lr_schedule: Schedule) -> None:
+        from textgym.models import load_model
+
+        lm = load_model(self.model_spec) if isinstance(self.model_spec, str) else self.model_spec
+        _disable_dropout(lm)
+        head = lm.get_output_embeddings()
+        n_vocab = head.out_features if head is not None else lm.config.vocab_size
+        if n_vocab != self.action_space.n:
+            raise ValueError(
+                f"model {self.model_spec!r} has a vocabulary of {n_vocab} tokens but the action space is "
+                f"Discrete({self.action_space.n}); use the env's tokenizer's model"
+            )
+        self.lm = lm.float()
+        hidden = lm.config.get_text_config().hidden_size
+        self.value_net = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.value_net.weight)
+        nn.init.zeros_(self.value_net.bias)
+        self.critic_trunk = copy.deepcopy(lm.base_model) if self.separate_critic else None
+        self.reference: PreTrainedModel | None = None
+        if self.kl.enabled or self.log_kl:
+            self.reference = copy.deepcopy(lm).eval().requires_grad_(False)
+        self._actor_cache = SlotKVCache()
+        self._critic_cache = SlotKVCache()
+        self.kl_applied = False
+        params = [p for p in self.parameters() if p.requires_grad]
+        self.optimizer = self.optimizer_class(params, lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        for key in (
+            "net_arch",
+            "activation_fn",
+            "ortho_init",
+            "log_std_init",
+            "full_std",
+            "use_expln",
+            "squash_output",
+            "features_extractor_class",
+            "features_extractor_kwargs",
+            "share_features_extractor",
+        ):
+            data.pop(key, None)
+        data.update(
+            model=self.model_spec,
+            temperature=self.sampling.temperature,
+            top_k=self.sampling.top_k,
+            top_p=self.sampling.top_p,
+            separate_critic=self.separate_critic,
+            kl_coef=self.kl.initial_coef,
+            target_kl=self.kl.target,
+            kl_horizon=self.kl.horizon,
+            log_kl=self.log_kl,
+        )
+        return data
+
+    def set_training_mode(self, mode: bool) -> None:
+        """Switch train/eval; entering training means the weights will change: drop caches."""
+        if mode:
+            if self.kl.enabled and not self.kl_applied:
+                raise RuntimeError(
+                    "KL regularization is on but the last rollout got no KL penalty: the rollout buffer "
+                    "is not an attached agents.EpisodeRolloutBuffer. Build the model with agents.make_ppo / "
+                    "make_a2c / make_reinforce, or call agents.attach(model) after PPO.load()."
+                )
+            self.kl_applied = False
+            self._actor_cache.invalidate()
+            self._critic_cache.invalidate()
+        self.reference_eval()
+        super().set_training_mode(mode)
+
+    def reference_eval(self) -> None:
+        """The reference model is frozen and always in eval mode."""
+        if self.reference is not None:
+            self.reference.eval()
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        """Load weights; cached keys/values of the old weights are dropped."""
+        self._actor_cache.invalidate()
+        self._critic_cache.invalidate()
+        return super().load_state_dict(*args, **kwargs)
+
+    # ----- the one place that computes the policy's outputs -----
+    def _read_obs(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = obs["input_ids"].long()
+        mask = obs["attention_mask"].long()
+        lengths = mask.sum(dim=1)
+        expected = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]).long()
+        if not torch.equal(mask, expected) or bool((lengths == 0).any()):
+            raise ValueError("observations must be right-padded token states with at least one real token")
+        return ids, lengths
+
+    def _distribution(self, logits: torch.Tensor) -> CategoricalDistribution:
+        return self.action_dist.proba_distribution(action_logits=process_logits(logits, self.sampling))
+
+    def _last_hidden(
+        self, obs: dict[str, torch.Tensor], use_cache: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Actor hidden state at each row's last real token, (B, hidden), plus ids and lengths."""
+        ids, lengths = self._read_obs(obs)
+        if use_cache and not self.training:
+            hidden = self._actor_cache.forward(self.lm.base_model, ids, lengths)
+        else:
+            hidden = self._sequence_hidden(self.lm.base_model, ids, lengths, *self._no_groups(lengths))
+        return hidden, ids, lengths
+
+    def _critic_values(
+        self, ids: torch.Tensor, lengths: torch.Tensor, actor_hidden: torch.Tensor, use_cache: bool
+    ) -> torch.Tensor:
+        if self.critic_trunk is None:
+            return self.value_net(actor_hidden)
+        if use_cache and not self.training:
+            hidden = self._critic_cache.forward(self.critic_trunk, ids, lengths)
+        else:
+            hidden = self._sequence_hidden(self.critic_trunk, ids, lengths, *self._no_groups(lengths))
+        return self.value_net(hidden)
+
+    def _act(
+        self, obs: dict[str, torch.Tensor], deterministic: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        hidden, ids, lengths = self._last_hidden(obs, use_cache=True)
+        dist = self._distribution(self.lm.get_output_embeddings()(hidden))
+        actions = dist.get_actions(deterministic=deterministic)
+        self._actor_cache.last_action = actions.detach().cpu().clone()
+        self._critic_cache.last_action = self._actor_cache.last_action
+        return actions, dist.log_prob(actions), self._critic_values(ids, lengths, hidden, use_cache=True)
+
+    def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False) -> tuple[torch.Tensor, ...]:
+        """Sample actions; return (actions, values (B, 1), log_probs) as SB3 expects."""
+        actions, log_prob, values = self._act(obs, deterministic)
+        return actions, values, log_prob
+
+    def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = False) -> torch.Tensor:
+        return self._act(observation, deterministic)[0]
+
+    def get_distribution(self, obs: dict[str, torch.Tensor]) -> CategoricalDistribution:
+        """The sampling distribution of the next token."""
+        hidden, _, _ = self._last_hidden(obs, use_cache=False)
+        return self._distribution(self.lm.get_output_embeddings()(hidden))
+
+    def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Values (B, 1), computed without touching the rollout cache (bootstrap states)."""
+        hidden, ids, lengths = self._last_hidden(obs, use_cache=False)
+        return self._critic_values(ids, lengths, hidden, use_cache=False)
+
+    # ----- episode-batched evaluation -----
+    @staticmethod
+    def _no_groups(lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = torch.arange(len(lengths), device=lengths.device)
+        return rows, rows
+
+    @staticmethod
+    def group_rows(
+        ids: torch.Tensor, lengths: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Group consecutive rows that extend each other by their action.
+
+        Row k+1 joins row k's group when its tokens are row k's tokens followed by
+        ``actions[k]``, checked on the ids. Returns ``group`` (B,), each row's group index,
+        and ``last`` (G,), the row whose sequence covers the whole group.
+        """
+        n, width = ids.shape
+        if n == 1:
+            zero = torch.zeros(1, dtype=torch.long, device=ids.device)
+            return zero, zero
+        prev_len = lengths[:-1]
+        in_prev = torch.arange(width, device=ids.device)[None, :] < prev_len[:, None]
+        same_prefix = ((ids[1:] == ids[:-1]) | ~in_prev).all(dim=1)
+        appended = ids[1:].gather(1, prev_len.clamp(max=width - 1)[:, None]).squeeze(1) == actions[:-1]
+        extends = (lengths[1:] == prev_len + 1) & same_prefix & appended
+        starts = torch.cat([torch.ones(1, dtype=torch.bool, device=ids.device), ~extends])
+        group = torch.cumsum(starts.long(), 0) - 1
+        ends = torch.cat([starts[1:], torch.ones(1, dtype=torch.bool, device=ids.device)])
+        return group, torch.nonzero(ends).squeeze(1)
+
+    @staticmethod
+    def _sequence_hidden(
+        trunk: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, group: torch.Tensor, last: torch.Tensor
+    ) -> torch.Tensor:
+        """Hidden states (B, hidden) at each row's last token: one forward per group."""
+        width = int(lengths[last].max())
+        seq_ids = ids[last, :width]  # (G, width): each group's longest row
+        mask = (torch.arange(width, device=ids.device)[None, :] < lengths[last, None]).long()
+        hidden = trunk(input_ids=seq_ids, attention_mask=mask, use_cache=False).last_hidden_state  # (G, width, h)
+        # Row k's next-token state is at position lengths[k] - 1 of its group's sequence.
+        return hidden[group, lengths - 1]
+
+    def evaluate_actions(
+        self, obs: dict[str, torch.Tensor], actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Values (B, 1), log-probs (B,) and entropies (B,) of taken actions, episode-batched."""
+        ids, lengths = self._read_obs(obs)
+        actions = actions.long().reshape(-1)
+        group, last = self.group_rows(ids, lengths, actions)
+        hidden = self._sequence_hidden(self.lm.base_model, ids, lengths, group, last)
+        dist = self._distribution(self.lm.get_output_embeddings()(hidden))
+        if self.critic_trunk is None:
+            values = self.value_net(hidden)
+        else:
+            values = self.value_net(self._sequence_hidden(self.critic_trunk, ids, lengths, group, last))
+        return values, dist.log_prob(actions), dist.entropy()
+
+    @torch.no_grad()
+    def reference_log_prob(self, obs: dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
+        """Log-probs (B,) of actions under the frozen reference model, episode-batched."""
+        if self.reference is None:
+            raise RuntimeError("this policy holds no reference model (kl_coef=0, target_kl=None, log_kl=False)")
+        ids, lengths = self._read_obs(obs)
+        actions = actions.long().reshape(-1)
+        group, last = self.group_rows(ids, lengths, actions)
+        hidden = self._sequence_hidden(self.reference.base_model, ids, lengths, group, last)
+        dist = self._distribution(self.reference.get_output_embeddings()(hidden))
+        return dist.log_prob(actions)

@@ -1,0 +1,51 @@
+"""Sampling settings applied to next-token logits, shared by rollouts and updates.
+
+The same function turns logits into the sampling distribution when acting and when
+re-evaluating actions in an update, so old and new log-probabilities always come from the
+distribution the actions were actually drawn from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Temperature, top-k (0 = off) and nucleus top-p (1.0 = off) sampling."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+def process_logits(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
+    """Apply temperature, then top-k, then top-p to logits of shape (..., vocab).
+
+    Removed tokens get the dtype's most negative finite value rather than -inf, so their
+    probability is exactly 0 while entropies and gradients stay finite.
+    """
+    if cfg.temperature != 1.0:
+        logits = logits / cfg.temperature
+    lowest = torch.finfo(logits.dtype).min
+    if cfg.top_k and cfg.top_k < logits.shape[-1]:
+        kth = torch.topk(logits, cfg.top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, lowest)
+    if cfg.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        # Drop a token when the tokens before it already cover top_p (the first always stays).
+        drop_sorted = (torch.cumsum(probs, dim=-1) - probs) >= cfg.top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, lowest)
+    return logits

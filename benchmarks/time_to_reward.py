@@ -1,0 +1,65 @@
+"""Benchmark (c): wall time for PPO on textgym/CatText-v0 (tiny model) to reach a reward.
+
+Trains ``agents.make_ppo`` with its defaults and stops when the mean reward of the last 100
+training episodes reaches ``--target`` (1.8 = a grammatical continuation that mentions a cat
+in about 90% of episodes); prints wall time and steps, then evaluates on held-out prompts.
+
+    python benchmarks/time_to_reward.py [--target 1.8] [--max-steps 60000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from common import header
+from stable_baselines3.common.callbacks import BaseCallback
+
+import agents
+
+
+class StopAtReward(BaseCallback):
+    def __init__(self, target: float):
+        super().__init__()
+        self.target = target
+        self.reached_at: tuple[int, float] | None = None
+        self.t0 = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buf = self.model.ep_info_buffer
+        if len(buf) == buf.maxlen and sum(e["r"] for e in buf) / len(buf) >= self.target and self.reached_at is None:
+            self.reached_at = (self.num_timesteps, time.perf_counter() - self.t0)
+
+    def _on_rollout_start(self) -> None:
+        if self.reached_at is not None:
+            self.model.num_timesteps = 10**12  # ends learn() before the next rollout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--target", type=float, default=1.8)
+    parser.add_argument("--max-steps", type=int, default=60_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    header(f"time for PPO (make_ppo defaults, tiny model, 16 envs) to reach mean reward {args.target}")
+    t0 = time.perf_counter()
+    ppo = agents.make_ppo("CatText-v0", seed=args.seed)
+    cb = StopAtReward(args.target)
+    ppo.learn(args.max_steps, callback=cb)
+    if cb.reached_at is None:
+        print(f"not reached within {args.max_steps} steps ({time.perf_counter() - t0:.0f}s)")
+        return
+    steps, seconds = cb.reached_at
+    print(
+        f"reached {args.target} after {steps} steps in {seconds:.0f}s of training "
+        f"({time.perf_counter() - t0:.0f}s including setup)"
+    )
+    result = agents.evaluate_policy_text(ppo, "CatText-v0", n_episodes=256, seed=0, env_kwargs={"split": "test"})
+    print(f"held-out test prompts: mean reward {result['mean_reward']:.3f}, components {result['components']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Benchmark (b): PPO update time per token.
+
+On one rollout buffer of textgym/CatText-v0 (tiny model, 16 envs), compared in one run:
+  * floor: one bare forward + backward + optimizer step of the LM over the same token
+    sequences (each episode segment's full sequence once), no RL bookkeeping;
+  * naive: per-transition evaluation — every transition's observation forwarded as its own
+    sequence (what a policy that evaluates row by row costs);
+  * ours:  ``PPO.train()`` (one epoch) with ``EpisodeRolloutBuffer`` minibatches and the
+    episode-batched ``evaluate_actions``, including all of SB3's loss bookkeeping.
+
+    python benchmarks/update.py [--n-envs 16] [--n-steps 96] [--batch-size 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from common import best_of, header
+
+import agents
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n-envs", type=int, default=16)
+    parser.add_argument("--n-steps", type=int, default=96)
+    parser.add_argument("--batch-size", type=int, default=512)
+    args = parser.parse_args()
+    header(f"PPO update: tiny model, {args.n_envs} envs x {args.n_steps} steps, minibatch {args.batch_size}")
+    ppo = agents.make_ppo(
+        "CatText-v0",
+        n_envs=args.n_envs,
+        n_steps=args.n_steps,
+        batch_size=args.batch_size,
+        n_epochs=1,
+        kl_coef=0.0,
+        log_kl=False,
+        seed=0,
+    )
+    _, callback = ppo._setup_learn(10**9, callback=None)
+    ppo.collect_rollouts(ppo.env, callback, ppo.rollout_buffer, n_rollout_steps=args.n_steps)
+    policy = ppo.policy
+    minibatches = list(ppo.rollout_buffer.get(args.batch_size))
+    lm = policy.lm
+    opt = policy.optimizer
+    segment_batches, row_batches = [], []
+    n_rows = 0
+    for mb in minibatches:
+        ids = mb.observations["input_ids"].long()
+        lengths = mb.observations["attention_mask"].long().sum(1)
+        _, last = policy.group_rows(ids, lengths, mb.actions.long().flatten())
+        width = int(lengths.max())
+        mask = (torch.arange(width)[None, :] < lengths[:, None]).long()
+        segment_batches.append((ids[last, :width], mask[last]))
+        row_batches.append((ids[:, :width], mask))
+        n_rows += len(ids)
+    n_seg = sum(len(s[0]) for s in segment_batches)
+    print(f"{n_rows} transitions in {n_seg} segments, {len(minibatches)} minibatches")
+
+    def bare(batches: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        policy.set_training_mode(True)
+        for ids, mask in batches:
+            logits = lm(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            loss = (logits * mask[..., None]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    def ours() -> None:
+        ppo.train()
+
+    t_floor = best_of(lambda: bare(segment_batches))
+    t_naive = best_of(lambda: bare(row_batches))
+    t_ours = best_of(ours)
+    print(f"{'method':<44}{'ms/token':>10}")
+    for name, t in [
+        ("floor: bare fwd+bwd over segment sequences", t_floor),
+        ("naive: fwd+bwd per transition", t_naive),
+        ("ours: PPO.train, one epoch", t_ours),
+    ]:
+        print(f"{name:<44}{1000 * t / n_rows:>10.3f}")
+    print(f"ours / floor = {t_ours / t_floor:.2f}x   naive / ours = {t_naive / t_ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The ``textgym`` command: train an agent on a textgym env, evaluate a saved agent.
+
+textgym train CatText-v0 --algo ppo --model tiny --timesteps 20000
+textgym eval runs/CatText-v0-ppo --episodes 128 --split test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+ALGOS = ("ppo", "a2c", "reinforce")
+
+
+def _algo_class(name: str) -> Any:
+    from stable_baselines3 import A2C, PPO
+
+    from agents import REINFORCE
+
+    return {"ppo": PPO, "a2c": A2C, "reinforce": REINFORCE}[name]
+
+
+def _print_summary(title: str, result: dict[str, Any], n_samples: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    table.add_column("prompt", overflow="fold")
+    table.add_column("completion", overflow="fold")
+    table.add_column("reward", justify="right")
+    for ep in result["episodes"][:n_samples]:
+        table.add_row(ep["prompt"], ep["completion"], f"{ep['reward']:.2f}")
+    console = Console()
+    console.print(table)
+    parts = [f"mean reward {result['mean_reward']:.3f} ± {result['std_reward']:.3f}"]
+    parts += [f"{k} {v:.3f}" for k, v in result["components"].items()]
+    console.print(f"[bold]{title}[/bold] over {len(result['episodes'])} episodes: " + ", ".join(parts))
+
+
+def _plot_curve(points: list[tuple[int, float]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if points:
+        steps, rewards = zip(*points, strict=True)
+        ax.plot(steps, rewards, marker=".")
+    ax.set_xlabel("environment steps (tokens)")
+    ax.set_ylabel("mean episode reward (last 100 episodes)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, print before/after tables, save agent, curve and metadata under ``args.out``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    import agents
+    from agents.factory import resolve_env_id
+
+    env_id = resolve_env_id(args.env)
+    out = Path(args.out or f"runs/{env_id.split('/')[-1]}-{args.algo}")
+    out.mkdir(parents=True, exist_ok=True)
+    make = {"ppo": agents.make_ppo, "a2c": agents.make_a2c, "reinforce": agents.make_reinforce}[args.algo]
+    extra: dict[str, Any] = {}
+    if args.lr is not None:
+        extra["learning_rate"] = args.lr
+    if args.kl_coef is not None:
+        extra["kl_coef"] = args.kl_coef
+    model = make(
+        env_id,
+        model=args.model,
+        n_envs=args.n_envs,
+        seed=args.seed,
+        tensorboard_log=str(out / "tb"),
+        verbose=0,
+        **extra,
+    )
+
+    eval_kwargs = dict(n_episodes=args.eval_episodes, seed=10_000, env_kwargs={"split": "validation"})
+    before = agents.evaluate_policy_text(model, env_id, **eval_kwargs)
+    _print_summary("before training (validation prompts)", before, args.samples)
+
+    class Curve(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.points: list[tuple[int, float]] = []
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            buf = self.model.ep_info_buffer
+            if buf:
+                self.points.append((self.num_timesteps, float(sum(e["r"] for e in buf) / len(buf))))
+
+    curve = Curve()
+    t0 = time.time()
+    model.learn(total_timesteps=args.timesteps, callback=curve, progress_bar=not args.no_progress)
+    seconds = time.time() - t0
+    after = agents.evaluate_policy_text(model, env_id, **eval_kwargs)
+    _print_summary("after training (validation prompts)", after, args.samples)
+
+    model.save(out / "model.zip")
+    _plot_curve(curve.points, out / "learning_curve.png", f"{args.algo.upper()} on {env_id} ({args.model})")
+    meta = {
+        "env_id": env_id,
+        "algo": args.algo,
+        "model": args.model,
+        "timesteps": args.timesteps,
+        "seed": args.seed,
+        "train_seconds": seconds,
+        "before": {k: before[k] for k in ("mean_reward", "components")},
+        "after": {k: after[k] for k in ("mean_reward", "components")},
+    }
+    (out / "textgym.json").write_text(json.dumps(meta, indent=2))
+    print(
+        f"trained {args.timesteps} steps in {seconds:.0f}s; saved {out / 'model.zip'}, "
+        f"{out / 'learning_curve.png'}, TensorBoard logs in {out / 'tb'}"
+    )
+    return meta
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Load a saved agent and report mean reward and each reward component."""
+    import agents
+
+    path = Path(args.path)
+    run_dir = path if path.is_dir() else path.parent
+    meta_file = run_dir / "textgym.json"
+    if not meta_file.is_file():
+        raise SystemExit(f"{meta_file} not found: pass a directory written by 'textgym train'")
+    meta = json.loads(meta_file.read_text())
+    zip_path = path if path.is_file() else run_dir / "model.zip"
+    model = _algo_class(meta["algo"]).load(zip_path, device="cpu")
+    env_id = args.env or meta["env_id"]
+    result = agents.evaluate_policy_text(
+        model, env_id, n_episodes=args.episodes, seed=args.seed, env_kwargs={"split": args.split}
+    )
+    _print_summary(f"{meta['algo'].upper()} on {env_id} ({args.split} split)", result, args.samples)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``textgym`` console command."""
+    parser = argparse.ArgumentParser(prog="textgym", description="Train and evaluate LM agents on textgym envs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train an agent")
+    p.add_argument("env", help="environment id, e.g. CatText-v0 or textgym/CatText-v0")
+    p.add_argument("--algo", choices=ALGOS, default="ppo")
+    p.add_argument("--model", default="tiny", help="'tiny', 'smollm2-135m', a path or a hub id")
+    p.add_argument("--timesteps", type=int, default=20_000)
+    p.add_argument("--n-envs", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the algorithm's)")
+    p.add_argument("--kl-coef", type=float, default=None, help="KL-to-reference penalty per token")
+    p.add_argument("--eval-episodes", type=int, default=256)
+    p.add_argument("--samples", type=int, default=8, help="completions shown before/after")
+    p.add_argument("--out", default=None, help="run directory (default runs/ENV-ALGO)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    e = sub.add_parser("eval", help="evaluate a saved agent")
+    e.add_argument("path", help="run directory (or its model.zip)")
+    e.add_argument("--episodes", type=int, default=128)
+    e.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    e.add_argument("--env", default=None, help="evaluate on another env id")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--samples", type=int, default=8)
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        train(args)
+    else:
+        evaluate(args)
+
+
+if __name__ == "__main__":
+    main()
