@@ -9,7 +9,7 @@ import gymnasium as gym
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from agents.buffer import EpisodeRolloutBuffer
 from agents.policy import LMActorCriticPolicy
@@ -31,15 +31,48 @@ def resolve_env_id(env_id: str) -> str:
     return env_id
 
 
+class BudgetIsPartOfTask(VecEnvWrapper):
+    """Do not bootstrap past a textgym env's own token budget.
+
+    SB3 bootstraps every truncated episode with ``V(terminal observation)``. When a textgym
+    env runs out of its token budget, the text has already been scored and that reward is
+    the episode's whole return: the budget is part of the task, so the episode ends there
+    (Pardo et al. 2018, "Time Limits in Reinforcement Learning"). Bootstrapping it anyway
+    adds a value the critic never learned (it is never trained on budget-exhausted states)
+    and made PPO collapse on CatText. This wrapper clears SB3's ``TimeLimit.truncated`` for
+    such episodes only (``info["budget_exhausted"]``); truncation by any other time limit is
+    still bootstrapped, and termination (EOS) never is.
+    """
+
+    def reset(self) -> Any:
+        return self.venv.reset()
+
+    def step_wait(self) -> Any:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        for info in infos:
+            if info.get("budget_exhausted"):
+                info["TimeLimit.truncated"] = False
+        return obs, rewards, dones, infos
+
+
 def make_env(
     env: str | gym.Env | Callable[[], gym.Env] | VecEnv,
     n_envs: int = 16,
     seed: int | None = 0,
     env_kwargs: dict[str, Any] | None = None,
 ) -> VecEnv:
-    """A VecEnv from an id, an Env (one slot), an env factory, or a VecEnv (returned as is)."""
-    if isinstance(env, VecEnv):
+    """A VecEnv from an id, an Env (one slot), an env factory or a VecEnv, budget-aware.
+
+    The result is wrapped in :class:`BudgetIsPartOfTask` (once).
+    """
+    if isinstance(env, BudgetIsPartOfTask):
         return env
+    if isinstance(env, VecEnv):
+        return BudgetIsPartOfTask(env)
+    return BudgetIsPartOfTask(_make_vec(env, n_envs, seed, env_kwargs))
+
+
+def _make_vec(env: Any, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None) -> VecEnv:
     if isinstance(env, str):
         # SB3 asks for render_mode="rgb_array" unless told otherwise; text envs render ansi.
         env_kwargs = {"render_mode": None, **(env_kwargs or {})}

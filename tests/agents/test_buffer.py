@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 
 import agents
@@ -30,7 +31,7 @@ def test_gae_matches_hand_computed_values(cat_env) -> None:
 
 
 class Recorder(gym.Wrapper):
-    """Remembers how each step ended."""
+    """Remembers how each step ended: (terminated, truncated, budget_exhausted)."""
 
     def __init__(self, env):
         super().__init__(env)
@@ -38,7 +39,7 @@ class Recorder(gym.Wrapper):
 
     def step(self, action):
         out = super().step(action)
-        self.log.append((out[2], out[3]))
+        self.log.append((out[2], out[3], out[4].get("budget_exhausted", False)))
         return out
 
 
@@ -48,34 +49,37 @@ def collect(algo, n_steps):
     return algo.rollout_buffer
 
 
-def test_truncation_is_bootstrapped_and_eos_is_not() -> None:
+@pytest.mark.parametrize("external_limit", [False, True], ids=["token-budget", "TimeLimit-wrapper"])
+def test_bootstrap_only_at_external_truncation(external_limit: bool) -> None:
     tok = load_tokenizer("tiny")
-    # Every even token id stops the episode, so some episodes terminate and some hit max_new_tokens.
-    env = Recorder(
-        TextGenEnv(
-            ["the dog ran ."],
-            tokenizer=tok,
-            reward=lambda p, c: [1.0] * len(c),
-            max_new_tokens=3,
-            stop_token_ids=range(0, len(tok), 2),
-        )
+    # Every even token id stops the episode, so some episodes terminate and some are truncated:
+    # by the env's own budget (3 tokens), or by a TimeLimit wrapper (2 steps) before the budget.
+    env = TextGenEnv(
+        ["the dog ran ."],
+        tokenizer=tok,
+        reward=lambda p, c: [1.0] * len(c),
+        max_new_tokens=3,
+        stop_token_ids=range(0, len(tok), 2),
     )
+    env = Recorder(gym.wrappers.TimeLimit(env, max_episode_steps=2) if external_limit else env)
     n = 40
     ppo = agents.make_ppo(env, n_envs=1, n_steps=n, batch_size=n, gamma=1.0, gae_lambda=1.0, kl_coef=0.0, log_kl=False)
     with torch.no_grad():
         ppo.policy.value_net.bias.fill_(0.5)  # V(s) = 0.5 everywhere
     buf = collect(ppo, n)
     log = env.log[-n:]
-    assert any(te for te, _ in log) and any(tr for _, tr in log)
+    assert any(te for te, _, _ in log) and any(tr for _, tr, _ in log)
     for t in range(n):
         end = next((u for u in range(t, n) if log[u][0] or log[u][1]), None)
         if end is None:
-            expected = 0.5  # cut by the rollout's end: bootstrap from the last observation
-        elif log[end][1]:
-            expected = 1.0 + 0.5  # truncated: reward plus V(terminal observation)
+            expected = 0.5  # cut by the rollout's end: bootstrap V(last observation)
+        elif log[end][0]:
+            expected = 1.0  # terminated by EOS: the score, no bootstrap
+        elif log[end][2]:
+            expected = 1.0  # the env's own budget ran out: the score is final, no bootstrap
         else:
-            expected = 1.0  # terminated by EOS: no bootstrap
-        assert buf.returns[t, 0] == np.float32(expected), (t, log[t:end])
+            expected = 0.0 + 0.5  # external time limit: env paid nothing yet; bootstrap V(terminal obs)
+        assert buf.returns[t, 0] == np.float32(expected), (t, log[t : (end or t) + 1])
 
 
 def test_minibatches_are_whole_segments_in_time_order(cat_env) -> None:

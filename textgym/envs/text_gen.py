@@ -45,8 +45,13 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     ## Episode End
     * Termination: the agent emits a stop token (EOS by default); it is not part of the
       completion text.
-    * Truncation: ``max_new_tokens`` tokens were written without a stop token (agents
-      should bootstrap here, not at termination).
+    * Truncation: ``max_new_tokens`` tokens were written without a stop token. The token
+      budget is part of the task: the text is scored as it stands and the rewards paid so
+      far are the episode's whole return, so ``info["budget_exhausted"]`` is True. An agent
+      must not bootstrap a value past it (Pardo et al. 2018, "Time Limits in Reinforcement
+      Learning"; bootstrapping here counts the future twice and made PPO collapse in our
+      runs); it should still bootstrap at truncations by any *other* time limit (e.g. a
+      ``TimeLimit`` wrapper), and never at termination. ``agents.make_env`` does exactly this.
     At the end, ``info`` holds ``"prompt"``, ``"completion"`` and ``"reward_components"``
     (name -> float).
 
@@ -231,6 +236,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
                     "prompt": prompt,
                     "completion": completion,
                     "reward_components": {k: float(v[0]) for k, v in out.components.items()},
+                    "budget_exhausted": truncated,
                 }
         return self._obs(), reward, terminated, truncated, info
 

@@ -127,6 +127,7 @@ class TextGenVectorEnv(VectorEnv):
                         "prompt": prompts[k],
                         "completion": completions[k],
                         "reward_components": {c: float(v[k]) for c, v in out.components.items()},
+                        "budget_exhausted": bool(truncated[i]),
                     }
                     infos = self._add_info(infos, info, int(i))
         self._autoreset = done
