@@ -9,11 +9,13 @@ import gymnasium as gym
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 
 from agents.buffer import EpisodeRolloutBuffer
 from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
+from agents.vec_env import TextGenSB3VecEnv
+from textgym.envs import TextGenEnv
 
 #: Policy keyword arguments that belong to LMActorCriticPolicy.
 POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic", "kl_coef", "target_kl", "kl_horizon", "log_kl")
@@ -72,16 +74,34 @@ def make_env(
     return BudgetIsPartOfTask(_make_vec(env, n_envs, seed, env_kwargs))
 
 
+def _batchable(env: gym.Env) -> bool:
+    # Plain TextGenEnv tasks (step not overridden, no wrappers) run as one batched VecEnv.
+    return isinstance(env, TextGenEnv) and env.unwrapped is env and type(env).step is TextGenEnv.step
+
+
+def _batched(template: TextGenEnv, n_envs: int, seed: int | None) -> VecEnv:
+    venv = VecMonitor(TextGenSB3VecEnv(template, n_envs))
+    venv.seed(seed)
+    return venv
+
+
 def _make_vec(env: Any, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None) -> VecEnv:
     if isinstance(env, str):
-        # SB3 asks for render_mode="rgb_array" unless told otherwise; text envs render ansi.
+        env_id = resolve_env_id(env)
         env_kwargs = {"render_mode": None, **(env_kwargs or {})}
-        return make_vec_env(resolve_env_id(env), n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+        template = gym.make(env_id, **env_kwargs).unwrapped
+        if _batchable(template):
+            return _batched(template, n_envs, seed)
+        # SB3 asks for render_mode="rgb_array" unless told otherwise; text envs render ansi.
+        return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     if isinstance(env, gym.Env):
         if n_envs != 1:
             raise ValueError("an Env instance gives one slot: pass n_envs=1, or an env id or factory")
         return make_vec_env(lambda: env, n_envs=1, seed=seed)
     if callable(env):
+        template = env()
+        if _batchable(template):
+            return _batched(template, n_envs, seed)
         return make_vec_env(env, n_envs=n_envs, seed=seed)
     raise TypeError(f"env must be an id, an Env, an env factory or an SB3 VecEnv, got {type(env).__name__}")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from agents import fast_decode
+
 
 def _layer_kv(cache: DynamicCache, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
     entry = cache.layers[layer]
@@ -89,6 +91,11 @@ class SlotKVCache:
     ) -> torch.Tensor:
         width = int(lengths[rows].max())
         sub_ids = ids[rows, :width]
+        if self.keys and fast_decode.supports(trunk):
+            rows_arg = None if len(rows) == self.n_slots else rows
+            start = torch.zeros(len(rows), dtype=torch.long)
+            hidden = fast_decode.gpt2_forward(trunk, sub_ids, start, self.keys, self.values, rows_arg)
+            return hidden[torch.arange(len(rows)), lengths[rows] - 1]
         mask = (torch.arange(width)[None, :] < lengths[rows, None]).long()
         out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, past_key_values=DynamicCache())
         cache = out.past_key_values
@@ -110,6 +117,11 @@ class SlotKVCache:
         self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
     ) -> torch.Tensor:
         past_len = self.length[rows]  # tokens already cached per row
+        if fast_decode.supports(trunk):
+            all_rows = len(rows) == self.n_slots
+            new_tokens = ids[rows, past_len][:, None]  # (r, 1)
+            rows_arg = None if all_rows else rows
+            return fast_decode.gpt2_forward(trunk, new_tokens, past_len, self.keys, self.values, rows_arg)[:, 0]
         width = int(past_len.max())
         cache = DynamicCache(
             ddp_cache_data=[

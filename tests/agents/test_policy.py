@@ -61,7 +61,12 @@ def test_group_rows_checks_token_ids(cat_env, policy_factory, batcher) -> None:
     assert group.tolist() == [0, 1, 2, 3]  # no row extends its predecessor: row by row
 
 
-def test_rollout_cache_equals_full_recompute(cat_env, policy_factory, batcher) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["gpt2-fast-step", "transformers-forward"])
+def test_rollout_cache_equals_full_recompute(cat_env, policy_factory, batcher, fast, monkeypatch) -> None:
+    from agents import fast_decode
+
+    if not fast:
+        monkeypatch.setattr(fast_decode, "supports", lambda trunk: False)
     make_policy, to_batch = policy_factory, batcher
     policy = make_policy(cat_env)
     envs = [gym.make("textgym/CatText-v0").unwrapped for _ in range(4)]

@@ -16,22 +16,28 @@ class TextGenVectorEnv(VectorEnv):
     """N episodes of one :class:`TextGenEnv` task in numpy arrays of shape (N, max_length).
 
     Behaves exactly like ``gymnasium.vector.SyncVectorEnv`` over N copies of the env (the
-    tests check it): slot ``i`` is seeded with ``seed + i``; finished slots are reset on the
-    *next* ``step`` (``AutoresetMode.NEXT_STEP``), which ignores their action and returns
-    reward 0. What it adds is speed: appending tokens is array work, and all episodes that
-    finish in a step are scored with **one** batched reward call (all active ones, in
-    immediate mode).
+    tests check it): slot ``i`` is seeded with ``seed + i``; with
+    ``AutoresetMode.NEXT_STEP`` (default) finished slots are reset on the *next* ``step``,
+    which ignores their action and returns reward 0; with ``AutoresetMode.SAME_STEP`` they
+    are reset at once and ``info["final_obs"]`` / ``info["final_info"]`` hold the finished
+    episode's last observation and info. What it adds is speed: appending tokens is array
+    work, and all episodes that finish in a step are scored with **one** batched reward call
+    (all active ones, in immediate mode).
 
     Args:
         env: The single env whose task, tokenizer and reward are shared by all slots.
         num_envs: Number of slots N.
+        autoreset_mode: ``AutoresetMode.NEXT_STEP`` or ``AutoresetMode.SAME_STEP``.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi"]}
 
-    def __init__(self, env: TextGenEnv, num_envs: int):
+    def __init__(self, env: TextGenEnv, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if autoreset_mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise ValueError(f"autoreset_mode must be NEXT_STEP or SAME_STEP, got {autoreset_mode}")
+        self.metadata = {**self.metadata, "autoreset_mode": autoreset_mode}
         self.env = env
         self.num_envs = num_envs
         self.render_mode = "ansi" if env.render_mode else None
@@ -47,6 +53,7 @@ class TextGenVectorEnv(VectorEnv):
         self._n_new = np.zeros(n, dtype=np.int64)
         self._last_score = np.zeros(n)
         self._autoreset = np.zeros(n, dtype=bool)
+        self._stop_ids = np.array(sorted(env.stop_token_ids), dtype=np.int64)
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._started = False
 
@@ -100,18 +107,21 @@ class TextGenVectorEnv(VectorEnv):
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
-        resetting = np.flatnonzero(self._autoreset)
+        was_done = self._autoreset.copy()  # slots reset by this step (NEXT_STEP mode) take no action
+        resetting = np.flatnonzero(was_done)
         for i in resetting:
             infos = self._add_info(infos, self._reset_slot(int(i), None), int(i))
-        active = np.flatnonzero(~np.isin(np.arange(self.num_envs), resetting))
-        for i in active:
-            a = env.validate_action(actions[i])
-            pos = self._prompt_len[i] + self._n_new[i]
-            self._ids[i, pos] = a
-            self._mask[i, pos] = 1
-            self._n_new[i] += 1
-            terminated[i] = a in env.stop_token_ids
-            truncated[i] = not terminated[i] and self._n_new[i] >= env.max_new_tokens
+        active = np.flatnonzero(~was_done)
+        acts = actions[active]
+        if not np.issubdtype(acts.dtype, np.integer) or ((acts < 0) | (acts >= env.vocab_size)).any():
+            for a in acts:  # the single-env check names the offending action
+                env.validate_action(a)
+        pos = self._prompt_len[active] + self._n_new[active]
+        self._ids[active, pos] = acts
+        self._mask[active, pos] = 1
+        self._n_new[active] += 1
+        terminated[active] = np.isin(acts, self._stop_ids)
+        truncated[active] = ~terminated[active] & (self._n_new[active] >= env.max_new_tokens)
         done = terminated | truncated
         to_score = active if env.reward_mode == "immediate" else np.flatnonzero(done)
         if len(to_score):
@@ -130,7 +140,24 @@ class TextGenVectorEnv(VectorEnv):
                         "budget_exhausted": bool(truncated[i]),
                     }
                     infos = self._add_info(infos, info, int(i))
-        self._autoreset = done
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            final_obs = self._obs()
+            for i in np.flatnonzero(done):
+                final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": {}}
+                if "prompt" in infos and infos["_prompt"][i]:
+                    final["final_info"] = {
+                        "prompt": infos["prompt"][i],
+                        "completion": infos["completion"][i],
+                        "reward_components": {
+                            c: float(v[i]) for c, v in infos["reward_components"].items() if not c.startswith("_")
+                        },
+                        "budget_exhausted": bool(infos["budget_exhausted"][i]),
+                    }
+                infos = self._add_info(infos, final, int(i))
+                reset_info = self._reset_slot(int(i), None)
+                infos["prompt"][i] = reset_info["prompt"]  # the new episode's prompt, as after reset()
+        else:
+            self._autoreset = done
         return self._obs(), rewards, terminated, truncated, infos
 
     def _completion(self, i: int) -> str:

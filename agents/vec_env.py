@@ -1,0 +1,84 @@
+"""An SB3 ``VecEnv`` over textgym's batched vector env.
+
+SB3's ``DummyVecEnv`` steps N wrapped envs one by one in Python; for a token-level env whose
+step is a few array writes, that loop costs more than the language model's one-token forward.
+This adapter steps all N episodes as arrays (:class:`textgym.envs.TextGenVectorEnv` in
+``SAME_STEP`` autoreset mode) and speaks SB3's protocol: finished slots are reset at once,
+with ``terminal_observation`` and ``TimeLimit.truncated`` in their info.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.vec_env import VecEnv
+
+from textgym.envs import TextGenEnv, TextGenVectorEnv
+
+
+class TextGenSB3VecEnv(VecEnv):
+    """N episodes of one :class:`TextGenEnv` task, stepped as arrays, for SB3.
+
+    Slot ``i`` is seeded with ``seed + i`` (``VecEnv.seed``), as SB3's ``make_vec_env`` does.
+
+    Args:
+        env: The single env whose task, tokenizer and reward all slots share.
+        num_envs: Number of slots.
+    """
+
+    def __init__(self, env: TextGenEnv, num_envs: int):
+        self.vec = TextGenVectorEnv(env, num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        super().__init__(num_envs, env.observation_space, env.action_space)
+        self._actions: np.ndarray | None = None
+
+    def reset(self) -> dict[str, np.ndarray]:
+        seeds = [s if s is None else int(s) for s in self._seeds]
+        obs, infos = self.vec.reset(seed=seeds)
+        self.reset_infos = [{"prompt": infos["prompt"][i]} for i in range(self.num_envs)]
+        self._reset_seeds()
+        self._reset_options()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions).reshape(self.num_envs)
+
+    def step_wait(self) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        obs, rewards, terminated, truncated, infos = self.vec.step(self._actions)
+        dones = terminated | truncated
+        out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for i in np.flatnonzero(dones):
+            final = infos["final_info"]
+            info = {
+                "terminal_observation": infos["final_obs"][i],
+                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
+                "prompt": final["prompt"][i],
+                "completion": final["completion"][i],
+                # gymnasium's info arrays come with "_name" masks; keep the components only
+                "reward_components": {
+                    c: float(v[i]) for c, v in final["reward_components"].items() if not c.startswith("_")
+                },
+                "budget_exhausted": bool(final["budget_exhausted"][i]),
+            }
+            out[i] = info
+        return obs, rewards.astype(np.float32), dones, out
+
+    def close(self) -> None:
+        self.vec.close()
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        return [getattr(self.vec.env, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        raise AttributeError("the slots of TextGenSB3VecEnv share one env; set attributes on it before wrapping")
+
+    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[Any]:
+        raise AttributeError("the slots of TextGenSB3VecEnv share one env; call its methods directly")
+
+    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None] * self.num_envs
