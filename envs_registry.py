@@ -13,3 +13,31 @@ register(
     vector_entry_point="textgym.envs.cat_text:CatTextVectorEnv",
     kwargs={"tokenizer": "tiny", "max_new_tokens": 24},
 )
+
+# Small-vocabulary tasks (issue #6): 18 tokens, 5-token horizon, for tabular and MLP agents.
+register(
+    id="textgym/TinyCat-v0",
+    entry_point="textgym.envs.tiny_cat:TinyCatEnv",
+    vector_entry_point="textgym.envs.tiny_cat:TinyCatVectorEnv",
+    kwargs={"max_new_tokens": 5, "reward_mode": "immediate"},
+)
+
+register(
+    id="textgym/Summarization-v0",
+    entry_point="textgym.envs.summarization:SummarizationEnv",
+    vector_entry_point="textgym.envs.summarization:SummarizationVectorEnv",
+    kwargs={"tokenizer": "tiny"},
+)
+
+register(
+    id="textgym/Dialogue-v0",
+    entry_point="textgym.envs.dialogue:DialogueEnv",
+    kwargs={"tokenizer": "tiny"},
+)
+
+register(
+    id="textgym/TinyShop-v0",
+    entry_point="textgym.envs.tiny_shop:TinyShopEnv",
+    vector_entry_point="textgym.envs.tiny_shop:TinyShopVectorEnv",
+    kwargs={"reward_mode": "immediate"},
+)

@@ -1,7 +1,18 @@
 """Token-level text-generation environments."""
 
 from textgym.envs.cat_text import CatTextEnv, CatTextVectorEnv
+from textgym.envs.dialogue import DialogueEnv, LMUser
+from textgym.envs.summarization import SummarizationEnv, SummarizationVectorEnv
 from textgym.envs.text_gen import TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
 
-__all__ = ["CatTextEnv", "CatTextVectorEnv", "TextGenEnv", "TextGenVectorEnv"]
+__all__ = [
+    "CatTextEnv",
+    "CatTextVectorEnv",
+    "DialogueEnv",
+    "LMUser",
+    "SummarizationEnv",
+    "SummarizationVectorEnv",
+    "TextGenEnv",
+    "TextGenVectorEnv",
+]

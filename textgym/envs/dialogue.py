@@ -1,0 +1,658 @@
+"""The dialogue task: a multi-turn conversation with a simulated user, one token per step."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from textgym.data import to_natural
+from textgym.data.shop_tasks import (
+    CLOSING,
+    DialogueScenario,
+    ShopUser,
+    UserTurn,
+    dialogue_context,
+    is_helpful,
+    parse_dialogue_context,
+    shop_scenarios,
+)
+from textgym.envs.cat_text import _speaks_grammar
+from textgym.envs.text_gen import SPLITS, TextGenEnv
+from textgym.rewards import (
+    GrammarReward,
+    KeywordReward,
+    LengthPenalty,
+    LMFluencyReward,
+    RewardLike,
+    RewardOutput,
+    WeightedSum,
+)
+from textgym.rewards.base import RewardModel, as_reward_model, score_batch
+from textgym.tokenization import resolve_tokenizer
+
+UserLike = Callable[[DialogueScenario, Sequence[Mapping[str, str]]], UserTurn | str]
+
+GRAMMAR_REPLY_TOKENS, NATURAL_REPLY_TOKENS = 12, 48
+HELPFULNESS_WEIGHT, RUDENESS_WEIGHT, LENGTH_COST = 1.0, -1.0, 0.01
+GRAMMAR_FLUENCY_WEIGHT, LM_FLUENCY_WEIGHT = 0.5, 0.2
+SUCCESS_WEIGHT = 1.0
+RUDE_WORDS = ("stupid", "idiot", "dumb", "shut", "whatever", "hate", "ugly", "damn", "moron", "annoying")
+SYSTEM_PROMPT = "You are the assistant of a shop. Answer the customer's questions using only these facts: "
+
+
+# ----- per-turn reward terms: plain reward models over (dialogue context, reply) -----
+class ShopHelpfulness(RewardModel):
+    """1.0 when the reply answers the customer's question correctly, by the shop's facts.
+
+    The prompt is a :func:`~textgym.data.shop_tasks.dialogue_context` string (facts, the
+    conversation, the question being answered); the check is
+    :func:`~textgym.data.shop_tasks.is_helpful`. A question outside the shop domain (say,
+    from an LM user) cannot be answered from the facts: it scores 0.0, or raises with
+    ``on_unknown="raise"``.
+    """
+
+    name = "helpfulness"
+
+    def __init__(self, on_unknown: Literal["zero", "raise"] = "zero"):
+        if on_unknown not in ("zero", "raise"):
+            raise ValueError(f"on_unknown must be 'zero' or 'raise', got {on_unknown!r}")
+        self.on_unknown = on_unknown
+
+    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
+        """Helpfulness of each reply given its dialogue context."""
+        total = np.zeros(len(completions))
+        for i, (context, reply) in enumerate(zip(prompts, completions, strict=True)):
+            shop, question = parse_dialogue_context(context)
+            try:
+                total[i] = float(is_helpful(shop, question, reply))
+            except ValueError:
+                if self.on_unknown == "raise":
+                    raise
+        return RewardOutput(total=total, components={self.name: total})
+
+
+def default_turn_reward(fluency: Literal["grammar", "lm", "none"], lm_name: str | None = None) -> WeightedSum:
+    """``helpfulness - rudeness + length + w_f * fluency``, per turn (see :class:`DialogueEnv`).
+
+    * helpfulness: :class:`ShopHelpfulness`, 1.0 or 0.0;
+    * rudeness: 1.0 if the reply contains a rude word (:class:`~textgym.rewards.KeywordReward`
+      over ``RUDE_WORDS``), weighted -1;
+    * length: ``-0.01`` per whitespace-separated word (:class:`~textgym.rewards.LengthPenalty`);
+    * fluency: ``w_f = 0.5`` x (the reply is a grammatical shop reply,
+      :class:`~textgym.rewards.GrammarReward` from ``"REPLY"``) for the tiny model; ``w_f =
+      0.2`` x mean log-likelihood per token under the frozen LM ``lm_name`` otherwise;
+      absent with ``"none"``.
+    """
+    terms: dict[str, tuple[RewardLike, float]] = {
+        "helpfulness": (ShopHelpfulness(), HELPFULNESS_WEIGHT),
+        "rudeness": (KeywordReward(RUDE_WORDS, name="rudeness"), RUDENESS_WEIGHT),
+        "length": (LengthPenalty(weight=LENGTH_COST, name="length"), 1.0),
+    }
+    if fluency == "grammar":
+        terms["fluency"] = (GrammarReward("REPLY"), GRAMMAR_FLUENCY_WEIGHT)
+    elif fluency == "lm":
+        if lm_name is None:
+            raise ValueError("fluency='lm' needs the tokenizer given as a model name or path")
+        terms["fluency"] = (LMFluencyReward(lm_name), LM_FLUENCY_WEIGHT)
+    elif fluency != "none":
+        raise ValueError(f"fluency must be 'auto', 'grammar', 'lm' or 'none', got {fluency!r}")
+    return WeightedSum(terms, name="dialogue_turn")
+
+
+# ----- an LM as the user -----
+class LMUser:
+    """A user played by a frozen causal LM, greedily continuing the transcript.
+
+    It opens with the goal's first question, then writes each turn as the continuation of
+    ``"facts : ... user : ... assistant : ... user :"`` up to EOS, the word "assistant" or
+    ``max_new_tokens`` tokens (greedy, so deterministic). It leaves, goal met, when it says
+    "thank you ." (the pretraining dialogues' closing), or when it has nothing to say. The
+    model loads on first use and is not pickled.
+
+    Args:
+        model: Model name for :func:`textgym.models.load_model` (default ``"tiny"``).
+        max_new_tokens: Longest utterance in tokens.
+    """
+
+    def __init__(self, model: str = "tiny", max_new_tokens: int = 12):
+        self.model_name = model
+        self.max_new_tokens = max_new_tokens
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__ | {"_model": None, "_tokenizer": None}
+
+    @torch.no_grad()
+    def __call__(self, scenario: DialogueScenario, messages: Sequence[Mapping[str, str]]) -> UserTurn:
+        """The next user turn."""
+        if not messages:
+            return UserTurn(scenario.questions[0])
+        if self._model is None:
+            from textgym.models import load_model
+
+            self._model = load_model(self.model_name)
+            self._tokenizer = resolve_tokenizer(self.model_name)
+        tok = self._tokenizer
+        transcript = dialogue_context(scenario.facts, messages).removesuffix(" assistant :") + " user :"
+        if messages[-1]["role"] != "assistant":
+            raise ValueError("LMUser speaks after the assistant; the last message must be the assistant's")
+        ids = torch.tensor([tok(transcript)["input_ids"]])
+        stop = [tok.eos_token_id]
+        separator = tok("assistant", add_special_tokens=False)["input_ids"]
+        if len(separator) == 1:
+            stop.append(separator[0])
+        out = self._model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            max_new_tokens=self.max_new_tokens,
+            eos_token_id=stop,
+            pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+        )
+        new = [t for t in out[0, ids.shape[1] :].tolist() if t not in stop]
+        text = tok.decode(new, skip_special_tokens=True).strip()
+        if text == CLOSING:
+            return UserTurn(text, goal_met=True, done=True)
+        return UserTurn(text, done=not text)
+
+
+# ----- how a conversation becomes tokens -----
+class _TranscriptFormat:
+    """``facts : F user : Q assistant : A user : ...`` (the tiny model's pretraining format)."""
+
+    separator = "user"
+
+    def __init__(self, natural: bool):
+        self.natural = natural
+
+    def text(self, grammar_text: str) -> str:
+        return to_natural(grammar_text) if self.natural else grammar_text
+
+    def prompt(self, facts: str, first: str) -> str:
+        return f"facts : {self.text(facts)} user : {self.text(first)} assistant :"
+
+    def user_turn(self, facts: str, shown: Sequence[Mapping[str, str]], text: str, closing: bool) -> str:
+        return f" user : {self.text(text)}" + ("" if closing else " assistant :")
+
+
+class _ChatFormat(_TranscriptFormat):
+    """The tokenizer's chat template, with the facts in the system message."""
+
+    separator = None
+    _SENTINEL = "\x00TEXTGYM_REPLY\x00"
+
+    def __init__(self, tokenizer: Any):
+        super().__init__(natural=True)
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError("conversation_format='chat' needs a tokenizer with a chat template")
+        self.tokenizer = tokenizer
+
+    def _render(self, facts: str, messages: Sequence[Mapping[str, str]], generation_prompt: bool) -> str:
+        system = {"role": "system", "content": SYSTEM_PROMPT + self.text(facts)}
+        return self.tokenizer.apply_chat_template(
+            [system, *messages], tokenize=False, add_generation_prompt=generation_prompt
+        )
+
+    def prompt(self, facts: str, first: str) -> str:
+        return self._render(facts, [{"role": "user", "content": self.text(first)}], True)
+
+    def user_turn(self, facts: str, shown: Sequence[Mapping[str, str]], text: str, closing: bool) -> str:
+        # Render the conversation with a sentinel as the last reply; what follows the sentinel
+        # is exactly the template's text between the reply and the assistant's next turn.
+        messages = [*shown[:-1], {"role": "assistant", "content": self._SENTINEL}]
+        messages.append({"role": "user", "content": self.text(text)})
+        full = self._render(facts, messages, not closing)
+        return full[full.index(self._SENTINEL) + len(self._SENTINEL) :]
+
+
+class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
+    """Serve a customer in a shop: a multi-turn conversation with a simulated user.
+
+    ## Description
+    Task-oriented dialogue in the project's shop domain. Each episode draws a scenario
+    (:func:`~textgym.data.shop_tasks.shop_scenarios`, 512 per split, disjoint splits): a
+    shop's facts and a customer goal of one or two questions ("how much are the eggs ?",
+    "when do you close ?", "do you sell hats ?", ...). The observation is the conversation so
+    far; the agent writes its reply token by token. Its turn ends when it emits a stop
+    token (EOS or, in the transcript format, the turn separator "user") or after
+    ``max_reply_tokens`` tokens; then the simulated user answers and the user's tokens are
+    appended to the observation as context: they are never actions. The default user
+    (:class:`~textgym.data.shop_tasks.ShopUser`) asks its questions in order, repeats one
+    until a reply answers it correctly, and says "thank you ." when all are answered. Any
+    callable ``user(scenario, messages) -> UserTurn | str`` can play the user
+    (``user="lm"``: :class:`LMUser`).
+
+    Conversation formats. Tiny model (the ``"transcript"`` format it was pretrained on):
+    ``"<bos> facts : F user : Q1 assistant :"``, then the agent's reply, then
+    ``"user : Q2 assistant :"``, and so on. If the agent ended its turn with "user" that
+    token stays and the user's turn starts after it; an EOS also stays where the agent wrote
+    it. Chat models (``"smollm2-135m"``): the tokenizer's chat template, the facts in the
+    system message, the texts as prose; the agent's ``<|im_end|>`` closes its turn.
+
+    ## Action Space
+    ``Discrete(len(tokenizer))``: the next token of the agent's reply (247 for ``"tiny"``).
+
+    ## Observation Space
+    ``Dict(input_ids=Box(0, vocab_size - 1, (max_length,), int64),
+    attention_mask=Box(0, 1, (max_length,), int64))``, right-padded like
+    :class:`~textgym.envs.TextGenEnv`: the conversation's tokens, then padding with mask 0;
+    no token ever moves. Token budget: by default ``max_length`` = the longest opening
+    prompt of any split + ``max_new_tokens`` + ``max_turns`` x the longest user turn of the
+    scripted user, so a default episode always fits (110 for ``"tiny"``, within its 128
+    positions). A user turn that does not fit (a custom user, a smaller ``max_length``)
+    truncates the episode with a warning and ``info["truncation_reason"]``; text is never
+    dropped silently.
+
+    ## Rewards
+    At the end of each agent turn, the turn reward scores the reply given the conversation
+    (a :func:`~textgym.data.shop_tasks.dialogue_context` string, e.g. ``"facts : F user : Q
+    assistant :"``); by default ``helpfulness - rudeness + length + w_f * fluency``
+    (:func:`default_turn_reward`):
+
+    * helpfulness: 1.0 if the reply answers the question correctly by the facts
+      (:func:`~textgym.data.shop_tasks.is_helpful`), else 0.0;
+    * rudeness (the politeness term): 1.0 if the reply contains a rude word, else 0.0; the
+      tiny vocabulary has none, so it matters for open-vocabulary models only;
+    * length: -0.01 per word (whitespace-separated, so "." counts in grammar text);
+    * fluency: for the tiny model 1.0 if the reply is a grammatical shop reply (``w_f =
+      0.5``); otherwise the mean log-likelihood per token under the frozen LM (``w_f = 0.2``).
+
+    When the user's goal is met the last step also gets ``success_weight`` (1.0). Other
+    steps get 0. ``info["turn_reward_components"]`` holds a turn's components at its last
+    step; at the end, ``info["reward_components"]`` holds the episode's sums, with
+    ``"success"`` (1.0 or 0.0), so the return is ``sum_k weight_k * component_k``.
+    A scripted episode answered perfectly with g questions returns ``1 + 1.5 g - 0.01 x
+    words`` (with the tiny model).
+
+    ## Episode End
+    * Termination: the user's goal is met (the user leaves satisfied), the user ends the
+      conversation, or the agent has had ``max_turns`` (3) turns (the user gives up). The
+      user's patience is part of the environment and the turn count is visible in the
+      observation, so this is termination, not a time limit.
+    * Truncation: the agent has written ``max_new_tokens`` tokens in all (default
+      ``max_turns * max_reply_tokens``, which a default episode cannot exceed before it
+      terminates), or the observation is full. ``info["truncation_reason"]`` says which.
+      Both are the env's own token budget: the reply so far is scored and the rewards paid
+      are the episode's whole return, so ``info["budget_exhausted"]`` is True and agents
+      must not bootstrap past it (as in :class:`~textgym.envs.TextGenEnv`).
+
+    At the end ``info`` also holds ``"prompt"`` (the opening), ``"completion"`` (the agent's
+    replies, one per line), ``"goal_met"``, ``"conversation"`` (as rendered) and
+    ``"turns"``: each turn's role, text and the token ids it put in the observation.
+
+    ## Arguments
+    * ``tokenizer``: ``"tiny"`` (default), ``"smollm2-135m"`` or any tokenizer spec.
+    * ``user``: ``"scripted"`` (default), ``"lm"`` or a callable
+      ``user(scenario, messages) -> UserTurn | str`` (``messages``: the conversation so
+      far as ``{"role", "content"}`` dicts; ``[]`` asks for the opening, once per
+      scenario when the env is built).
+    * ``turn_reward``: replaces the per-turn reward (any reward model or callable over
+      ``(contexts, replies)``); ``success_weight``: the goal bonus.
+    * ``fluency``: ``"auto"`` (grammar for the tiny tokenizer, else ``"lm"``), ``"grammar"``,
+      ``"lm"``, ``"none"``.
+    * ``conversation_format``: ``"auto"`` (transcript for the tiny tokenizer, the chat
+      template when the tokenizer has one), ``"transcript"``, ``"chat"``.
+    * ``scenarios``: a list of :class:`~textgym.data.shop_tasks.DialogueScenario` or a
+      mapping split -> list, instead of the generated ones; ``n_scenarios``: per split.
+    * ``split``: ``"train"``, ``"validation"`` or ``"test"``.
+    * ``max_turns`` (3), ``max_reply_tokens`` (12 for tiny, 48 otherwise),
+      ``max_new_tokens``, ``max_length``: the budgets above.
+    * ``render_mode``: ``"ansi"`` returns the conversation turn by turn (one
+      ``"role : text"`` line each); ``"human"`` prints it.
+
+    ## Version History
+    * v0: initial version.
+
+    ## Example
+    >>> import gymnasium as gym
+    >>> env = gym.make("textgym/Dialogue-v0", render_mode="ansi")
+    >>> obs, info = env.reset(seed=0, options={"prompt_index": 1})
+    >>> info["goal"]
+    ['where is the shop ?']
+    >>> tok = env.unwrapped.tokenizer
+    >>> for word in "sorry , i do not know . <eos>".split():
+    ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
+    >>> terminated, info["goal_met"], round(reward, 2)  # 1 + 1 + 0.5 * fluency - 0.01 * 7 words
+    (True, True, 2.43)
+    >>> print(env.render())
+    facts : the shop sells cups for ten coins . the shop closes at one . the shop opens at ten .
+    user : where is the shop ?
+    assistant : sorry , i do not know .
+    user : thank you .
+    """
+
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+
+    def __init__(
+        self,
+        *,
+        tokenizer: str | Any = "tiny",
+        user: Literal["scripted", "lm"] | UserLike = "scripted",
+        turn_reward: RewardLike | None = None,
+        success_weight: float = SUCCESS_WEIGHT,
+        fluency: Literal["auto", "grammar", "lm", "none"] = "auto",
+        conversation_format: Literal["auto", "transcript", "chat"] = "auto",
+        scenarios: Sequence[DialogueScenario] | Mapping[str, Sequence[DialogueScenario]] | None = None,
+        split: str = "train",
+        n_scenarios: int = 512,
+        max_turns: int = 3,
+        max_reply_tokens: int | None = None,
+        max_new_tokens: int | None = None,
+        max_length: int | None = None,
+        render_mode: str | None = None,
+    ):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            modes = self.metadata["render_modes"]
+            raise ValueError(f"render_mode must be one of {modes}, got {render_mode!r}")
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+        self.tokenizer = tok = resolve_tokenizer(tokenizer)
+        grammar = _speaks_grammar(tok)
+
+        if conversation_format == "auto":
+            has_template = bool(getattr(tok, "chat_template", None))
+            conversation_format = "chat" if not grammar and has_template else "transcript"
+        if conversation_format == "transcript":
+            self._format: _TranscriptFormat = _TranscriptFormat(natural=not grammar)
+        elif conversation_format == "chat":
+            self._format = _ChatFormat(tok)
+        else:
+            raise ValueError(
+                f"conversation_format must be 'auto', 'transcript' or 'chat', got {conversation_format!r}"
+            )
+        self.conversation_format = conversation_format
+
+        if user == "scripted":
+            user = ShopUser()
+        elif user == "lm":
+            user = LMUser(tokenizer if isinstance(tokenizer, str) else "tiny")
+        elif not callable(user):
+            raise TypeError(f"user must be 'scripted', 'lm' or a callable, got {type(user).__name__}")
+        self.user = user
+
+        if turn_reward is None:
+            if fluency == "auto":
+                fluency = "grammar" if grammar else "lm"
+            turn_reward = default_turn_reward(fluency, tokenizer if isinstance(tokenizer, str) else None)
+        self.turn_reward: RewardModel = as_reward_model(turn_reward)
+        self.success_weight = float(success_weight)
+
+        if scenarios is None:
+            all_scenarios = {s: shop_scenarios(s, n_scenarios) for s in SPLITS}
+        elif isinstance(scenarios, Mapping):
+            all_scenarios = {k: list(v) for k, v in scenarios.items()}
+        else:
+            all_scenarios = {split: list(scenarios)}
+        if split not in all_scenarios or not all_scenarios[split]:
+            raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(all_scenarios)}")
+        self.scenarios = all_scenarios[split]
+        self.split = split
+        self.render_mode = render_mode
+        self.max_turns = int(max_turns)
+        self.max_reply_tokens = int(
+            max_reply_tokens or (GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS)
+        )
+        self.max_new_tokens = int(max_new_tokens or self.max_turns * self.max_reply_tokens)
+        if self.max_reply_tokens < 1 or self.max_new_tokens < 1:
+            raise ValueError("max_reply_tokens and max_new_tokens must be >= 1")
+
+        self.eos_token_id = int(tok.eos_token_id)
+        pad = tok.pad_token_id
+        self.pad_token_id = int(pad if pad is not None else self.eos_token_id)
+        stops = {self.eos_token_id}
+        if self._format.separator is not None:
+            sep = tok(self._format.separator, add_special_tokens=False)["input_ids"]
+            if len(sep) == 1:
+                stops.add(int(sep[0]))
+        self.stop_token_ids = frozenset(stops)
+        self.vocab_size = len(tok)
+
+        # The opening: facts and the user's first utterance (a pure function of the scenario).
+        self._openings = [self._opening(s) for s in self.scenarios]
+        pairs = zip(self.scenarios, self._openings, strict=True)
+        self.prompts = [self._format.prompt(s.facts, first) for s, first in pairs]
+        self.prompt_ids = [self._encode(p, special=True) for p in self.prompts]
+        if max_length is None:
+            max_length = self._default_max_length(all_scenarios)
+        longest = max(len(ids) for ids in self.prompt_ids)
+        if longest >= max_length:
+            raise ValueError(
+                f"an opening prompt has {longest} tokens, leaving no room in max_length={max_length}"
+            )
+        self.max_length = int(max_length)
+
+        self.action_space = spaces.Discrete(self.vocab_size)
+        self.observation_space = spaces.Dict(
+            {
+                "input_ids": spaces.Box(0, self.vocab_size - 1, (self.max_length,), np.int64),
+                "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
+            }
+        )
+        self._ids = np.full(self.max_length, self.pad_token_id, dtype=np.int64)
+        self._mask = np.zeros(self.max_length, dtype=np.int64)
+        self._index = -1
+        self._done = True
+        self._len = 0
+        self._n_new = 0
+        self._reply: list[int] = []
+        self._messages: list[dict[str, str]] = []
+        self._turns: list[dict[str, Any]] = []
+        self._components: dict[str, float] = {}
+
+    # ----- helpers -----
+    def _encode(self, text: str, special: bool = False) -> list[int]:
+        # Chat templates already contain their special tokens.
+        add = special and self.conversation_format == "transcript"
+        return [int(t) for t in self.tokenizer(text, add_special_tokens=add)["input_ids"]]
+
+    def _opening(self, scenario: DialogueScenario) -> str:
+        turn = self._ask(scenario, [])
+        if turn.done or not turn.text:
+            raise ValueError(f"the user must open the conversation with an utterance, got {turn!r}")
+        return turn.text
+
+    def _ask(self, scenario: DialogueScenario, messages: Sequence[Mapping[str, str]]) -> UserTurn:
+        turn = self.user(scenario, [dict(m) for m in messages])
+        if isinstance(turn, str):
+            turn = UserTurn(turn)
+        if not isinstance(turn, UserTurn):
+            raise TypeError(f"the user must return a UserTurn or a str, got {type(turn).__name__}")
+        if not turn.done and not turn.text.strip():
+            raise ValueError("the user returned an empty utterance without ending the conversation")
+        return turn
+
+    def _shown(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+        """Messages as the model sees them: user texts in the tokenizer's language."""
+        fmt = self._format
+        return [
+            {"role": m["role"], "content": fmt.text(m["content"]) if m["role"] == "user" else m["content"]}
+            for m in messages
+        ]
+
+    def _user_turn_ids(
+        self, facts: str, messages: Sequence[Mapping[str, str]], text: str, closing: bool
+    ) -> list[int]:
+        return self._encode(self._format.user_turn(facts, self._shown(messages), text, closing))
+
+    def _default_max_length(self, all_scenarios: Mapping[str, Sequence[DialogueScenario]]) -> int:
+        """Longest opening of any split + max_new_tokens + max_turns x the longest user turn."""
+        openings, utterances = [], {CLOSING}
+        for scenarios in all_scenarios.values():
+            for s in scenarios:
+                prompt = self._format.prompt(s.facts, self._opening(s))
+                openings.append(len(self._encode(prompt, special=True)))
+                utterances.update(s.questions)
+        s = self.scenarios[0]
+        history = [{"role": "user", "content": s.questions[0]}, {"role": "assistant", "content": "x"}]
+        longest_user = max(
+            len(self._user_turn_ids(s.facts, history, u, closing=u == CLOSING)) for u in utterances
+        )
+        return max(openings) + self.max_new_tokens + self.max_turns * longest_user
+
+    def validate_action(self, action: Any) -> int:
+        """Return ``action`` as an int, or raise if it is not in the action space."""
+        return TextGenEnv.validate_action(self, action)  # type: ignore[arg-type]
+
+    def decode_reply(self, token_ids: Sequence[int]) -> str:
+        """Reply text: the agent's tokens without stop tokens and special tokens."""
+        return TextGenEnv.decode_completion(self, token_ids)  # type: ignore[arg-type]
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
+
+    def _append(self, ids: Sequence[int]) -> None:
+        self._ids[self._len : self._len + len(ids)] = ids
+        self._mask[self._len : self._len + len(ids)] = 1
+        self._len += len(ids)
+
+    # ----- gymnasium API -----
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start a conversation from a scenario drawn with ``self.np_random``.
+
+        ``options={"prompt_index": i}`` picks the i-th scenario instead (evaluation sweeps).
+        """
+        super().reset(seed=seed)
+        if options and "prompt_index" in options:
+            index = int(options["prompt_index"])
+            if not 0 <= index < len(self.scenarios):
+                raise ValueError(f"prompt_index {index} out of range for {len(self.scenarios)} scenarios")
+        else:
+            index = int(self.np_random.integers(len(self.scenarios)))
+        self._index = index
+        self._ids.fill(self.pad_token_id)
+        self._mask.fill(0)
+        self._len = 0
+        self._append(self.prompt_ids[index])
+        self._n_new = 0
+        self._reply = []
+        self._messages = [{"role": "user", "content": self._openings[index]}]
+        self._turns = [
+            {"role": "prompt", "text": self.prompts[index], "token_ids": list(self.prompt_ids[index])}
+        ]
+        self._components = {}
+        self._done = False
+        scenario = self.scenarios[index]
+        return self._obs(), {"prompt": self.prompts[index], "goal": list(scenario.questions)}
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Append one token of the agent's reply; at the end of its turn, the user answers."""
+        if self._done:
+            raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
+        a = self.validate_action(action)
+        self._append([a])
+        self._reply.append(a)
+        self._n_new += 1
+        reward, terminated, truncated, reason = 0.0, False, False, None
+        info: dict[str, Any] = {}
+        turn_over = a in self.stop_token_ids or len(self._reply) >= self.max_reply_tokens
+        out_of_tokens = self._n_new >= self.max_new_tokens or self._len >= self.max_length
+        if turn_over or out_of_tokens:
+            reward, info["turn_reward_components"] = self._score_reply()
+        if turn_over:
+            scenario = self.scenarios[self._index]
+            user = self._ask(scenario, self._messages)
+            goal_met = user.goal_met
+            n_agent_turns = sum(m["role"] == "assistant" for m in self._messages)
+            if user.done or goal_met or n_agent_turns >= self.max_turns:
+                terminated = True
+                self._components["success"] = float(goal_met)
+                reward += self.success_weight * float(goal_met)
+                if user.done and user.text:
+                    reason = self._user_says(scenario, user.text, closing=True)
+            else:
+                reason = self._user_says(scenario, user.text, closing=False)
+                truncated = reason is not None
+        if not terminated and not truncated:
+            if self._n_new >= self.max_new_tokens:
+                truncated, reason = True, f"the agent wrote max_new_tokens={self.max_new_tokens} tokens"
+            elif self._len >= self.max_length:
+                truncated, reason = True, f"the observation is full (max_length={self.max_length})"
+        if terminated or truncated:
+            self._done = True
+            self._components.setdefault("success", 0.0)
+            info |= self._final_info(reason if truncated else None)
+            if reason is not None and not truncated:  # a closing utterance that did not fit
+                info["closing_not_shown"] = reason
+        return self._obs(), float(reward), terminated, truncated, info
+
+    def _score_reply(self) -> tuple[float, dict[str, float]]:
+        """Score the current reply, record the agent's turn, start a new one."""
+        text = self.decode_reply(self._reply)
+        scenario = self.scenarios[self._index]
+        context = dialogue_context(scenario.facts, self._messages)
+        out = score_batch(self.turn_reward, [context], [text])
+        components = {k: float(v[0]) for k, v in out.components.items()}
+        for k, v in components.items():
+            self._components[k] = self._components.get(k, 0.0) + v
+        self._messages.append({"role": "assistant", "content": text})
+        self._turns.append({"role": "assistant", "text": text, "token_ids": list(self._reply)})
+        self._reply = []
+        return float(out.total[0]), components
+
+    def _user_says(self, scenario: DialogueScenario, text: str, closing: bool) -> str | None:
+        """Append the user's turn; return why not if it does not fit (a truncation reason)."""
+        ids = self._user_turn_ids(scenario.facts, self._messages, text, closing)
+        last = self._turns[-1]["token_ids"]
+        if ids and last and last[-1] in self.stop_token_ids and ids[0] == last[-1]:
+            ids = ids[1:]  # the agent's own stop token (EOS / "user") already opens this turn
+        self._messages.append({"role": "user", "content": text})
+        room = self.max_length - self._len - (0 if closing else 1)  # leave room to reply
+        if len(ids) > room:
+            reason = (
+                f"observation budget: the user's turn {text!r} needs {len(ids)} tokens but only "
+                f"{max(room, 0)} of max_length={self.max_length} are free; raise max_length"
+            )
+            warnings.warn(f"episode truncated: {reason}", stacklevel=3)
+            self._turns.append({"role": "user", "text": text, "token_ids": []})
+            return reason
+        self._append(ids)
+        self._turns.append({"role": "user", "text": text, "token_ids": ids})
+        return None
+
+    def _final_info(self, truncation_reason: str | None) -> dict[str, Any]:
+        info = {
+            "prompt": self.prompts[self._index],
+            "completion": "\n".join(t["text"] for t in self._turns if t["role"] == "assistant"),
+            "reward_components": dict(self._components),
+            "goal_met": bool(self._components["success"]),
+            "conversation": self._conversation(),
+            "turns": [dict(t) for t in self._turns],
+        }
+        # Every truncation here is the env's own token budget: the text is scored as it stands,
+        # so agents must not bootstrap past it (as TextGenEnv; Pardo et al. 2018).
+        info["budget_exhausted"] = truncation_reason is not None
+        if truncation_reason is not None:
+            info["truncation_reason"] = truncation_reason
+        return info
+
+    def _conversation(self) -> str:
+        if self._index < 0:
+            return "(no episode yet: call reset())"
+        scenario = self.scenarios[self._index]
+        lines = [f"facts : {self._format.text(scenario.facts)}"]
+        lines += [f"{m['role']} : {m['content']}" for m in self._shown(self._messages)]
+        if self._reply and not self._done:
+            lines.append(f"assistant : {self.decode_reply(self._reply)}")
+        return "\n".join(lines)
+
+    def render(self) -> str | None:
+        """The conversation, one ``"role : text"`` line per turn; printed in human mode."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            return None
+        text = self._conversation()
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text

@@ -1,0 +1,180 @@
+r"""Learning curves from training logs: SB3 ``Monitor`` CSV files or TensorBoard scalars, as PNG.
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "0.monitor.csv").write_text('#{"t_start": 0}\nr,l,t\n0.5,5,0.1\n1.5,4,0.2\n')
+>>> curve = load_curve(folder)
+>>> curve.steps.tolist(), curve.values.tolist()
+([5.0, 9.0], [0.5, 1.5])
+>>> plot_learning_curves({"PPO": curve}, folder / "curve.png").name
+'curve.png'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: SB3's default TensorBoard tag for the mean episode return.
+DEFAULT_TAG = "rollout/ep_rew_mean"
+
+
+@dataclass
+class Curve:
+    """A learning curve: ``values[i]`` measured after ``steps[i]`` environment steps.
+
+    Attributes:
+        steps: Shape (n,), increasing.
+        values: Shape (n,).
+    """
+
+    steps: np.ndarray
+    values: np.ndarray
+
+
+def load_monitor(path: str | Path) -> Curve:
+    """Episode returns from SB3 ``Monitor`` files (``*monitor.csv``).
+
+    A folder's files (one per env of ``make_vec_env(..., monitor_dir=...)``) are merged in
+    order of episode end time, as SB3's ``load_results`` does (which needs pandas, not a
+    textgym dependency); ``steps`` is the running total of episode lengths.
+
+    Args:
+        path: A ``*monitor.csv`` file or a folder holding them.
+
+    Returns:
+        One point per episode: (steps so far, episode return ``r``).
+
+    Raises:
+        FileNotFoundError: If there is no monitor file.
+        ValueError: If a file is not in the Monitor format.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*monitor.csv")) if path.is_dir() else [path]
+    if not files or not files[0].exists():
+        raise FileNotFoundError(f"no *monitor.csv file at {path}")
+    rows: list[tuple[float, float, float]] = []  # (t, l, r)
+    for file in files:
+        with file.open(newline="") as f:
+            first = f.readline()
+            if not first.startswith("#"):
+                raise ValueError(f"{file} is not an SB3 Monitor file: its first line is not a '#{{json}}' header")
+            t_start = float(json.loads(first[1:]).get("t_start", 0.0))
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not {"r", "l", "t"} <= set(reader.fieldnames):
+                raise ValueError(f"{file} lacks the Monitor columns r, l, t (has {reader.fieldnames})")
+            rows.extend((t_start + float(row["t"]), float(row["l"]), float(row["r"])) for row in reader)
+    rows.sort(key=lambda row: row[0])
+    lengths = np.array([row[1] for row in rows], dtype=np.float64)
+    returns = np.array([row[2] for row in rows], dtype=np.float64)
+    return Curve(steps=np.cumsum(lengths), values=returns)
+
+
+def load_tensorboard(path: str | Path, tag: str = DEFAULT_TAG) -> Curve:
+    """A scalar from TensorBoard event files (SB3's ``tensorboard_log``), read with tensorboard.
+
+    Args:
+        path: An event file or a folder holding one run's event files.
+        tag: The scalar's tag, e.g. ``"rollout/ep_rew_mean"``.
+
+    Returns:
+        (step, value) for each logged point, sorted by step.
+
+    Raises:
+        FileNotFoundError: If there are no event files.
+        KeyError: If the tag is not in the log (the message lists the tags that are).
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    path = Path(path)
+    if not path.exists() or (path.is_dir() and not any(path.rglob("events.out.tfevents.*"))):
+        raise FileNotFoundError(f"no TensorBoard event file at {path}")
+    acc = EventAccumulator(str(path), size_guidance={"scalars": 0}).Reload()  # 0 = keep every point
+    tags = acc.Tags().get("scalars", [])
+    if tag not in tags:
+        raise KeyError(f"tag {tag!r} is not in {path}; it has {sorted(tags)}")
+    events = sorted(acc.Scalars(tag), key=lambda e: e.step)
+    return Curve(
+        steps=np.array([e.step for e in events], dtype=np.float64),
+        values=np.array([e.value for e in events], dtype=np.float64),
+    )
+
+
+def load_curve(path: str | Path, tag: str = DEFAULT_TAG) -> Curve:
+    """Load a Monitor file/folder or, if there is none, a TensorBoard log (``tag``)."""
+    path = Path(path)
+    if (path.is_dir() and any(path.glob("*monitor.csv"))) or path.name.endswith("monitor.csv"):
+        return load_monitor(path)
+    return load_tensorboard(path, tag)
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average (the first points average what there is so far).
+
+    >>> smooth(np.array([0.0, 2.0, 4.0, 6.0]), 2).tolist()
+    [0.0, 1.0, 3.0, 5.0]
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    sums = np.cumsum(np.insert(np.asarray(values, dtype=np.float64), 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (sums[idx] - sums[lo]) / (idx - lo)
+
+
+def plot_learning_curves(
+    curves: Mapping[str, Curve | str | Path],
+    out: str | Path,
+    *,
+    window: int = 1,
+    baselines: Mapping[str, float] | None = None,
+    title: str = "",
+    xlabel: str = "environment steps",
+    ylabel: str = "episode return",
+) -> Path:
+    """Plot one or more learning curves into a PNG (matplotlib, no display needed).
+
+    Args:
+        curves: Label -> a :class:`Curve` or a log path for :func:`load_curve`.
+        out: The PNG path; its folder is created.
+        window: Moving-average window applied to each curve (1 = raw).
+        baselines: Label -> a constant drawn as a dashed line (e.g. a random policy).
+        title: Figure title.
+        xlabel: X axis label.
+        ylabel: Y axis label.
+
+    Returns:
+        The PNG path.
+
+    Raises:
+        ValueError: If ``curves`` is empty or a curve has no points.
+    """
+    from matplotlib.figure import Figure  # the OO API needs no GUI backend
+
+    if not curves:
+        raise ValueError("plot_learning_curves needs at least one curve")
+    fig = Figure(figsize=(6, 4), dpi=100)
+    ax = fig.add_subplot()
+    for label, curve in curves.items():
+        c = curve if isinstance(curve, Curve) else load_curve(curve)
+        if len(c.steps) == 0:
+            raise ValueError(f"curve {label!r} has no points")
+        ax.plot(c.steps, smooth(c.values, window), label=label)
+    for label, value in (baselines or {}).items():
+        ax.axhline(value, linestyle="--", color="grey", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    return out

@@ -1,0 +1,254 @@
+"""A reward model learned from feedback: a transformers backbone and a linear head.
+
+The scalar reward of (prompt, completion) is a linear function of the backbone's last hidden
+state at the last real token of ``prompt + completion`` (Ziegler et al. 2019, "Fine-Tuning
+Language Models from Human Preferences"; Ouyang et al. 2022). Because the backbone is
+causal, the hidden state at completion token t only sees the text up to t, so one forward
+pass also scores every prefix of the completion; their differences are per-token rewards.
+
+Saved models are a ``save_pretrained``-style directory: the backbone's ``config.json`` and
+``model.safetensors``, the tokenizer files, ``reward_head.safetensors`` and
+``reward_config.json`` (score normalisation and the training report).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textgym.rewards.base import RewardModel, RewardOutput
+from textgym.tokenization import resolve_tokenizer
+
+CONFIG_NAME = "reward_config.json"
+HEAD_NAME = "reward_head.safetensors"
+FORMAT = "textgym.LearnedRewardModel"
+
+
+class RewardNetwork(nn.Module):
+    """Backbone (a transformers base model returning ``last_hidden_state``) + linear head.
+
+    Args:
+        backbone: E.g. ``load_model("tiny").base_model`` (a ``GPT2Model``).
+    """
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(int(backbone.config.hidden_size), 1)
+        nn.init.normal_(self.head.weight, std=1.0 / np.sqrt(backbone.config.hidden_size))
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Scores at every position, shape (batch, seq); right padding assumed."""
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(hidden).squeeze(-1)
+
+    def last_token_scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Score at each row's last real token, shape (batch,)."""
+        per_position = self(input_ids, attention_mask)
+        last = attention_mask.sum(1) - 1
+        return per_position.gather(1, last[:, None]).squeeze(1)
+
+
+class LearnedRewardModel(RewardModel):
+    """A trained :class:`RewardNetwork` as a RewardModel: plug it into any env.
+
+    Scores are standardised, ``(raw - score_mean) / score_std``, with the mean and standard
+    deviation of the raw scores of the training texts (Bradley-Terry rewards are defined up to
+    a shift, so this only fixes a convenient scale for RL). Any completion can be scored, the
+    empty one included; a pair longer than the backbone's positions is an error.
+
+    Args:
+        network: The network.
+        tokenizer: Its tokenizer (object or name).
+        score_mean: Subtracted from raw scores.
+        score_std: Raw scores are divided by it.
+        batch_size: Pairs per forward pass when scoring.
+        token_scores: Also return per-token rewards: the change in the (standardised) score of
+            the completion's token prefixes, counting the first token's prefix from 0, so
+            they sum to the total (as in the env's immediate reward mode).
+        name: Name of the reward.
+        report: How it was trained (a :class:`~textgym.rewards.training.TrainingReport`).
+
+    Example:
+        >>> import gymnasium as gym
+        >>> rm = LearnedRewardModel.from_backbone("tiny")  # untrained: random head
+        >>> env = gym.make("textgym/CatText-v0", reward=rm)
+        >>> _ = env.reset(seed=0)
+    """
+
+    def __init__(
+        self,
+        network: RewardNetwork,
+        tokenizer: str | Any,
+        *,
+        score_mean: float = 0.0,
+        score_std: float = 1.0,
+        batch_size: int = 64,
+        token_scores: bool = False,
+        name: str = "learned_reward",
+        report: Any = None,
+    ):
+        if not score_std > 0:
+            raise ValueError(f"score_std must be > 0, got {score_std}")
+        self.network = network.eval()
+        self.tokenizer = resolve_tokenizer(tokenizer)
+        self.score_mean = float(score_mean)
+        self.score_std = float(score_std)
+        self.batch_size = int(batch_size)
+        self.token_scores = bool(token_scores)
+        self.name = name
+        self.report = report
+        config = network.backbone.config
+        self.max_positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+        pad = self.tokenizer.pad_token_id
+        self.pad_token_id = int(pad if pad is not None else self.tokenizer.eos_token_id)
+
+    @classmethod
+    def from_backbone(
+        cls, backbone: str | Any = "tiny", tokenizer: str | Any | None = None, **kwargs: Any
+    ) -> LearnedRewardModel:
+        """An untrained reward model on a backbone: a model name (its base model is used) or module.
+
+        Args:
+            backbone: A name for :func:`textgym.models.load_model` (``"tiny"``), or a
+                transformers base model.
+            tokenizer: Defaults to ``backbone`` when that is a name.
+            **kwargs: Passed to the constructor.
+        """
+        from textgym.models import load_model
+
+        if isinstance(backbone, str):
+            tokenizer = tokenizer if tokenizer is not None else backbone
+            backbone = load_model(backbone).base_model
+        if tokenizer is None:
+            raise ValueError("from_backbone needs a tokenizer when backbone is a module")
+        return cls(RewardNetwork(backbone), tokenizer, **kwargs)
+
+    # ----- encoding -----
+    def encode(
+        self, prompts: Sequence[str], completions: Sequence[str]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Right-padded ``prompt + completion`` token ids, the mask, and each prompt's length.
+
+        Raises:
+            ValueError: If a pair has no tokens or more than the backbone's positions.
+        """
+        if len(prompts) != len(completions):
+            raise ValueError(f"reward {self.name!r}: {len(prompts)} prompts but {len(completions)} completions")
+        p_ids = self.tokenizer(list(prompts))["input_ids"]
+        c_ids = self.tokenizer(list(completions), add_special_tokens=False)["input_ids"]
+        rows = [p + c for p, c in zip(p_ids, c_ids, strict=True)]
+        for i, row in enumerate(rows):
+            if not row:
+                raise ValueError(f"reward {self.name!r}: pair {i} (empty prompt and completion) has no tokens")
+            if self.max_positions is not None and len(row) > self.max_positions:
+                raise ValueError(
+                    f"reward {self.name!r}: pair {i} has {len(row)} tokens, more than the backbone's "
+                    f"{self.max_positions} positions"
+                )
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = 1
+        return ids, mask, [len(p) for p in p_ids]
+
+    def raw_scores(self, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
+        """Unnormalised, differentiable scores (for training), shape (batch,)."""
+        ids, mask, _ = self.encode(prompts, completions)
+        return self.network.last_token_scores(ids, mask)
+
+    # ----- RewardModel -----
+    @torch.no_grad()
+    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
+        """Score each pair (standardised), with per-token rewards if enabled."""
+        was_training = self.network.training
+        self.network.eval()
+        total = np.zeros(len(completions))
+        per_token: list[np.ndarray] = []
+        for start in range(0, len(completions), self.batch_size):
+            stop = start + self.batch_size
+            ids, mask, p_lens = self.encode(prompts[start:stop], completions[start:stop])
+            scores = (self.network(ids, mask).double() - self.score_mean) / self.score_std
+            lengths = mask.sum(1)
+            total[start : start + len(ids)] = scores.gather(1, (lengths - 1)[:, None]).squeeze(1).numpy()
+            if self.token_scores:
+                for i, p_len in enumerate(p_lens):
+                    prefix = scores[i, p_len : int(lengths[i])].numpy()  # after each completion token
+                    per_token.append(np.diff(prefix, prepend=0.0))
+        self.network.train(was_training)
+        return RewardOutput(
+            total=total, components={self.name: total}, token_scores=per_token if self.token_scores else None
+        )
+
+    # ----- persistence -----
+    def save(self, path: str | Path) -> Path:
+        """Save to a directory (created if needed); load it back with :meth:`load`."""
+        from dataclasses import asdict, is_dataclass
+
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.network.backbone.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        head = {k: v.detach().contiguous() for k, v in self.network.head.state_dict().items()}
+        save_file(head, str(path / HEAD_NAME))
+        report = asdict(self.report) if is_dataclass(self.report) else self.report
+        config = {
+            "format": FORMAT,
+            "version": 1,
+            "name": self.name,
+            "score_mean": self.score_mean,
+            "score_std": self.score_std,
+            "report": report,
+        }
+        (path / CONFIG_NAME).write_text(json.dumps(config, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> LearnedRewardModel:
+        """Load a model saved by :meth:`save` (offline).
+
+        Args:
+            path: The directory.
+            **kwargs: Override constructor arguments (``batch_size``, ``token_scores``, ...).
+
+        Raises:
+            FileNotFoundError: If ``path`` is not a saved LearnedRewardModel.
+        """
+        from safetensors.torch import load_file
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path)
+        config_file = path / CONFIG_NAME
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{path} is not a saved LearnedRewardModel: {CONFIG_NAME} is missing")
+        config = json.loads(config_file.read_text())
+        if config.get("format") != FORMAT:
+            raise ValueError(f"{config_file}: unknown format {config.get('format')!r}, expected {FORMAT!r}")
+        backbone = AutoModel.from_pretrained(str(path), local_files_only=True)
+        network = RewardNetwork(backbone)
+        network.head.load_state_dict(load_file(str(path / HEAD_NAME)))
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        report = config.get("report")
+        if report is not None:
+            from textgym.rewards.training import TrainingReport
+
+            report = TrainingReport(**report)
+        args: dict[str, Any] = {
+            "score_mean": config["score_mean"],
+            "score_std": config["score_std"],
+            "name": config["name"],
+            "report": report,
+        }
+        args.update(kwargs)
+        return cls(network, tokenizer, **args)
