@@ -9,6 +9,9 @@ slot's cache row so a slot's tokens stay contiguous. The tests check it equals t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import torch
 from torch.nn import functional as F
 
@@ -35,9 +38,67 @@ _ACTIVATIONS = {
 }
 
 
-def _linear(conv1d: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+class _Layer(NamedTuple):
+    """One block's parameters, read once: attribute lookups on modules cost more than the math."""
+
+    ln_1: tuple[torch.Tensor, torch.Tensor, float]
+    c_attn: tuple[torch.Tensor, torch.Tensor]
+    attn_proj: tuple[torch.Tensor, torch.Tensor]
+    ln_2: tuple[torch.Tensor, torch.Tensor, float]
+    c_fc: tuple[torch.Tensor, torch.Tensor]
+    mlp_proj: tuple[torch.Tensor, torch.Tensor]
+    n_heads: int
+    head_dim: int
+    scale: float
+
+
+class _Plan(NamedTuple):
+    wte: torch.Tensor
+    wpe: torch.Tensor
+    layers: list[_Layer]
+    ln_f: tuple[torch.Tensor, torch.Tensor, float]
+    act: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _plan(trunk: torch.nn.Module) -> _Plan:
+    # The Parameter objects themselves are kept: optimizer steps, load_state_dict and .to()
+    # update them in place, so the plan stays valid as long as the modules are not replaced,
+    # which the identity check below catches.
+    plan = getattr(trunk, "_textgym_fast_plan", None)
+    if plan is not None and plan.wte is trunk.wte.weight and len(plan.layers) == len(trunk.h):
+        return plan
+
+    def ln(m: torch.nn.LayerNorm) -> tuple[torch.Tensor, torch.Tensor, float]:
+        return m.weight, m.bias, m.eps
+
+    layers = [
+        _Layer(
+            ln(b.ln_1),
+            (b.attn.c_attn.weight, b.attn.c_attn.bias),
+            (b.attn.c_proj.weight, b.attn.c_proj.bias),
+            ln(b.ln_2),
+            (b.mlp.c_fc.weight, b.mlp.c_fc.bias),
+            (b.mlp.c_proj.weight, b.mlp.c_proj.bias),
+            b.attn.num_heads,
+            b.attn.head_dim,
+            b.attn.scaling,
+        )
+        for b in trunk.h
+    ]
+    act = _ACTIVATIONS[trunk.config.activation_function]
+    plan = _Plan(trunk.wte.weight, trunk.wpe.weight, layers, ln(trunk.ln_f), act)
+    trunk._textgym_fast_plan = plan
+    return plan
+
+
+def _layer_norm(x: torch.Tensor, p: tuple[torch.Tensor, torch.Tensor, float]) -> torch.Tensor:
+    # torch.layer_norm directly: F.layer_norm's Python dispatch checks cost as much as the math here.
+    return torch.layer_norm(x, (x.shape[-1],), p[0], p[1], p[2])
+
+
+def _linear(p: tuple[torch.Tensor, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     # GPT-2's Conv1D is a linear layer with a transposed weight: x @ W + b.
-    return torch.addmm(conv1d.bias, x, conv1d.weight)
+    return torch.addmm(p[1], x, p[0])
 
 
 @torch.no_grad()
@@ -64,27 +125,34 @@ def gpt2_forward(
         values: Same for values.
         rows: Cache slots of the r rows, or None when the rows are all slots in order.
     """
+    plan = _plan(trunk)
     r, length = tokens.shape
     slots = torch.arange(r) if rows is None else rows
     positions = start[:, None] + torch.arange(length)[None, :]  # (r, L)
     width = int(positions.max()) + 1
-    # (r, 1, L, width): causal attention over the row's own cached and new tokens.
-    mask = (torch.arange(width)[None, None, :] <= positions[:, :, None])[:, None]
-    act = _ACTIVATIONS[trunk.config.activation_function]
-    h = (trunk.wte(tokens) + trunk.wpe(positions)).reshape(r * length, -1)  # (r*L, hidden)
-    for layer, block in enumerate(trunk.h):
-        attn = block.attn
-        n_heads, head_dim = attn.num_heads, attn.head_dim
-        q, k, v = _linear(attn.c_attn, block.ln_1(h)).split(attn.split_size, dim=-1)  # 3 x (r*L, hidden)
+    # (r, 1, L, width): causal attention over the row's own cached and new tokens. When every
+    # row starts at the same position the mask is plain causal (or, for one new token, all
+    # ones), and SDPA runs faster without an explicit mask.
+    mask: torch.Tensor | None = None
+    causal = False
+    if bool((start == start[0]).all()) and (length == 1 or int(start[0]) == 0):
+        causal = length > 1
+    else:
+        mask = (torch.arange(width)[None, None, :] <= positions[:, :, None])[:, None]
+    h = (F.embedding(tokens, plan.wte) + F.embedding(positions, plan.wpe)).reshape(r * length, -1)  # (r*L, hidden)
+    slot_index = slots[:, None]  # (r, 1), broadcast against positions (r, L)
+    for layer, p in enumerate(plan.layers):
+        n_heads, head_dim = p.n_heads, p.head_dim
+        q, k, v = _linear(p.c_attn, _layer_norm(h, p.ln_1)).tensor_split(3, dim=-1)  # 3 x (r*L, hidden)
         # advanced indices on dims 0 and 2 select (r, L, heads, head_dim)
-        keys[layer][slots[:, None], :, positions] = k.view(r, length, n_heads, head_dim)
-        values[layer][slots[:, None], :, positions] = v.view(r, length, n_heads, head_dim)
+        keys[layer][slot_index, :, positions] = k.view(r, length, n_heads, head_dim)
+        values[layer][slot_index, :, positions] = v.view(r, length, n_heads, head_dim)
         if rows is None:
             k_all, v_all = keys[layer][:, :, :width], values[layer][:, :, :width]
         else:
             k_all, v_all = keys[layer][rows, :, :width], values[layer][rows, :, :width]
         q = q.view(r, length, n_heads, head_dim).transpose(1, 2)  # (r, heads, L, head_dim)
-        out = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask, scale=attn.scaling)
-        h = h + _linear(attn.c_proj, out.transpose(1, 2).reshape(r * length, n_heads * head_dim))
-        h = h + _linear(block.mlp.c_proj, act(_linear(block.mlp.c_fc, block.ln_2(h))))
-    return trunk.ln_f(h).view(r, length, -1)
+        out = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask, is_causal=causal, scale=p.scale)
+        h = h + _linear(p.attn_proj, out.transpose(1, 2).reshape(r * length, n_heads * head_dim))
+        h = h + _linear(p.mlp_proj, plan.act(_linear(p.c_fc, _layer_norm(h, p.ln_2))))
+    return _layer_norm(h, plan.ln_f).view(r, length, -1)

@@ -68,6 +68,11 @@ class SlotKVCache:
             lengths: Real tokens per row, (N,).
         """
         reuse = self.reusable(ids, lengths)
+        if bool(reuse.all()):  # the common step: every slot continues, rows already in slot order
+            hidden = self._extend(trunk, ids, lengths, torch.arange(len(ids)))
+            self.hits += len(ids)
+            self._remember(ids, lengths)
+            return hidden
         hidden = torch.empty(0)
         out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []
         full = torch.nonzero(~reuse).squeeze(1)
@@ -82,9 +87,12 @@ class SlotKVCache:
             if hidden.numel() == 0:
                 hidden = h.new_empty(len(ids), h.shape[-1])
             hidden[rows] = h
+        self._remember(ids, lengths)
+        return hidden
+
+    def _remember(self, ids: torch.Tensor, lengths: torch.Tensor) -> None:
         self.seq = torch.where(torch.arange(ids.shape[1])[None, :] < lengths[:, None], ids, 0)
         self.length = lengths.clone()
-        return hidden
 
     def _recompute(
         self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor

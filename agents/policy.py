@@ -79,6 +79,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         target_kl: Target KL per token for the adaptive coefficient; ``None`` keeps it fixed.
         kl_horizon: Horizon (in tokens) of the adaptive coefficient's updates.
         log_kl: Keep the reference to log ``train/kl_ref`` even when ``kl_coef`` is 0.
+        kv_cache: Keep per-slot keys/values during rollouts (one token per step). ``False``
+            recomputes every observation's whole prefix at every step: the naive per-token
+            design, kept so benchmarks can time it in the same SB3 loop.
         optimizer_class: Optimizer (AdamW by default).
         optimizer_kwargs: Its keyword arguments.
         **kwargs: Passed to ``ActorCriticPolicy`` (``use_sde`` must stay False).
@@ -98,6 +101,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         target_kl: float | None = None,
         kl_horizon: int = 10_000,
         log_kl: bool = True,
+        kv_cache: bool = True,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.AdamW,
         optimizer_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -112,6 +116,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         self.separate_critic = separate_critic
         self.kl = KLController(kl_coef, target_kl, kl_horizon)
         self.log_kl = log_kl
+        self.kv_cache = kv_cache
         kwargs.pop("ortho_init", None)
         super().__init__(
             observation_space,
@@ -223,7 +228,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Actor hidden state at each row's last real token, (B, hidden), plus ids and lengths."""
         ids, lengths = self._read_obs(obs)
-        if use_cache and not self.training:
+        if use_cache and self.kv_cache and not self.training:
             hidden = self._actor_cache.forward(self.lm.base_model, ids, lengths)
         else:
             hidden = self._sequence_hidden(self.lm.base_model, ids, lengths, *self._no_groups(lengths))
@@ -234,7 +239,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
     ) -> torch.Tensor:
         if self.critic_trunk is None:
             return self.value_net(actor_hidden)
-        if use_cache and not self.training:
+        if use_cache and self.kv_cache and not self.training:
             hidden = self._critic_cache.forward(self.critic_trunk, ids, lengths)
         else:
             hidden = self._sequence_hidden(self.critic_trunk, ids, lengths, *self._no_groups(lengths))
@@ -244,11 +249,19 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         self, obs: dict[str, torch.Tensor], deterministic: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         hidden, ids, lengths = self._last_hidden(obs, use_cache=True)
-        dist = self._distribution(self.lm.get_output_embeddings()(hidden))
-        actions = dist.get_actions(deterministic=deterministic)
+        # The distribution of _distribution (same processed logits), sampled without building
+        # a torch Categorical: at one token per step its argument checks and double
+        # normalisation cost about a tenth of a rollout step. multinomial with replacement is
+        # what Categorical.sample calls, so a seed gives the same actions either way.
+        log_probs = torch.log_softmax(process_logits(self.lm.get_output_embeddings()(hidden), self.sampling), -1)
+        if deterministic:
+            actions = log_probs.argmax(dim=-1)
+        else:
+            actions = torch.multinomial(log_probs.exp(), 1, True).squeeze(1)
         self._actor_cache.last_action = actions.detach().cpu().clone()
         self._critic_cache.last_action = self._actor_cache.last_action
-        return actions, dist.log_prob(actions), self._critic_values(ids, lengths, hidden, use_cache=True)
+        log_prob = log_probs.gather(1, actions[:, None]).squeeze(1)
+        return actions, log_prob, self._critic_values(ids, lengths, hidden, use_cache=True)
 
     def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False) -> tuple[torch.Tensor, ...]:
         """Sample actions; return (actions, values (B, 1), log_probs) as SB3 expects."""

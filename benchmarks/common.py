@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 
-def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
+def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
     """Fastest wall time of ``repeats`` calls, after one warm-up call."""
     fn()
     times = []

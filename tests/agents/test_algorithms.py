@@ -108,7 +108,7 @@ def success_rate(algo, n=96) -> float:
     ("make", "kwargs", "steps"),
     [
         (agents.make_ppo, dict(learning_rate=1e-3, n_steps=32, batch_size=256, n_epochs=4), 3072),
-        (agents.make_a2c, dict(learning_rate=1e-3, n_steps=8), 3072),
+        (agents.make_a2c, dict(learning_rate=1e-3, n_steps=8), 4608),
         (agents.make_reinforce, dict(learning_rate=1e-3, n_steps=8), 3072),
     ],
     ids=["ppo", "a2c", "reinforce"],

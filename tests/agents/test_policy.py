@@ -84,6 +84,25 @@ def test_rollout_cache_equals_full_recompute(cat_env, policy_factory, batcher, f
     assert cache.hits > 100 and cache.misses >= 4  # one token per step, except after resets
 
 
+def test_kv_cache_off_recomputes_and_agrees(cat_env, policy_factory, batcher) -> None:
+    # kv_cache=False is the naive design the benchmark times: same outputs, no cache used.
+    cached, naive = policy_factory(cat_env), policy_factory(cat_env, kv_cache=False)
+    naive.load_state_dict(cached.state_dict())
+    obs, _ = cat_env.reset(seed=3)
+    for _ in range(6):
+        batch = batcher([obs])
+        with torch.no_grad():
+            torch.manual_seed(0)
+            a1, v1, lp1 = cached(batch)
+            torch.manual_seed(0)
+            a2, v2, lp2 = naive(batch)
+        assert a1.tolist() == a2.tolist()
+        torch.testing.assert_close(lp1, lp2, atol=1e-5, rtol=0)
+        torch.testing.assert_close(v1, v2, atol=1e-5, rtol=0)
+        obs, *_ = cat_env.step(int(a1[0]))
+    assert cached._actor_cache.hits == 5 and naive._actor_cache.hits + naive._actor_cache.misses == 0
+
+
 def test_cache_is_dropped_when_training_starts(cat_env, policy_factory, batcher) -> None:
     make_policy, to_batch = policy_factory, batcher
     policy = make_policy(cat_env)

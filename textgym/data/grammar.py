@@ -410,6 +410,8 @@ def _recognize(words: tuple[str, ...], start: str) -> bool:
                 for plhs, prhs, pdot, porigin in charts[origin]:
                     if pdot < len(prhs) and prhs[pdot] == lhs:
                         add(i, (plhs, prhs, pdot + 1, porigin))
+        if i < n and not charts[i + 1]:
+            return False  # no item scanned words[i]: no parse can continue (no rule is empty)
     return any(lhs == start and dot == len(rhs) and origin == 0 for lhs, rhs, dot, origin in charts[n])
 
 
