@@ -78,9 +78,10 @@ class OneHotTokens(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     ``align="right"`` (default) the real tokens fill the *last* rows, so the last row is
     always the most recent token, the row before it the one before, and so on: a feature
     such as "the previous word is *the*" is the same input unit at every step, as in an
-    n-gram model, which is what lets an MLP learn a word order quickly (on TinyCat, SB3 PPO
-    reached 96% success in about 33k steps right-aligned, 5% in 41k left-aligned in our
-    runs). ``align="left"`` keeps textgym's layout (token ``i`` in row ``i``). Either way
+    n-gram model, which is what lets an MLP learn a word order quickly: on TinyCat, SB3 PPO
+    with the settings of tests/envs/test_small_vocab.py reached 100% greedy success within
+    24.6k steps right-aligned, and 0% after 41k steps left-aligned (3 of 3 seeds each).
+    ``align="left"`` keeps textgym's layout (token ``i`` in row ``i``). Either way
     the number of zero rows tells how many tokens are written, so the code is lossless.
 
     Args:
@@ -154,8 +155,9 @@ class TerminateAtHorizon(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Limits in Reinforcement Learning", nothing may be bootstrapped past it. Stock agents
     (SB3's PPO, A2C, DQN) bootstrap every truncation with the value of the final state, a
     state they never train on as a non-final one, and the made-up value leaks into the
-    returns: on TinyCat, SB3 PPO did not learn at all in 50k steps; with this wrapper it
-    succeeds (tests/envs/test_small_vocab.py). This wrapper reports those truncations as
+    returns: on TinyCat, SB3 PPO stayed at 0% success after 41k steps without this wrapper
+    and reached 100% within 24.6k steps with it (2 of 2 seeds; the settings of
+    tests/envs/test_small_vocab.py). This wrapper reports those truncations as
     terminations. A truncation without the flag (an outer ``TimeLimit``) is left alone, and
     rewards and observations are unchanged. (``agents.make_env`` does the same for the LM
     agents by clearing SB3's ``TimeLimit.truncated``.)
