@@ -53,6 +53,7 @@ def evaluate_policy_text(
                     done[i] = True
                     episodes.append(
                         {
+                            "index": next_episode + int(i),  # reset with seed + index
                             "prompt": info["prompt"],
                             "completion": info["completion"],
                             "reward": float(returns[i]),

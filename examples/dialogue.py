@@ -37,12 +37,12 @@ import textgym  # noqa: F401  (registers the environments)
 class Args:
     env_id: str = "textgym/Dialogue-v0"
     model: str = "tiny"
-    total_timesteps: int = 24_576  # environment steps = tokens written by the agent
+    total_timesteps: int = 98_304  # environment steps = tokens written by the agent
     n_envs: int = 16
     n_steps: int = 32  # steps per env per rollout: 512 tokens per update
     batch_size: int = 256
     n_epochs: int = 4
-    learning_rate: float = 1e-4
+    learning_rate: float = 3e-4
     kl_coef: float = 0.05  # per-token KL penalty to the pretrained model
     eval_episodes: int = 512  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
@@ -97,6 +97,14 @@ def show(tag: str, result: dict) -> None:
     print(f"{tag}: test reward {result['mean_reward']:.3f} +- {sem:.3f} (n={len(rewards)}; {parts})")
 
 
+def paired_gain(before: dict, after: dict) -> str:
+    """Mean of after - before over the same test episodes (same seed, same prompt), +- its SEM."""
+    b = {e["index"]: e["reward"] for e in before["episodes"]}
+    diff = np.array([e["reward"] - b[e["index"]] for e in after["episodes"]])
+    sem = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return f"gain {diff.mean():+.3f} +- {sem:.3f} (paired over {len(diff)} test episodes)"
+
+
 if __name__ == "__main__":
     args = parse_args()
     t0 = time.time()
@@ -127,6 +135,7 @@ if __name__ == "__main__":
     # --- 4. the trained model on the same test scenarios (same seeds) ---
     after = evaluate(model, args)
     show("after PPO ", after)
+    print(paired_gain(before, after))
     after_by_prompt = {e["prompt"]: e for e in after["episodes"]}  # same seeds, same prompts
     for b in before["episodes"][:3]:
         a = after_by_prompt[b["prompt"]]

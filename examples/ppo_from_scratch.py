@@ -7,7 +7,7 @@ which keeps the new policy close to the one that collected the data. Actor and c
 small MLPs over the one-hot token state (`OneHotTokens`, latest token last).
 `TerminateAtHorizon` makes the 5-token budget a true end, so nothing is bootstrapped there.
 
-    python examples/ppo_from_scratch.py            # ~1 min
+    python examples/ppo_from_scratch.py            # ~20 s
     python examples/ppo_from_scratch.py --smoke    # < 20 s
 """
 
@@ -36,7 +36,7 @@ from textgym.wrappers import wrap_for_stock_agents
 @dataclass
 class Args:
     env_id: str = "textgym/TinyCat-v0"
-    total_timesteps: int = 60_000
+    total_timesteps: int = 40_000
     num_envs: int = 8
     num_steps: int = 128  # steps per env per rollout: 1024 per update
     num_minibatches: int = 4

@@ -6,7 +6,7 @@ log-probability of each action in proportion to the return that followed it (rew
 minus a baseline: here the batch's mean reward-to-go at the same step, which lowers the
 variance without biasing the gradient. Nothing but numpy, torch and the env.
 
-    python examples/reinforce_from_scratch.py            # ~1 min
+    python examples/reinforce_from_scratch.py            # ~20 s
     python examples/reinforce_from_scratch.py --smoke    # < 20 s
 """
 
@@ -34,7 +34,7 @@ from textgym.wrappers import wrap_for_stock_agents
 @dataclass
 class Args:
     env_id: str = "textgym/TinyCat-v0"
-    iterations: int = 300  # policy updates
+    iterations: int = 200  # policy updates
     episodes_per_batch: int = 64
     learning_rate: float = 3e-3
     entropy_coef: float = 0.01  # a little entropy bonus keeps the policy exploring early on

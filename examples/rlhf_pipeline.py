@@ -57,6 +57,7 @@ class Args:
     rm_epochs: int = 4
     rm_batch_size: int = 8  # feedback records per gradient step
     rm_learning_rate: float = 1e-3
+    rm_pooling: str = "last+mean"  # what the reward head reads: "last" token or "last+mean"
     ppo_timesteps: int = 32_768  # environment steps = generated tokens
     n_envs: int = 16
     n_steps: int = 32  # steps per env per rollout: 512 tokens per update
@@ -154,6 +155,7 @@ def main(args: Args) -> dict:
         epochs=args.rm_epochs,
         batch_size=args.rm_batch_size,
         learning_rate=args.rm_learning_rate,
+        pooling=args.rm_pooling,
         seed=args.seed,
         save_to=out / "reward_model",
         log=lambda line: print("  reward model", line),

@@ -4,10 +4,12 @@ The policy is a causal LM (`agents.LMActorCriticPolicy`): its next-token logits 
 actor, a value head on its last hidden state the critic. It starts from the project's tiny
 pretrained model, which writes grammatical stories but mentions a cat only about one time
 in ten; PPO (Schulman et al., 2017) with a KL penalty to the pretrained model (Ziegler et
-al., 2019) makes it write about cats while staying grammatical. We measure the reward on
-held-out test prompts before and after, plot the learning curve from SB3's Monitor logs
-(`textgym.plotting`), and print completions coloured by each token's log-probability
-(`textgym.render`).
+al., 2019) makes it write about cats while staying grammatical. (The README's main command
+trains with the same settings; it measured cat mentions going from 6% to 99% of completions
+at 98% grammaticality.)
+We measure the reward on held-out test prompts before and after, plot the learning curve
+from SB3's TensorBoard log (`textgym.plotting`), and print completions coloured by each
+token's log-probability (`textgym.render`).
 
     python examples/sb3_ppo_lm_policy.py            # a few minutes on a laptop CPU
     python examples/sb3_ppo_lm_policy.py --smoke    # < 60 s: checks the pipeline, learns little
@@ -28,18 +30,17 @@ matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from stable_baselines3.common.env_util import make_vec_env
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
-from textgym.plotting import load_monitor, smooth
+from textgym.plotting import load_tensorboard
 
 
 @dataclass
 class Args:
     env_id: str = "textgym/CatText-v0"
     model: str = "tiny"
-    total_timesteps: int = 24_576  # environment steps = tokens written by the agent
+    total_timesteps: int = 49_152  # environment steps = tokens written by the agent
     n_envs: int = 16
     n_steps: int = 64  # steps per env per rollout: 1024 tokens per update
     batch_size: int = 512
@@ -48,7 +49,7 @@ class Args:
     kl_coef: float = 0.05  # per-token KL penalty to the pretrained model
     eval_episodes: int = 256  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
-    out: str = "."  # folder for the Monitor logs and the plot
+    out: str = "."  # folder for the TensorBoard log and the plot
     smoke: bool = False
 
 
@@ -86,17 +87,19 @@ if __name__ == "__main__":
     args = parse_args()
     t0 = time.time()
     out = Path(args.out)
-    monitor_dir = out / "sb3_ppo_lm_policy_logs"
+    tb_dir = out / "sb3_ppo_lm_policy_tb"
 
-    # --- 1. setup: Monitor-logged train envs, PPO with the tiny LM as policy ---
+    # --- 1. setup: PPO with the tiny LM as policy, on the train prompts ---
+    # Given an env id, make_ppo builds the batched VecEnv and does not bootstrap past the
+    # token budget (agents.make_env).
     torch.manual_seed(args.seed)
-    # SB3's make_vec_env asks for render_mode="rgb_array" unless told otherwise.
-    venv = make_vec_env(args.env_id, n_envs=args.n_envs, seed=args.seed, monitor_dir=str(monitor_dir),
-                        env_kwargs={"render_mode": None, "split": "train"})
     model = agents.make_ppo(
-        venv,
+        args.env_id,
         model=args.model,
+        n_envs=args.n_envs,
         seed=args.seed,
+        env_kwargs={"split": "train"},
+        tensorboard_log=str(tb_dir),
         n_steps=args.n_steps,
         batch_size=args.batch_size,
         n_epochs=args.n_epochs,
@@ -110,7 +113,6 @@ if __name__ == "__main__":
 
     # --- 3. train ---
     model.learn(total_timesteps=args.total_timesteps)
-    venv.close()
 
     # --- 4. the trained model on the same test prompts (same seeds) ---
     after = evaluate(model, args)
@@ -132,12 +134,12 @@ if __name__ == "__main__":
     print("(red: the token the policy found least likely in that episode; green: most likely)")
     print(f"\n{time.time() - t0:.0f} s in all")
 
-    # --- 6. plot: the learning curve from the Monitor logs, and test reward before/after ---
-    curve = load_monitor(monitor_dir)
+    # --- 6. plot: the learning curve from the TensorBoard log, and test reward before/after ---
+    curve = load_tensorboard(tb_dir, "rollout/ep_rew_mean")  # SB3 logs it after each rollout
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(curve.steps, smooth(curve.values, 100))
+    ax1.plot(curve.steps, curve.values, marker=".")
     ax1.set(xlabel="environment steps (tokens)", ylabel="episode reward (mean of the last 100)",
-            title="training (Monitor logs)")
+            title="training (TensorBoard log)")
     ax2.bar(["pretrained", "after PPO"], [before["mean_reward"], after["mean_reward"]], color=["grey", "C0"])
     ax2.set(ylabel="mean episode reward (test prompts)", title="held-out test prompts")
     fig.tight_layout()

@@ -41,6 +41,7 @@ class Args:
     n_epochs: int = 4
     learning_rate: float = 1e-4
     kl_coef: float = 0.05  # per-token KL penalty to the pretrained model
+    reward_mode: str = "terminal"  # "immediate": each token earns the change in ROUGE it makes
     eval_episodes: int = 512  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
     plot: str = "summarization_ppo.png"
@@ -94,6 +95,14 @@ def show(tag: str, result: dict) -> None:
     print(f"{tag}: test reward {result['mean_reward']:.3f} +- {sem:.3f} (n={len(rewards)}; {parts})")
 
 
+def paired_gain(before: dict, after: dict) -> str:
+    """Mean of after - before over the same test episodes (same seed, same prompt), +- its SEM."""
+    b = {e["index"]: e["reward"] for e in before["episodes"]}
+    diff = np.array([e["reward"] - b[e["index"]] for e in after["episodes"]])
+    sem = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return f"gain {diff.mean():+.3f} +- {sem:.3f} (paired over {len(diff)} test episodes)"
+
+
 if __name__ == "__main__":
     args = parse_args()
     t0 = time.time()
@@ -105,7 +114,7 @@ if __name__ == "__main__":
         model=args.model,
         n_envs=args.n_envs,
         seed=args.seed,
-        env_kwargs={"split": "train"},
+        env_kwargs={"split": "train", "reward_mode": args.reward_mode},
         n_steps=args.n_steps,
         batch_size=args.batch_size,
         n_epochs=args.n_epochs,
@@ -124,6 +133,7 @@ if __name__ == "__main__":
     # --- 4. the trained model on the same test reports (same seeds) ---
     after = evaluate(model, args)
     show("after PPO ", after)
+    print(paired_gain(before, after))
     after_by_prompt = {e["prompt"]: e for e in after["episodes"]}  # same seeds, same prompts
     for b in before["episodes"][:3]:
         a = after_by_prompt[b["prompt"]]

@@ -68,6 +68,20 @@ def test_tensorboard_scalars_logged_by_sb3(tmp_path: Path) -> None:
         load_tensorboard(tmp_path / "missing")
 
 
+def test_tensorboard_finds_the_run_folder_sb3_creates(tmp_path: Path) -> None:
+    # SB3's tensorboard_log=DIR writes DIR/PPO_1/events...; a second run goes to PPO_2.
+    for run, value in [("PPO_1", 1.0), ("PPO_2", 2.0)]:
+        logger = configure(str(tmp_path / run), ["tensorboard"])
+        logger.record("rollout/ep_rew_mean", value)
+        logger.dump(10)
+        logger.close()
+        if run == "PPO_1":
+            assert load_tensorboard(tmp_path).values.tolist() == [1.0]  # the only run
+    with pytest.raises(ValueError, match="several TensorBoard runs"):
+        load_tensorboard(tmp_path)
+    assert load_curve(tmp_path / "PPO_2").values.tolist() == [2.0]
+
+
 def test_smooth_by_hand() -> None:
     np.testing.assert_allclose(smooth(np.array([3.0, 0.0, 3.0, 6.0]), 3), [3.0, 1.5, 2.0, 3.0])
     with pytest.raises(ValueError, match="window must be >= 1"):

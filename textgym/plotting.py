@@ -79,7 +79,9 @@ def load_tensorboard(path: str | Path, tag: str = DEFAULT_TAG) -> Curve:
     """A scalar from TensorBoard event files (SB3's ``tensorboard_log``), read with tensorboard.
 
     Args:
-        path: An event file or a folder holding one run's event files.
+        path: An event file, a folder holding one run's event files, or a folder holding
+            exactly one such run folder (SB3's ``tensorboard_log`` puts each run in
+            ``PPO_1``, ``PPO_2``, ...).
         tag: The scalar's tag, e.g. ``"rollout/ep_rew_mean"``.
 
     Returns:
@@ -87,12 +89,19 @@ def load_tensorboard(path: str | Path, tag: str = DEFAULT_TAG) -> Curve:
 
     Raises:
         FileNotFoundError: If there are no event files.
+        ValueError: If ``path`` holds several runs (the message lists them).
         KeyError: If the tag is not in the log (the message lists the tags that are).
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     path = Path(path)
-    if not path.exists() or (path.is_dir() and not any(path.rglob("events.out.tfevents.*"))):
+    pattern = "events.out.tfevents.*"
+    if path.is_dir() and not any(path.glob(pattern)):
+        runs = sorted({p.parent for p in path.rglob(pattern)})
+        if len(runs) > 1:
+            raise ValueError(f"{path} holds several TensorBoard runs; pass one of {[str(r) for r in runs]}")
+        path = runs[0] if runs else path
+    if not path.exists() or (path.is_dir() and not any(path.glob(pattern))):
         raise FileNotFoundError(f"no TensorBoard event file at {path}")
     acc = EventAccumulator(str(path), size_guidance={"scalars": 0}).Reload()  # 0 = keep every point
     tags = acc.Tags().get("scalars", [])
@@ -106,7 +115,7 @@ def load_tensorboard(path: str | Path, tag: str = DEFAULT_TAG) -> Curve:
 
 
 def load_curve(path: str | Path, tag: str = DEFAULT_TAG) -> Curve:
-    """Load a Monitor file/folder or, if there is none, a TensorBoard log (``tag``)."""
+    """Load a Monitor file/folder or, if there is none, a TensorBoard log (``tag``, see load_tensorboard)."""
     path = Path(path)
     if (path.is_dir() and any(path.glob("*monitor.csv"))) or path.name.endswith("monitor.csv"):
         return load_monitor(path)

@@ -8,17 +8,42 @@ from textgym.rewards import LearnedRewardModel, Preference, Ranking, Rating, sco
 
 
 @torch.no_grad()
-def test_score_is_the_head_on_the_last_real_token() -> None:
+@pytest.mark.parametrize("append_eos", [True, False])
+def test_score_is_the_head_on_the_last_real_token(append_eos: bool) -> None:
     torch.manual_seed(0)
-    rm = LearnedRewardModel.from_backbone("tiny", batch_size=2)
+    rm = LearnedRewardModel.from_backbone("tiny", batch_size=2, append_eos=append_eos)
     tok, net = rm.tokenizer, rm.network
     prompts = ["once upon a time , there was a dog .", "the fox ran .", "p"]
     completions = ["the cat slept in the garden .", "", "a b"]
     got = score_batch(rm, prompts, completions).total
     for i, (p, c) in enumerate(zip(prompts, completions, strict=True)):
-        ids = torch.tensor([tok(p)["input_ids"] + tok(c, add_special_tokens=False)["input_ids"]])
+        eos = [tok.eos_token_id] if append_eos else []
+        ids = torch.tensor([tok(p)["input_ids"] + tok(c, add_special_tokens=False)["input_ids"] + eos])
         hidden = net.backbone(input_ids=ids).last_hidden_state[0, -1]
         assert got[i] == pytest.approx(float(net.head(hidden)), abs=1e-5)  # padding changes nothing
+
+
+@torch.no_grad()
+def test_last_plus_mean_pooling_by_hand(tmp_path) -> None:
+    # The head reads [last state, mean state from the prompt's last token to the end].
+    torch.manual_seed(0)
+    rm = LearnedRewardModel.from_backbone("tiny", pooling="last+mean", batch_size=2)
+    tok, net = rm.tokenizer, rm.network
+    prompts = ["the fox ran .", "once upon a time , there was a dog .", "p"]
+    completions = ["the cat slept .", "", "a b c d e"]
+    got = score_batch(rm, prompts, completions).total
+    for i, (p, c) in enumerate(zip(prompts, completions, strict=True)):
+        p_ids = tok(p)["input_ids"]
+        ids = torch.tensor([p_ids + tok(c, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]])
+        hidden = net.backbone(input_ids=ids).last_hidden_state[0]  # (seq, hidden)
+        features = torch.cat([hidden[-1], hidden[len(p_ids) - 1 :].mean(0)])
+        assert got[i] == pytest.approx(float(net.head(features)), abs=1e-5)
+    rm.save(tmp_path / "rm")
+    loaded = LearnedRewardModel.load(tmp_path / "rm")
+    assert loaded.network.pooling == "last+mean"
+    np.testing.assert_allclose(score_batch(loaded, prompts, completions).total, got, atol=1e-6)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        LearnedRewardModel.from_backbone("tiny", pooling="max")
 
 
 @torch.no_grad()
@@ -39,7 +64,7 @@ def test_token_scores_are_prefix_score_differences() -> None:
 
 def test_too_long_pair_names_the_reward() -> None:
     rm = LearnedRewardModel.from_backbone("tiny", name="rm")
-    with pytest.raises(ValueError, match="'rm': pair 0 has 202 tokens, more than the backbone's 128"):
+    with pytest.raises(ValueError, match="'rm': pair 0 has 203 tokens, more than the backbone's 128"):
         rm(["the"], [" ".join(["cat"] * 200)])
 
 

@@ -1,10 +1,11 @@
 """A reward model learned from feedback: a transformers backbone and a linear head.
 
 The scalar reward of (prompt, completion) is a linear function of the backbone's last hidden
-state at the last real token of ``prompt + completion`` (Ziegler et al. 2019, "Fine-Tuning
-Language Models from Human Preferences"; Ouyang et al. 2022). Because the backbone is
-causal, the hidden state at completion token t only sees the text up to t, so one forward
-pass also scores every prefix of the completion; their differences are per-token rewards.
+state at the last real token of ``prompt + completion + EOS`` (Ziegler et al. 2019,
+"Fine-Tuning Language Models from Human Preferences"; Ouyang et al. 2022). The appended EOS
+is GPT-1's "extract" token (Radford et al. 2018): the head always reads the same token,
+whose state attends to the whole text. Scores of the completion's prefixes give per-token
+rewards (their differences).
 
 Saved models are a ``save_pretrained``-style directory: the backbone's ``config.json`` and
 ``model.safetensors``, the tokenizer files, ``reward_head.safetensors`` and
@@ -30,30 +31,56 @@ HEAD_NAME = "reward_head.safetensors"
 FORMAT = "textgym.LearnedRewardModel"
 
 
+POOLINGS = ("last", "last+mean")
+
+
 class RewardNetwork(nn.Module):
     """Backbone (a transformers base model returning ``last_hidden_state``) + linear head.
 
     Args:
         backbone: E.g. ``load_model("tiny").base_model`` (a ``GPT2Model``).
+        pooling: What the head reads. ``"last"``: the hidden state at the last real token.
+            ``"last+mean"``: that, concatenated with the mean hidden state over the
+            completion (from the prompt's last token, whose state reads the first completion
+            token, to the last real token). The mean makes "some token is X" features
+            (a word, a phrase) linear in the input, which the last state alone must first
+            learn to gather by attention; with a few thousand labels that matters.
     """
 
-    def __init__(self, backbone: nn.Module):
+    def __init__(self, backbone: nn.Module, pooling: str = "last"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.backbone = backbone
-        self.head = nn.Linear(int(backbone.config.hidden_size), 1)
-        nn.init.normal_(self.head.weight, std=1.0 / np.sqrt(backbone.config.hidden_size))
+        self.pooling = pooling
+        width = int(backbone.config.hidden_size) * (2 if pooling == "last+mean" else 1)
+        self.head = nn.Linear(width, 1)
+        nn.init.normal_(self.head.weight, std=1.0 / np.sqrt(width))
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Scores at every position, shape (batch, seq); right padding assumed."""
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(hidden).squeeze(-1)
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+        """What the head reads, shape (batch, head width); right padding assumed.
 
-    def last_token_scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Score at each row's last real token, shape (batch,)."""
-        per_position = self(input_ids, attention_mask)
-        last = attention_mask.sum(1) - 1
-        return per_position.gather(1, last[:, None]).squeeze(1)
+        Args:
+            input_ids: (batch, seq) token ids.
+            attention_mask: (batch, seq), 1 on real tokens.
+            starts: (batch,) index of each row's first pooled position (the prompt's last
+                token); only used by ``"last+mean"``.
+        """
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        last = attention_mask.sum(1) - 1  # (batch,)
+        rows = torch.arange(len(input_ids), device=hidden.device)
+        pooled = hidden[rows, last]  # (batch, hidden)
+        if self.pooling == "last+mean":
+            pos = torch.arange(hidden.shape[1], device=hidden.device)[None, :]  # (1, seq)
+            span = ((pos >= starts[:, None]) & (pos <= last[:, None])).to(hidden.dtype)  # (batch, seq)
+            mean = (hidden * span[..., None]).sum(1) / span.sum(1, keepdim=True)  # (batch, hidden)
+            pooled = torch.cat([pooled, mean], dim=-1)  # (batch, 2 * hidden)
+        return pooled
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+        """One score per row, shape (batch,)."""
+        return self.head(self.features(input_ids, attention_mask, starts)).squeeze(-1)
 
 
 class LearnedRewardModel(RewardModel):
@@ -72,7 +99,12 @@ class LearnedRewardModel(RewardModel):
         batch_size: Pairs per forward pass when scoring.
         token_scores: Also return per-token rewards: the change in the (standardised) score of
             the completion's token prefixes, counting the first token's prefix from 0, so
-            they sum to the total (as in the env's immediate reward mode).
+            they sum to the total (as in the env's immediate reward mode). Costs one extra
+            sequence per completion token.
+        append_eos: Append the tokenizer's EOS to every text, so the head always reads the
+            same "extract" token, whose state attends to the whole text (the GPT-1 recipe for
+            classification, Radford et al. 2018). Without it the head reads the text's own
+            last token.
         name: Name of the reward.
         report: How it was trained (a :class:`~textgym.rewards.training.TrainingReport`).
 
@@ -92,6 +124,7 @@ class LearnedRewardModel(RewardModel):
         score_std: float = 1.0,
         batch_size: int = 64,
         token_scores: bool = False,
+        append_eos: bool = True,
         name: str = "learned_reward",
         report: Any = None,
     ):
@@ -103,6 +136,7 @@ class LearnedRewardModel(RewardModel):
         self.score_std = float(score_std)
         self.batch_size = int(batch_size)
         self.token_scores = bool(token_scores)
+        self.append_eos = bool(append_eos)
         self.name = name
         self.report = report
         config = network.backbone.config
@@ -112,7 +146,11 @@ class LearnedRewardModel(RewardModel):
 
     @classmethod
     def from_backbone(
-        cls, backbone: str | Any = "tiny", tokenizer: str | Any | None = None, **kwargs: Any
+        cls,
+        backbone: str | Any = "tiny",
+        tokenizer: str | Any | None = None,
+        pooling: str = "last",
+        **kwargs: Any,
     ) -> LearnedRewardModel:
         """An untrained reward model on a backbone: a model name (its base model is used) or module.
 
@@ -120,6 +158,7 @@ class LearnedRewardModel(RewardModel):
             backbone: A name for :func:`textgym.models.load_model` (``"tiny"``), or a
                 transformers base model.
             tokenizer: Defaults to ``backbone`` when that is a name.
+            pooling: What the head reads (see :class:`RewardNetwork`).
             **kwargs: Passed to the constructor.
         """
         from textgym.models import load_model
@@ -129,22 +168,10 @@ class LearnedRewardModel(RewardModel):
             backbone = load_model(backbone).base_model
         if tokenizer is None:
             raise ValueError("from_backbone needs a tokenizer when backbone is a module")
-        return cls(RewardNetwork(backbone), tokenizer, **kwargs)
+        return cls(RewardNetwork(backbone, pooling), tokenizer, **kwargs)
 
     # ----- encoding -----
-    def encode(
-        self, prompts: Sequence[str], completions: Sequence[str]
-    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-        """Right-padded ``prompt + completion`` token ids, the mask, and each prompt's length.
-
-        Raises:
-            ValueError: If a pair has no tokens or more than the backbone's positions.
-        """
-        if len(prompts) != len(completions):
-            raise ValueError(f"reward {self.name!r}: {len(prompts)} prompts but {len(completions)} completions")
-        p_ids = self.tokenizer(list(prompts))["input_ids"]
-        c_ids = self.tokenizer(list(completions), add_special_tokens=False)["input_ids"]
-        rows = [p + c for p, c in zip(p_ids, c_ids, strict=True)]
+    def _check_rows(self, rows: list[list[int]]) -> None:
         for i, row in enumerate(rows):
             if not row:
                 raise ValueError(f"reward {self.name!r}: pair {i} (empty prompt and completion) has no tokens")
@@ -153,18 +180,62 @@ class LearnedRewardModel(RewardModel):
                     f"reward {self.name!r}: pair {i} has {len(row)} tokens, more than the backbone's "
                     f"{self.max_positions} positions"
                 )
+
+    def _pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(map(len, rows))
         ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
+        return ids, mask
+
+    def _token_rows(
+        self, prompts: Sequence[str], completions: Sequence[str]
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        if len(prompts) != len(completions):
+            raise ValueError(f"reward {self.name!r}: {len(prompts)} prompts but {len(completions)} completions")
+        p_ids = self.tokenizer(list(prompts))["input_ids"]
+        c_ids = self.tokenizer(list(completions), add_special_tokens=False)["input_ids"]
+        return p_ids, c_ids
+
+    def encode(
+        self, prompts: Sequence[str], completions: Sequence[str]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Right-padded ``prompt + completion (+ EOS)`` token ids, the mask, and each prompt's length.
+
+        Raises:
+            ValueError: If a pair has no tokens or more than the backbone's positions.
+        """
+        p_ids, c_ids = self._token_rows(prompts, completions)
+        eos = [self.tokenizer.eos_token_id] if self.append_eos else []
+        rows = [p + c + eos for p, c in zip(p_ids, c_ids, strict=True)]
+        self._check_rows(rows)
+        ids, mask = self._pad(rows)
         return ids, mask, [len(p) for p in p_ids]
 
     def raw_scores(self, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
         """Unnormalised, differentiable scores (for training), shape (batch,)."""
-        ids, mask, _ = self.encode(prompts, completions)
-        return self.network.last_token_scores(ids, mask)
+        ids, mask, prompt_lengths = self.encode(prompts, completions)
+        return self.network(ids, mask, self._starts(prompt_lengths))
+
+    @staticmethod
+    def _starts(prompt_lengths: Sequence[int]) -> torch.Tensor:
+        # The prompt's last token (its state reads the first completion token); 0 if none.
+        return torch.tensor([max(n - 1, 0) for n in prompt_lengths], dtype=torch.long)
+
+    def _prefix_scores(self, prompt_ids: list[int], completion_ids: list[int]) -> np.ndarray:
+        """Standardised scores of ``prompt + completion[:k] (+ EOS)`` for k = 1..n."""
+        eos = [self.tokenizer.eos_token_id] if self.append_eos else []
+        rows = [prompt_ids + completion_ids[:k] + eos for k in range(1, len(completion_ids) + 1)]
+        out = []
+        for start in range(0, len(rows), self.batch_size):
+            chunk = rows[start : start + self.batch_size]
+            ids, mask = self._pad(chunk)
+            starts = self._starts([len(prompt_ids)] * len(chunk))
+            out.append(self.network(ids, mask, starts).double().numpy())
+        raw = np.concatenate(out) if out else np.zeros(0)
+        return (raw - self.score_mean) / self.score_std
 
     # ----- RewardModel -----
     @torch.no_grad()
@@ -173,21 +244,16 @@ class LearnedRewardModel(RewardModel):
         was_training = self.network.training
         self.network.eval()
         total = np.zeros(len(completions))
-        per_token: list[np.ndarray] = []
         for start in range(0, len(completions), self.batch_size):
             stop = start + self.batch_size
-            ids, mask, p_lens = self.encode(prompts[start:stop], completions[start:stop])
-            scores = (self.network(ids, mask).double() - self.score_mean) / self.score_std
-            lengths = mask.sum(1)
-            total[start : start + len(ids)] = scores.gather(1, (lengths - 1)[:, None]).squeeze(1).numpy()
-            if self.token_scores:
-                for i, p_len in enumerate(p_lens):
-                    prefix = scores[i, p_len : int(lengths[i])].numpy()  # after each completion token
-                    per_token.append(np.diff(prefix, prepend=0.0))
+            raw = self.raw_scores(prompts[start:stop], completions[start:stop]).double().numpy()
+            total[start : start + len(raw)] = (raw - self.score_mean) / self.score_std
+        per_token = None
+        if self.token_scores:
+            p_ids, c_ids = self._token_rows(prompts, completions)
+            per_token = [np.diff(self._prefix_scores(p, c), prepend=0.0) for p, c in zip(p_ids, c_ids, strict=True)]
         self.network.train(was_training)
-        return RewardOutput(
-            total=total, components={self.name: total}, token_scores=per_token if self.token_scores else None
-        )
+        return RewardOutput(total=total, components={self.name: total}, token_scores=per_token)
 
     # ----- persistence -----
     def save(self, path: str | Path) -> Path:
@@ -209,6 +275,8 @@ class LearnedRewardModel(RewardModel):
             "name": self.name,
             "score_mean": self.score_mean,
             "score_std": self.score_std,
+            "append_eos": self.append_eos,
+            "pooling": self.network.pooling,
             "report": report,
         }
         (path / CONFIG_NAME).write_text(json.dumps(config, indent=2))
@@ -236,7 +304,7 @@ class LearnedRewardModel(RewardModel):
         if config.get("format") != FORMAT:
             raise ValueError(f"{config_file}: unknown format {config.get('format')!r}, expected {FORMAT!r}")
         backbone = AutoModel.from_pretrained(str(path), local_files_only=True)
-        network = RewardNetwork(backbone)
+        network = RewardNetwork(backbone, pooling=config.get("pooling", "last"))
         network.head.load_state_dict(load_file(str(path / HEAD_NAME)))
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         report = config.get("report")
@@ -245,6 +313,7 @@ class LearnedRewardModel(RewardModel):
 
             report = TrainingReport(**report)
         args: dict[str, Any] = {
+            "append_eos": config["append_eos"],
             "score_mean": config["score_mean"],
             "score_std": config["score_std"],
             "name": config["name"],

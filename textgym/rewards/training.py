@@ -64,6 +64,15 @@ class RewardTrainingConfig:
         learning_rate: AdamW peak learning rate (linear decay to 0).
         weight_decay: AdamW weight decay.
         max_grad_norm: Gradient clipping.
+        head_learning_rate: Peak learning rate of the linear head (default: ``learning_rate``).
+        probe_epochs: Epochs of fitting the head alone on frozen features first (LP-FT);
+            0 skips it.
+        probe_learning_rate: Its AdamW learning rate.
+        dropout: Keep the backbone's dropout on while training. Off by default: with a few
+            thousand records it slows learning, and training is then deterministic.
+        append_eos: Let the head read an appended EOS token (see :class:`LearnedRewardModel`).
+        pooling: What the head reads: ``"last"`` or ``"last+mean"`` (see
+            :class:`~textgym.rewards.learned.RewardNetwork`).
         val_fraction: Fraction of records held out for the accuracy report (0: none).
         seed: Seed of the split, the shuffling, the head's initialisation and dropout.
         name: Name of the resulting reward.
@@ -78,6 +87,12 @@ class RewardTrainingConfig:
     learning_rate: float = 5e-4
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    head_learning_rate: float | None = None
+    probe_epochs: int = 20
+    probe_learning_rate: float = 1e-2
+    dropout: bool = False
+    append_eos: bool = True
+    pooling: str = "last"
     val_fraction: float = 0.1
     seed: int = 0
     name: str = "learned_reward"
@@ -87,8 +102,10 @@ class RewardTrainingConfig:
             raise ValueError(f"pairwise_loss must be 'bradley_terry' or 'hinge', got {self.pairwise_loss!r}")
         if self.ranking_loss not in ("plackett_luce", "all_pairs"):
             raise ValueError(f"ranking_loss must be 'plackett_luce' or 'all_pairs', got {self.ranking_loss!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
-            raise ValueError("epochs and batch_size must be >= 1 and learning_rate > 0")
+        if min(self.epochs, self.probe_epochs) < 0 or self.epochs + self.probe_epochs < 1:
+            raise ValueError("epochs and probe_epochs must be >= 0, and one of them >= 1")
+        if self.batch_size < 1 or self.learning_rate <= 0 or self.probe_learning_rate <= 0:
+            raise ValueError("batch_size must be >= 1 and learning rates > 0")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -145,25 +162,33 @@ def _texts(record: Feedback) -> list[str]:
     return list(record.completions)
 
 
-def _batch_loss(
-    rm: LearnedRewardModel,
-    records: Sequence[Feedback],
-    cfg: RewardTrainingConfig,
-    rating_mean: float,
-    rating_std: float,
-) -> torch.Tensor:
-    prompts, completions, spans = [], [], []
+def _flatten(records: Sequence[Feedback]) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """Prompts and completions of all records, and each record's (start, stop) among them."""
+    prompts: list[str] = []
+    completions: list[str] = []
+    spans = []
     for r in records:
         texts = _texts(r)
         spans.append((len(completions), len(completions) + len(texts)))
         prompts += [r.prompt] * len(texts)
         completions += texts
-    scores = rm.raw_scores(prompts, completions)
+    return prompts, completions, spans
+
+
+def _loss(
+    records: Sequence[Feedback],
+    spans: Sequence[tuple[int, int]],
+    scores: torch.Tensor,
+    cfg: RewardTrainingConfig,
+    rating_mean: float,
+    rating_std: float,
+) -> torch.Tensor:
+    """Record-weighted mean of each kind's loss, given the scores of the records' texts."""
     parts: list[tuple[int, torch.Tensor]] = []
     ratings = [(a, r.rating) for r, (a, _) in zip(records, spans, strict=True) if isinstance(r, Rating)]
     if ratings:
         idx = torch.tensor([a for a, _ in ratings])
-        target = (torch.tensor([v for _, v in ratings]) - rating_mean) / rating_std
+        target = (torch.tensor([v for _, v in ratings], dtype=scores.dtype) - rating_mean) / rating_std
         parts.append((len(ratings), torch.nn.functional.mse_loss(scores[idx], target)))
     pairs = [a for r, (a, _) in zip(records, spans, strict=True) if isinstance(r, (Preference, Edit))]
     if pairs:
@@ -182,6 +207,55 @@ def _batch_loss(
         idx = torch.tensor(starts)[:, None] + torch.arange(k)[None, :]
         parts.append((len(starts), ranking_fn(scores[idx])))
     return sum(n * loss for n, loss in parts) / len(records)
+
+
+@torch.no_grad()
+def _head_inputs(rm: LearnedRewardModel, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
+    """What the frozen backbone gives the head for each pair, shape (n, head width)."""
+    out = []
+    for i in range(0, len(prompts), rm.batch_size):
+        ids, mask, prompt_lengths = rm.encode(prompts[i : i + rm.batch_size], completions[i : i + rm.batch_size])
+        out.append(rm.network.features(ids, mask, rm._starts(prompt_lengths)))
+    return torch.cat(out)
+
+
+def _fit_head(
+    rm: LearnedRewardModel,
+    train: Sequence[Feedback],
+    cfg: RewardTrainingConfig,
+    rating_mean: float,
+    rating_std: float,
+    rng: np.random.Generator,
+) -> None:
+    """Linear probe: fit the head on the frozen backbone's features before fine-tuning.
+
+    Fine-tuning through a randomly initialised head distorts the pretrained features before
+    the head is any good (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained Features
+    and Underperform Out-of-Distribution": LP-FT). The features are computed once, so this
+    costs about one forward pass over the training texts.
+    """
+    was_training = rm.network.training
+    rm.network.eval()
+    prompts, completions, spans = _flatten(train)
+    features = _head_inputs(rm, prompts, completions)
+    head = rm.network.head
+    optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.probe_learning_rate, weight_decay=cfg.weight_decay)
+    for _ in range(cfg.probe_epochs):
+        perm = rng.permutation(len(train))
+        for start in range(0, len(train), cfg.batch_size):
+            rows = perm[start : start + cfg.batch_size]
+            batch = [train[i] for i in rows]
+            index = torch.tensor([j for i in rows for j in range(*spans[i])])
+            local, offset = [], 0
+            for i in rows:
+                a, b = spans[i]
+                local.append((offset, offset + b - a))
+                offset += b - a
+            loss = _loss(batch, local, head(features[index]).squeeze(-1), cfg, rating_mean, rating_std)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    rm.network.train(was_training)
 
 
 def _validation_pairs(
@@ -211,12 +285,13 @@ def _validation_pairs(
 
 @torch.no_grad()
 def _raw_scores_eval(rm: LearnedRewardModel, prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
+    was_training = rm.network.training
     rm.network.eval()
     out = [
         rm.raw_scores(prompts[i : i + rm.batch_size], completions[i : i + rm.batch_size])
         for i in range(0, len(prompts), rm.batch_size)
     ]
-    rm.network.train()
+    rm.network.train(was_training)
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -264,19 +339,32 @@ def train_reward_model(
     val_prompts, val_completions, val_pairs, sampled = _validation_pairs(val, rng)
     with torch.random.fork_rng():
         torch.manual_seed(cfg.seed)
-        rm = LearnedRewardModel.from_backbone(cfg.backbone, name=cfg.name)
-        network = rm.network.train()
-        optimizer = torch.optim.AdamW(network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        rm = LearnedRewardModel.from_backbone(
+            cfg.backbone, name=cfg.name, append_eos=cfg.append_eos, pooling=cfg.pooling
+        )
+        if cfg.probe_epochs:
+            _fit_head(rm, train, cfg, rating_mean or 0.0, scale, rng)
+        network = rm.network.train(cfg.dropout)
+        head_lr = cfg.head_learning_rate if cfg.head_learning_rate is not None else cfg.learning_rate
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": network.backbone.parameters(), "lr": cfg.learning_rate},
+                {"params": network.head.parameters(), "lr": head_lr},
+            ],
+            weight_decay=cfg.weight_decay,
+        )
         steps_per_epoch = -(-len(train) // cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / total_steps)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / max(total_steps, 1))
         epoch_losses, epoch_acc = [], []
         for epoch in range(cfg.epochs):
             perm = rng.permutation(len(train))
             losses = []
             for start in range(0, len(train), cfg.batch_size):
                 batch = [train[i] for i in perm[start : start + cfg.batch_size]]
-                loss = _batch_loss(rm, batch, cfg, rating_mean or 0.0, scale)
+                prompts, completions, spans = _flatten(batch)
+                scores = rm.raw_scores(prompts, completions)
+                loss = _loss(batch, spans, scores, cfg, rating_mean or 0.0, scale)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(network.parameters(), cfg.max_grad_norm)
@@ -291,8 +379,11 @@ def train_reward_model(
                 acc = f", held-out pairwise accuracy {epoch_acc[-1]:.3f}" if epoch_acc else ""
                 log(f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_losses[-1]:.4f}{acc}")
         network.eval()
-        train_prompts = [r.prompt for r in train for _ in _texts(r)]
-        train_completions = [t for r in train for t in _texts(r)]
+        final_accuracy = None
+        if len(val_pairs):
+            scores = _raw_scores_eval(rm, val_prompts, val_completions)
+            final_accuracy = pairwise_accuracy(scores[val_pairs[:, 0]], scores[val_pairs[:, 1]])
+        train_prompts, train_completions, _ = _flatten(train)
         raw = _raw_scores_eval(rm, train_prompts, train_completions).double()
     network.eval()
     std = float(raw.std()) if len(raw) > 1 else 1.0
@@ -303,7 +394,7 @@ def train_reward_model(
         kinds=kinds,
         epoch_losses=epoch_losses,
         epoch_val_accuracy=epoch_acc,
-        val_pairwise_accuracy=epoch_acc[-1] if epoch_acc else None,
+        val_pairwise_accuracy=final_accuracy,
         val_pairs=len(val_pairs),
         val_pairs_sampled=sampled,
         rating_mean=rating_mean,
