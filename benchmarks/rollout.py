@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import best_of, header
+from common import best_of_interleaved, header
 
 import agents
 from textgym.envs import CatTextEnv
@@ -83,7 +83,7 @@ def main() -> None:
         return lambda: ppo.collect_rollouts(ppo.env, callback, ppo.rollout_buffer, n_rollout_steps=steps)
 
     ours, naive_sb3 = sb3_collector(True), sb3_collector(False)
-    t_gen, t_naive, t_naive_sb3, t_ours = best_of(generate), best_of(naive), best_of(naive_sb3), best_of(ours)
+    t_gen, t_naive, t_naive_sb3, t_ours = best_of_interleaved([generate, naive, naive_sb3, ours])
     print(f"{'method':<40}{'tokens/s':>10}")
     for name, t in [
         ("transformers generate (KV cache)", t_gen),

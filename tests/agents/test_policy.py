@@ -7,6 +7,7 @@ import torch
 from gymnasium import spaces
 
 from agents import LMActorCriticPolicy, SamplingConfig, process_logits
+from agents.sampling import sample
 
 
 def episode_rows(env, policy, seeds, steps, to_batch):
@@ -154,3 +155,19 @@ def test_left_padded_observation_is_rejected(cat_env, policy_factory, batcher) -
     batch["attention_mask"] = batch["attention_mask"].flip(1)
     with pytest.raises(ValueError, match="right-padded"):
         policy.predict_values(batch)
+
+
+def test_sample_draws_from_the_categorical_and_never_a_cut_token() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(2, 50) * 2
+    cut = process_logits(logits, SamplingConfig(top_k=5))  # 45 tokens per row get probability 0
+    log_probs = torch.log_softmax(cut, -1)
+    n = 100_000
+    draws = sample(log_probs.repeat(n, 1)).view(n, 2)  # (n, 2)
+    for row in range(2):
+        freq = torch.bincount(draws[:, row], minlength=50).double() / n
+        p = log_probs[row].exp().double()
+        assert torch.all(freq[p == 0] == 0)  # never a token outside the top 5
+        # binomial standard error of each frequency; 5 SE is far beyond chance for 5 tokens
+        se = (p * (1 - p) / n).sqrt()
+        assert torch.all((freq - p).abs() <= 5 * se + 1e-9), (freq - p).abs().max()
