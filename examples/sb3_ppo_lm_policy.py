@@ -6,7 +6,7 @@ pretrained model, which writes grammatical stories but mentions a cat only about
 in ten; PPO (Schulman et al., 2017) with a KL penalty to the pretrained model (Ziegler et
 al., 2019) makes it write about cats while staying grammatical. (The README's main command
 trains with the same settings; it measured cat mentions going from 6% to 99% of completions
-at 96% grammaticality.)
+at 97% grammaticality.)
 We measure the reward on held-out test prompts before and after, plot the learning curve
 from SB3's TensorBoard log (`textgym.plotting`), and print completions coloured by each
 token's log-probability (`textgym.render`).
