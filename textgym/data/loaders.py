@@ -18,13 +18,35 @@ A single file is refused: a split must never be evaluated on its own training da
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from textgym.data.corpus import SPLIT_SEEDS
 
 HF_PREFIX = "hf:"
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[str, Any]]:
+    """The values of a JSONL file's non-blank lines, each with its ``"file:line"`` for messages.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: On a line that is not valid JSON, naming file, line and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such JSONL file: {path}")
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno})") from err
+            yield where, value
 
 
 def load_jsonl_pairs(
@@ -45,24 +67,11 @@ def load_jsonl_pairs(
         ValueError: On bad JSON, a record that is not an object, a missing, non-string or
             empty field, or a file without records; the message names file and line.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such JSONL file: {path}")
     pairs: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno})") from err
-            if not isinstance(record, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-            pairs.append(
-                (_text_field(record, document_field, where), _text_field(record, summary_field, where))
-            )
+    for where, record in iter_jsonl(path):
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        pairs.append((_text_field(record, document_field, where), _text_field(record, summary_field, where)))
     if not pairs:
         raise ValueError(f"{path}: no records (the file is empty)")
     return pairs

@@ -23,7 +23,7 @@ from textgym.data.shop_tasks import (
     shop_scenarios,
 )
 from textgym.envs.cat_text import _speaks_grammar
-from textgym.envs.text_gen import SPLITS, TextGenEnv
+from textgym.envs.text_gen import SPLITS, TextGenEnv, choose_prompt_index
 from textgym.rewards import (
     GrammarReward,
     KeywordReward,
@@ -523,12 +523,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
         ``options={"prompt_index": i}`` picks the i-th scenario instead (evaluation sweeps).
         """
         super().reset(seed=seed)
-        if options and "prompt_index" in options:
-            index = int(options["prompt_index"])
-            if not 0 <= index < len(self.scenarios):
-                raise ValueError(f"prompt_index {index} out of range for {len(self.scenarios)} scenarios")
-        else:
-            index = int(self.np_random.integers(len(self.scenarios)))
+        index = choose_prompt_index(self.np_random, options, len(self.scenarios), "scenarios")
         self._index = index
         self._ids.fill(self.pad_token_id)
         self._mask.fill(0)

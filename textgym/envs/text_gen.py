@@ -15,6 +15,22 @@ from textgym.tokenization import resolve_tokenizer
 SPLITS = ("train", "validation", "test")
 
 
+def choose_prompt_index(
+    rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts"
+) -> int:
+    """``options["prompt_index"]`` if given (checked against ``n``), else a draw from ``rng``.
+
+    Raises:
+        ValueError: If the given index is outside ``[0, n)``; the message names ``what``.
+    """
+    if options and "prompt_index" in options:
+        index = int(options["prompt_index"])
+        if not 0 <= index < n:
+            raise ValueError(f"prompt_index {index} out of range for {n} {what}")
+        return index
+    return int(rng.integers(n))
+
+
 class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     """Text generation as a token-level MDP: each step the agent writes one token.
 
@@ -191,12 +207,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         ``options={"prompt_index": i}`` picks the i-th prompt instead (evaluation sweeps).
         """
         super().reset(seed=seed)
-        if options and "prompt_index" in options:
-            index = int(options["prompt_index"])
-            if not 0 <= index < len(self.prompts):
-                raise ValueError(f"prompt_index {index} out of range for {len(self.prompts)} prompts")
-        else:
-            index = int(self.np_random.integers(len(self.prompts)))
+        index = choose_prompt_index(self.np_random, options, len(self.prompts), "prompts")
         ids = self.prompt_ids[index]
         self._prompt_index = index
         self._prompt_len = len(ids)

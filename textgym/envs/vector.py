@@ -9,7 +9,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from textgym.envs.text_gen import TextGenEnv
+from textgym.envs.text_gen import TextGenEnv, choose_prompt_index
 
 
 class TextGenVectorEnv(VectorEnv):
@@ -66,7 +66,7 @@ class TextGenVectorEnv(VectorEnv):
             self._rngs[i], _ = seeding.np_random(seed)
         rng = self._rngs[i]
         assert rng is not None
-        index = int(rng.integers(len(self.env.prompts)))
+        index = choose_prompt_index(rng, None, len(self.env.prompts))
         ids = self.env.prompt_ids[index]
         self._ids[i].fill(self.env.pad_token_id)
         self._mask[i].fill(0)

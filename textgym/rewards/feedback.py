@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from textgym.data.loaders import iter_jsonl
+
 
 @dataclass(frozen=True)
 class Rating:
@@ -151,18 +153,7 @@ def read_feedback(path: str | Path) -> list[Feedback]:
         ValueError: On invalid JSON or an invalid record, naming the file and line; or if
             the file holds no records.
     """
-    path = Path(path)
-    records: list[Feedback] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: invalid JSON ({err.msg})") from err
-            records.append(feedback_from_dict(obj, where))
+    records = [feedback_from_dict(obj, where) for where, obj in iter_jsonl(path)]
     if not records:
         raise ValueError(f"{path}: no feedback records")
     return records
