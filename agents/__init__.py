@@ -7,7 +7,7 @@
 """
 
 from agents.buffer import EpisodeRolloutBuffer
-from agents.evaluation import evaluate_policy_text
+from agents.evaluation import evaluate_policy_text, paired_difference
 from agents.factory import attach, make_a2c, make_env, make_ppo, make_reinforce
 from agents.kl import KLController
 from agents.policy import LMActorCriticPolicy
@@ -22,6 +22,7 @@ __all__ = [
     "SamplingConfig",
     "attach",
     "evaluate_policy_text",
+    "paired_difference",
     "make_a2c",
     "make_env",
     "make_ppo",

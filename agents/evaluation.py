@@ -69,3 +69,25 @@ def evaluate_policy_text(
         "components": {n: float(np.mean([e["components"][n] for e in episodes])) for n in names},
         "episodes": episodes,
     }
+
+
+def paired_difference(before: dict[str, Any], after: dict[str, Any]) -> tuple[float, float, int]:
+    """Mean reward difference ``after - before`` over the same episodes, with its standard error.
+
+    Both results come from :func:`evaluate_policy_text` with the same ``seed`` and
+    ``n_episodes``, so episode ``index`` j had the same prompt both times; pairing removes the
+    prompt-to-prompt spread from the comparison.
+
+    Returns:
+        ``(mean difference, standard error of the mean, number of pairs)``.
+
+    Raises:
+        ValueError: If the two results do not hold the same episode indices.
+    """
+    b = {e["index"]: e["reward"] for e in before["episodes"]}
+    a = {e["index"]: e["reward"] for e in after["episodes"]}
+    if a.keys() != b.keys():
+        raise ValueError("before and after must cover the same episodes (same seed and n_episodes)")
+    diff = np.array([a[i] - b[i] for i in sorted(a)])
+    sem = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    return float(diff.mean()), sem, len(diff)

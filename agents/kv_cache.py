@@ -68,31 +68,26 @@ class SlotKVCache:
             lengths: Real tokens per row, (N,).
         """
         reuse = self.reusable(ids, lengths)
-        if bool(reuse.all()):  # the common step: every slot continues, rows already in slot order
-            hidden = self._extend(trunk, ids, lengths, torch.arange(len(ids)))
-            self.hits += len(ids)
-            self._remember(ids, lengths)
-            return hidden
-        hidden = torch.empty(0)
-        out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []
         full = torch.nonzero(~reuse).squeeze(1)
         inc = torch.nonzero(reuse).squeeze(1)
+        out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []  # (rows, their hidden states)
         if len(full):
             out_rows.append((full, self._recompute(trunk, ids, lengths, full)))
         if len(inc):
             out_rows.append((inc, self._extend(trunk, ids, lengths, inc)))
         self.hits += len(inc)
         self.misses += len(full)
-        for rows, h in out_rows:
-            if hidden.numel() == 0:
-                hidden = h.new_empty(len(ids), h.shape[-1])
-            hidden[rows] = h
-        self._remember(ids, lengths)
-        return hidden
-
-    def _remember(self, ids: torch.Tensor, lengths: torch.Tensor) -> None:
+        if len(out_rows) == 1:  # one kind of row (the common step): already every row, in order
+            hidden = out_rows[0][1]
+        elif out_rows:
+            hidden = out_rows[0][1].new_empty(len(ids), out_rows[0][1].shape[-1])
+            for rows, h in out_rows:
+                hidden[rows] = h
+        else:
+            hidden = torch.empty(0)  # no rows
         self.seq = torch.where(torch.arange(ids.shape[1])[None, :] < lengths[:, None], ids, 0)
         self.length = lengths.clone()
+        return hidden
 
     def _recompute(
         self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor

@@ -97,14 +97,6 @@ def show(tag: str, result: dict) -> None:
     print(f"{tag}: test reward {result['mean_reward']:.3f} +- {sem:.3f} (n={len(rewards)}; {parts})")
 
 
-def paired_gain(before: dict, after: dict) -> str:
-    """Mean of after - before over the same test episodes (same seed, same prompt), +- its SEM."""
-    b = {e["index"]: e["reward"] for e in before["episodes"]}
-    diff = np.array([e["reward"] - b[e["index"]] for e in after["episodes"]])
-    sem = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-    return f"gain {diff.mean():+.3f} +- {sem:.3f} (paired over {len(diff)} test episodes)"
-
-
 if __name__ == "__main__":
     args = parse_args()
     t0 = time.time()
@@ -135,7 +127,8 @@ if __name__ == "__main__":
     # --- 4. the trained model on the same test scenarios (same seeds) ---
     after = evaluate(model, args)
     show("after PPO ", after)
-    print(paired_gain(before, after))
+    gain, sem, n = agents.paired_difference(before, after)
+    print(f"gain {gain:+.3f} +- {sem:.3f} (paired over {n} test episodes)")
     after_by_prompt = {e["prompt"]: e for e in after["episodes"]}  # same seeds, same prompts
     for b in before["episodes"][:3]:
         a = after_by_prompt[b["prompt"]]

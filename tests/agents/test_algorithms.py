@@ -121,3 +121,17 @@ def test_algorithms_learn_a_small_text_task(make, kwargs, steps) -> None:
     assert before < 0.3
     assert after >= 0.7 and after > before + 0.4, (before, after)
     assert isinstance(algo, (PPO, A2C, REINFORCE))
+
+
+def test_paired_difference_by_hand() -> None:
+    def result(rewards: dict[int, float]) -> dict:
+        return {"episodes": [{"index": i, "reward": r} for i, r in rewards.items()]}
+
+    # episodes finish in any order; pairs follow the index: differences 1, 3, 2
+    before = result({0: 1.0, 1: 0.0, 2: 2.0})
+    after = result({2: 4.0, 0: 2.0, 1: 3.0})
+    mean, sem, n = agents.paired_difference(before, after)
+    assert (mean, n) == (2.0, 3)
+    assert sem == pytest.approx(1.0 / np.sqrt(3))  # sample std of [1, 3, 2] is 1
+    with pytest.raises(ValueError, match="same episodes"):
+        agents.paired_difference(before, result({0: 1.0, 1: 1.0}))

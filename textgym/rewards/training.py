@@ -246,11 +246,7 @@ def _fit_head(
             rows = perm[start : start + cfg.batch_size]
             batch = [train[i] for i in rows]
             index = torch.tensor([j for i in rows for j in range(*spans[i])])
-            local, offset = [], 0
-            for i in rows:
-                a, b = spans[i]
-                local.append((offset, offset + b - a))
-                offset += b - a
+            _, _, local = _flatten(batch)  # each record's texts among the batch's, as in training
             loss = _loss(batch, local, head(features[index]).squeeze(-1), cfg, rating_mean, rating_std)
             optimizer.zero_grad()
             loss.backward()
