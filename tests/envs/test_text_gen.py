@@ -159,3 +159,14 @@ def test_bad_arguments_raise() -> None:
         make(reward=3)
     with pytest.raises(ValueError, match="reward_mode"):
         make(reward_mode="dense")
+
+
+@pytest.mark.parametrize(("env_id", "what"), [("textgym/CatText-v0", "prompts"), ("textgym/Dialogue-v0", "scenarios")])
+def test_prompt_index_option_picks_and_checks(env_id: str, what: str) -> None:
+    env = gym.make(env_id).unwrapped
+    n = len(env.prompts) if what == "prompts" else len(env.scenarios)
+    _, first = env.reset(seed=0, options={"prompt_index": 3})
+    _, again = env.reset(seed=1, options={"prompt_index": 3})
+    assert first["prompt"] == again["prompt"]  # the index decides, not the seed
+    with pytest.raises(ValueError, match=f"prompt_index {n} out of range for {n} {what}"):
+        env.reset(options={"prompt_index": n})
