@@ -72,9 +72,7 @@ def test_env_render_colours_tokens_by_the_values_given() -> None:
     assert env.render() == "tom saw it . || the cat sat ."  # unchanged without values
     env.set_token_values(rewards)  # [0.1, 0.1, 0.1, 1.2]
     low, high = "\x1b[30;48;2;215;48;39m", "\x1b[30;48;2;26;152;80m"
-    assert env.render() == (
-        f"tom saw it . || {low}the\x1b[0m {low}cat\x1b[0m {low}sat\x1b[0m {high}.\x1b[0m"
-    )
+    assert env.render() == (f"tom saw it . || {low}the\x1b[0m {low}cat\x1b[0m {low}sat\x1b[0m {high}.\x1b[0m")
     env.set_token_values(rewards[:1])  # values for the first tokens only: the rest plain
     assert env.render().endswith("the\x1b[0m cat sat .")
     with pytest.raises(ValueError, match="5 token values but only 4 tokens"):

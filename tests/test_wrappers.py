@@ -76,16 +76,15 @@ def test_token_index_matches_the_hand_computed_formula() -> None:
 
 def small_env(max_new_tokens: int = 3) -> TextGenEnv:
     tok = word_list_tokenizer([".", "a", "b"])  # 4 tokens with <eos>
-    return TextGenEnv(["a .", "b .", "a ."], tokenizer=tok, reward=lambda p, c: [0.0] * len(c),
-                      max_new_tokens=max_new_tokens)
+    return TextGenEnv(
+        ["a .", "b .", "a ."], tokenizer=tok, reward=lambda p, c: [0.0] * len(c), max_new_tokens=max_new_tokens
+    )
 
 
 def test_token_index_is_a_bijection() -> None:
     env = TokenIndexObs(small_env())
     assert env.prompts == [(2, 1), (3, 1)]  # the repeated prompt is one state
-    pairs = [
-        (p, seq) for p in env.prompts for k in range(4) for seq in itertools.product(range(4), repeat=k)
-    ]
+    pairs = [(p, seq) for p in env.prompts for k in range(4) for seq in itertools.product(range(4), repeat=k)]
     indices = [env.index(p, seq) for p, seq in pairs]
     assert sorted(indices) == list(range(env.observation_space.n)) == list(range(2 * (1 + 4 + 16 + 64)))
     assert all(env.decode(i) == pair for i, pair in zip(indices, pairs, strict=True))

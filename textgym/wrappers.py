@@ -195,7 +195,9 @@ def wrap_for_stock_agents(env: gym.Env, observation: str = "one_hot") -> gym.Env
         ValueError: On an unknown ``observation``.
     """
     wrappers: dict[str, Callable[[gym.Env], gym.Env]] = {
-        "one_hot": OneHotTokens, "multi_discrete": FlattenTokens, "index": TokenIndexObs,
+        "one_hot": OneHotTokens,
+        "multi_discrete": FlattenTokens,
+        "index": TokenIndexObs,
     }
     if observation not in wrappers:
         raise ValueError(f"observation must be one of {sorted(wrappers)}, got {observation!r}")
@@ -282,9 +284,7 @@ class TokenIndexObs(gym.Wrapper, gym.utils.RecordConstructorArgs):
         tokens = tuple(int(t) for t in _real_tokens(obs))
         return self.index(tokens[: self._prompt_len], tokens[self._prompt_len :])
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[int, dict[str, Any]]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """Reset the env and return the index of its prompt with nothing generated."""
         obs, info = self.env.reset(seed=seed, options=options)
         self._prompt_len = int(np.asarray(obs["attention_mask"]).sum())

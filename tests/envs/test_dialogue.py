@@ -262,9 +262,7 @@ def test_a_callable_user_and_bad_users() -> None:
     env = DialogueEnv(scenarios=[TWO_QUESTIONS], user=parrot, max_turns=2)
     env.reset(seed=0)
     obs, *_ = say(env, ids("we sell eggs .") + [EOS])[-1]
-    assert real(obs)[-len(ids("user : we sell eggs . assistant :")) :] == ids(
-        "user : we sell eggs . assistant :"
-    )
+    assert real(obs)[-len(ids("user : we sell eggs . assistant :")) :] == ids("user : we sell eggs . assistant :")
     with pytest.raises(TypeError, match="UserTurn or a str, got int"):
         DialogueEnv(scenarios=[TWO_QUESTIONS], user=lambda s, m: 3)
     with pytest.raises(ValueError, match="empty utterance"):
@@ -302,10 +300,7 @@ def test_default_budget_fits_the_tiny_model_and_every_scripted_episode() -> None
 
 
 def test_splits_share_the_observation_shape_and_errors() -> None:
-    shapes = {
-        gym.make("textgym/Dialogue-v0", split=s).observation_space["input_ids"].shape
-        for s in ("train", "test")
-    }
+    shapes = {gym.make("textgym/Dialogue-v0", split=s).observation_space["input_ids"].shape for s in ("train", "test")}
     assert len(shapes) == 1
     with pytest.raises(ValueError, match="unknown split"):
         DialogueEnv(split="dev")

@@ -66,7 +66,10 @@ def test_grammar_sentences_by_hand() -> None:
     words = {"the", "a", "cat", "ran", "saw", "tom", "."}
     got = grammar_sentences("SENT", words, 4)
     expected = {
-        ("tom", "ran", "."), ("the", "cat", "ran", "."), ("a", "cat", "ran", "."), ("tom", "saw", "tom", "."),
+        ("tom", "ran", "."),
+        ("the", "cat", "ran", "."),
+        ("a", "cat", "ran", "."),
+        ("tom", "saw", "tom", "."),
     }
     assert got == expected
 
@@ -74,9 +77,7 @@ def test_grammar_sentences_by_hand() -> None:
 def test_grammar_sentences_equal_brute_force_parsing() -> None:
     # Every sequence of up to 4 of these 7 words (2800 of them), parsed by the Earley recognizer.
     words = ["the", "cat", "cats", "ran", "saw", "it", "."]
-    parsed = {
-        seq for k in range(1, 5) for seq in itertools.product(words, repeat=k) if is_grammatical(seq, "SENT")
-    }
+    parsed = {seq for k in range(1, 5) for seq in itertools.product(words, repeat=k) if is_grammatical(seq, "SENT")}
     assert parsed and grammar_sentences("SENT", words, 4) == parsed
 
 
@@ -137,8 +138,11 @@ def test_tiny_cat_rewards_by_hand(text: str, total: float, components: tuple[flo
     assert math.isclose(terminal[-1][0], total) and all(s[0] == 0.0 for s in terminal[:-1])
     assert math.isclose(sum(s[0] for s in immediate), total)  # shaping is potential-based
     info = terminal[-1][3]
-    assert (info["reward_components"]["topic"], info["reward_components"]["grammar"],
-            info["reward_components"]["progress"]) == components
+    assert (
+        info["reward_components"]["topic"],
+        info["reward_components"]["grammar"],
+        info["reward_components"]["progress"],
+    ) == components
 
 
 def test_tiny_cat_immediate_rewards_step_by_step() -> None:
@@ -251,7 +255,11 @@ def one_thread() -> Iterator[None]:
 
 
 def q_learning(
-    env: gym.Env, episodes: int, alpha: float = 0.5, epsilon_start: float = 1.0, epsilon_end: float = 0.05,
+    env: gym.Env,
+    episodes: int,
+    alpha: float = 0.5,
+    epsilon_start: float = 1.0,
+    epsilon_end: float = 0.05,
     seed: int = 0,
 ) -> dict[int, np.ndarray]:
     """Tabular Q-learning (Watkins, 1989); epsilon-greedy, epsilon decaying linearly over 70% of the episodes."""
@@ -287,8 +295,17 @@ SB3_CASES = {
     # algorithm: (class, steps, hyperparameters); gamma=1: the task is undiscounted.
     "ppo": (PPO, 40_000, dict(n_steps=128, batch_size=256, n_epochs=10, learning_rate=3e-4, ent_coef=0.01)),
     "a2c": (A2C, 40_000, dict(n_steps=8, learning_rate=1e-3, ent_coef=0.01)),
-    "dqn": (DQN, 15_000, dict(learning_starts=1000, exploration_fraction=0.5, exploration_final_eps=0.05,
-                              target_update_interval=500, learning_rate=1e-3)),
+    "dqn": (
+        DQN,
+        15_000,
+        dict(
+            learning_starts=1000,
+            exploration_fraction=0.5,
+            exploration_final_eps=0.05,
+            target_update_interval=500,
+            learning_rate=1e-3,
+        ),
+    ),
 }
 
 
@@ -298,8 +315,9 @@ def test_sb3_mlp_policy_learns_tiny_cat(algo: str, random_baseline: tuple[float,
     cls, steps, kwargs = SB3_CASES[algo]
     n_envs = 1 if cls is DQN else 8
     # SB3's make_vec_env asks for render_mode="rgb_array" unless told otherwise.
-    venv = make_vec_env(ENV_ID, n_envs=n_envs, seed=0, wrapper_class=wrap_for_stock_agents,
-                        env_kwargs={"render_mode": None})
+    venv = make_vec_env(
+        ENV_ID, n_envs=n_envs, seed=0, wrapper_class=wrap_for_stock_agents, env_kwargs={"render_mode": None}
+    )
     model = cls("MlpPolicy", venv, gamma=1.0, seed=0, **kwargs)
     model.learn(steps)
     success, mean_return = evaluate(lambda obs: int(model.predict(obs, deterministic=True)[0]), "one_hot")
@@ -321,4 +339,3 @@ def test_tabular_q_learning_learns_tiny_shop() -> None:
     success, mean_return = evaluate(lambda s: int(np.argmax(q[s])), "index", SHOP_ID)
     assert success >= 0.9, success
     assert mean_return >= random_return + 1.0, (mean_return, random_return)
-

@@ -76,9 +76,7 @@ def test_repeated_documents_are_scored_against_their_best_reference(tmp_path: Pa
     assert play(env, "the cat ran .", index=1)[1] == pytest.approx(1.0)
 
 
-@pytest.mark.skipif(
-    not HAS_EMBED, reason="reward='embedding' needs the optional extra: pip install 'textgym[embed]'"
-)
+@pytest.mark.skipif(not HAS_EMBED, reason="reward='embedding' needs the optional extra: pip install 'textgym[embed]'")
 def test_embedding_reward_option() -> None:
     env = gym.make("textgym/Summarization-v0", split="test", reward="embedding")
     env.reset(seed=0, options={"prompt_index": 0})
@@ -91,9 +89,7 @@ def test_embedding_reward_option() -> None:
 
 # ----- the environment on the generated data -----
 def test_generated_splits_are_disjoint_and_share_the_observation_shape() -> None:
-    envs = {
-        s: gym.make("textgym/Summarization-v0", split=s).unwrapped for s in ("train", "validation", "test")
-    }
+    envs = {s: gym.make("textgym/Summarization-v0", split=s).unwrapped for s in ("train", "validation", "test")}
     prompts = {s: set(e.prompts) for s, e in envs.items()}
     assert len(prompts["train"]) == 512
     assert not prompts["train"] & prompts["test"] and not prompts["train"] & prompts["validation"]
@@ -143,9 +139,7 @@ def test_bad_arguments() -> None:
 def test_jsonl_dataset_directory_and_pattern(tmp_path: Path) -> None:
     make_splits(tmp_path)
     env = SummarizationEnv(dataset=str(tmp_path), split="validation")
-    assert env.prompts == [
-        f"report : the dog saw a ball . it ran . validation {i} summary :" for i in range(3)
-    ]
+    assert env.prompts == [f"report : the dog saw a ball . it ran . validation {i} summary :" for i in range(3)]
     env2 = SummarizationEnv(dataset=str(tmp_path / "{split}.jsonl"), split="test")
     assert len(env2.prompts) == 3 and "test 0" in env2.prompts[0]
     mapping = {s: tmp_path / f"{s}.jsonl" for s in ("train", "validation", "test")}
@@ -230,9 +224,7 @@ def test_hf_dataset_through_a_stand_in_package(monkeypatch: pytest.MonkeyPatch) 
         column_names = ["article", "highlights", "id"]
 
         def __getitem__(self, column: str) -> list:
-            return {"article": ["the dog ran .", "a cat sat ."], "highlights": ["dog ran .", "cat sat ."]}[
-                column
-            ]
+            return {"article": ["the dog ran .", "a cat sat ."], "highlights": ["dog ran .", "cat sat ."]}[column]
 
     def load_dataset(name: str, config: str | None, split: str) -> FakeSplit:
         calls.append((name, config, split))

@@ -166,9 +166,7 @@ def _public_functions(path: Path) -> dict[str, ast.FunctionDef]:
     """Top-level public functions of a module, by name, parsed without importing it."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+        node.name: node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
     }
 
 
@@ -188,9 +186,7 @@ def test_stub_matches_solution_interface(exercise: str) -> None:
     for name, stub in stubs.items():
         solution = solutions[name]
         assert ast.unparse(stub.args) == ast.unparse(solution.args), f"{exercise}.{name} args"
-        assert ast.unparse(stub.returns) == ast.unparse(solution.returns), (
-            f"{exercise}.{name} return annotation"
-        )
+        assert ast.unparse(stub.returns) == ast.unparse(solution.returns), f"{exercise}.{name} return annotation"
         assert ast.get_docstring(stub) == ast.get_docstring(solution), f"{name} docstring"
         body = stub.body[1:]  # after the docstring
         assert len(body) == 1 and isinstance(body[0], ast.Raise), (
@@ -209,15 +205,12 @@ def test_autograder_passes_on_solutions(autograder_runs: dict[str, AutograderRun
     for exercise in EXERCISES:
         counts = run.outcomes.get(exercise, Counter())
         assert counts["passed"] >= 5 and set(counts) == {"passed"}, (
-            f"{exercise}: expected only passing tests (at least 5), got {dict(counts)}\n"
-            + run.describe()
+            f"{exercise}: expected only passing tests (at least 5), got {dict(counts)}\n" + run.describe()
         )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_autograder_fails_untouched_exercise(
-    autograder_runs: dict[str, AutograderRun], exercise: str
-) -> None:
+def test_autograder_fails_untouched_exercise(autograder_runs: dict[str, AutograderRun], exercise: str) -> None:
     """Every autograder test of an exercise fails while its stub is not implemented."""
     run = autograder_runs["exercises"]
     # 1 = "tests failed"; 2-5 would mean an interrupted run, a usage error or no tests.

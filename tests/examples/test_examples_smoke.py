@@ -24,8 +24,12 @@ TIMEOUT_S = 170
 
 def test_examples_are_discovered() -> None:
     names = {s.name for s in SCRIPTS}
-    assert {"tabular_q_learning.py", "reinforce_from_scratch.py", "ppo_from_scratch.py",
-            "sb3_ppo_lm_policy.py"} <= names
+    assert {
+        "tabular_q_learning.py",
+        "reinforce_from_scratch.py",
+        "ppo_from_scratch.py",
+        "sb3_ppo_lm_policy.py",
+    } <= names
 
 
 @pytest.mark.slow

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 import textgym  # noqa: F401  (registers the environments)
+from textgym.models import load_model
 from textgym.rewards import LearnedRewardModel, Preference, Ranking, Rating, score_batch, train_reward_model
+from textgym.rewards.learned import RewardNetwork
 
 
 @torch.no_grad()
@@ -44,6 +46,41 @@ def test_last_plus_mean_pooling_by_hand(tmp_path) -> None:
     np.testing.assert_allclose(score_batch(loaded, prompts, completions).total, got, atol=1e-6)
     with pytest.raises(ValueError, match="pooling must be one of"):
         LearnedRewardModel.from_backbone("tiny", pooling="max")
+
+
+@torch.no_grad()
+def test_lm_pooling_by_hand(tmp_path) -> None:
+    # The head reads [last state, mean state, tanh(A [mean lp, min lp] / 5 + b)], where the
+    # log-probs are those of the completion's tokens and EOS under the backbone's tied LM head.
+    torch.manual_seed(0)
+    rm = LearnedRewardModel.from_backbone("tiny", pooling="last+mean+lm", batch_size=2)
+    tok, net = rm.tokenizer, rm.network
+    lm = load_model("tiny").eval()  # the same weights, as a full causal LM
+    prompts = ["the fox ran .", "once upon a time , there was a dog .", "p"]
+    completions = ["the cat slept .", "", "a b c d e"]
+    got = score_batch(rm, prompts, completions).total
+    for i, (p, c) in enumerate(zip(prompts, completions, strict=True)):
+        p_ids = tok(p)["input_ids"]
+        targets = tok(c, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        ids = torch.tensor([p_ids + targets])
+        hidden = net.backbone(input_ids=ids).last_hidden_state[0]  # (seq, hidden)
+        logprobs = torch.log_softmax(lm(input_ids=ids).logits[0], dim=-1)  # (seq, vocab)
+        token_lp = [float(logprobs[len(p_ids) - 1 + k, t]) for k, t in enumerate(targets)]
+        stats = torch.tensor([sum(token_lp) / len(token_lp), min(token_lp)]) / 5.0
+        lin = net.lm_features[0]
+        features = torch.cat([hidden[-1], hidden[len(p_ids) - 1 :].mean(0), torch.tanh(lin.weight @ stats + lin.bias)])
+        assert got[i] == pytest.approx(float(net.head(features)), abs=1e-5)
+    rm.save(tmp_path / "rm")
+    loaded = LearnedRewardModel.load(tmp_path / "rm")
+    assert loaded.network.pooling == "last+mean+lm"
+    np.testing.assert_allclose(score_batch(loaded, prompts, completions).total, got, atol=1e-6)
+
+
+def test_lm_pooling_needs_tied_embeddings() -> None:
+    backbone = load_model("tiny").base_model
+    backbone.config.tie_word_embeddings = False
+    with pytest.raises(ValueError, match="tie_word_embeddings=True"):
+        RewardNetwork(backbone, pooling="last+mean+lm")
 
 
 @torch.no_grad()

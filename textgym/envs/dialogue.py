@@ -366,9 +366,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
         elif conversation_format == "chat":
             self._format = _ChatFormat(tok)
         else:
-            raise ValueError(
-                f"conversation_format must be 'auto', 'transcript' or 'chat', got {conversation_format!r}"
-            )
+            raise ValueError(f"conversation_format must be 'auto', 'transcript' or 'chat', got {conversation_format!r}")
         self.conversation_format = conversation_format
 
         if user == "scripted":
@@ -398,9 +396,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
         self.split = split
         self.render_mode = render_mode
         self.max_turns = int(max_turns)
-        self.max_reply_tokens = int(
-            max_reply_tokens or (GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS)
-        )
+        self.max_reply_tokens = int(max_reply_tokens or (GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS))
         self.max_new_tokens = int(max_new_tokens or self.max_turns * self.max_reply_tokens)
         if self.max_reply_tokens < 1 or self.max_new_tokens < 1:
             raise ValueError("max_reply_tokens and max_new_tokens must be >= 1")
@@ -425,9 +421,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
             max_length = self._default_max_length(all_scenarios)
         longest = max(len(ids) for ids in self.prompt_ids)
         if longest >= max_length:
-            raise ValueError(
-                f"an opening prompt has {longest} tokens, leaving no room in max_length={max_length}"
-            )
+            raise ValueError(f"an opening prompt has {longest} tokens, leaving no room in max_length={max_length}")
         self.max_length = int(max_length)
 
         self.action_space = spaces.Discrete(self.vocab_size)
@@ -478,9 +472,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
             for m in messages
         ]
 
-    def _user_turn_ids(
-        self, facts: str, messages: Sequence[Mapping[str, str]], text: str, closing: bool
-    ) -> list[int]:
+    def _user_turn_ids(self, facts: str, messages: Sequence[Mapping[str, str]], text: str, closing: bool) -> list[int]:
         return self._encode(self._format.user_turn(facts, self._shown(messages), text, closing))
 
     def _default_max_length(self, all_scenarios: Mapping[str, Sequence[DialogueScenario]]) -> int:
@@ -493,9 +485,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
                 utterances.update(s.questions)
         s = self.scenarios[0]
         history = [{"role": "user", "content": s.questions[0]}, {"role": "assistant", "content": "x"}]
-        longest_user = max(
-            len(self._user_turn_ids(s.facts, history, u, closing=u == CLOSING)) for u in utterances
-        )
+        longest_user = max(len(self._user_turn_ids(s.facts, history, u, closing=u == CLOSING)) for u in utterances)
         return max(openings) + self.max_new_tokens + self.max_turns * longest_user
 
     def validate_action(self, action: Any) -> int:
@@ -532,9 +522,7 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
         self._n_new = 0
         self._reply = []
         self._messages = [{"role": "user", "content": self._openings[index]}]
-        self._turns = [
-            {"role": "prompt", "text": self.prompts[index], "token_ids": list(self.prompt_ids[index])}
-        ]
+        self._turns = [{"role": "prompt", "text": self.prompts[index], "token_ids": list(self.prompt_ids[index])}]
         self._components = {}
         self._done = False
         scenario = self.scenarios[index]

@@ -51,9 +51,7 @@ def word_list_tokenizer(words: Sequence[str]) -> PreTrainedTokenizerFast:
     if not words:
         raise ValueError("word_list_tokenizer needs at least one word")
     if len(words) + 1 > MAX_SMALL_VOCAB:
-        raise ValueError(
-            f"{len(words)} words plus <eos> exceed the small-vocabulary limit of {MAX_SMALL_VOCAB}"
-        )
+        raise ValueError(f"{len(words)} words plus <eos> exceed the small-vocabulary limit of {MAX_SMALL_VOCAB}")
     seen: set[str] = set()
     for w in words:
         if not w or w != w.strip() or len(w.split()) != 1 or w != w.lower() or w == EOS:

@@ -40,9 +40,7 @@ def _prompt_maker(tokenizer: Any, prompt_format: str) -> Callable[[str], str]:
     raise ValueError(f"prompt_format must be 'auto', 'grammar', 'chat' or 'plain', got {prompt_format!r}")
 
 
-def fit_prompt(
-    tokenizer: Any, make_prompt: Callable[[str], str], document: str, budget: int
-) -> tuple[str, bool]:
+def fit_prompt(tokenizer: Any, make_prompt: Callable[[str], str], document: str, budget: int) -> tuple[str, bool]:
     """The prompt of ``document``, cut at a token boundary so that it has <= ``budget`` tokens.
 
     Only the document is shortened, never the template around it.

@@ -15,9 +15,7 @@ from textgym.tokenization import resolve_tokenizer
 SPLITS = ("train", "validation", "test")
 
 
-def choose_prompt_index(
-    rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts"
-) -> int:
+def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts") -> int:
     """``options["prompt_index"]`` if given (checked against ``n``), else a draw from ``rng``.
 
     Raises:

@@ -18,8 +18,23 @@ from textgym.rewards import GrammarReward, KeywordReward, RewardLike, RewardMode
 
 #: The task's words (token ids 1..17; ``<eos>`` is 0), all from the project's grammar.
 TINY_CAT_WORDS = (
-    ".", "the", "a", "cat", "dog", "bird", "cats", "dogs", "big", "little",
-    "ran", "slept", "sat", "saw", "chased", "tom", "it",
+    ".",
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "bird",
+    "cats",
+    "dogs",
+    "big",
+    "little",
+    "ran",
+    "slept",
+    "sat",
+    "saw",
+    "chased",
+    "tom",
+    "it",
 )
 #: Story openings of four tokens each (so generated tokens always start at position 4); none
 #: mentions a cat.
@@ -31,9 +46,7 @@ def cat_sentences(max_words: int) -> frozenset[tuple[str, ...]]:
     """The successes: sentences of at most ``max_words`` TinyCat words that mention a cat."""
     if max_words < 1:
         raise ValueError(f"max_words must be >= 1, got {max_words}")
-    return frozenset(
-        s for s in grammar_sentences("SENT", TINY_CAT_WORDS, max_words) if set(s) & set(CAT_WORDS)
-    )
+    return frozenset(s for s in grammar_sentences("SENT", TINY_CAT_WORDS, max_words) if set(s) & set(CAT_WORDS))
 
 
 class TinyCatReward(RewardModel):

@@ -19,8 +19,23 @@ ITEMS = ("apples", "pears", "eggs")
 PRICES = ("two", "three", "four")
 #: The task's words (token ids 1..21; ``<eos>`` is 0), all from the project's grammar.
 TINY_SHOP_WORDS = (
-    "facts", ":", "the", "shop", "sells", "for", "coins", ".", "user", "how", "much", "are", "?",
-    "assistant", "cost", *ITEMS, *PRICES,
+    "facts",
+    ":",
+    "the",
+    "shop",
+    "sells",
+    "for",
+    "coins",
+    ".",
+    "user",
+    "how",
+    "much",
+    "are",
+    "?",
+    "assistant",
+    "cost",
+    *ITEMS,
+    *PRICES,
 )
 SHAPING_WEIGHT = 0.5
 REPLY_TOKENS = 6  # "the pears cost three coins ."

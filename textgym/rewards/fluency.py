@@ -25,8 +25,9 @@ class LMFluencyReward(RewardModel):
         name: Component name.
     """
 
-    def __init__(self, model: str | Any = "tiny", tokenizer: str | Any | None = None,
-                 batch_size: int = 32, name: str = "fluency"):
+    def __init__(
+        self, model: str | Any = "tiny", tokenizer: str | Any | None = None, batch_size: int = 32, name: str = "fluency"
+    ):
         self._model_spec = model
         self._tokenizer_spec = tokenizer if tokenizer is not None else model
         if isinstance(self._tokenizer_spec, torch.nn.Module):

@@ -31,7 +31,9 @@ HEAD_NAME = "reward_head.safetensors"
 FORMAT = "textgym.LearnedRewardModel"
 
 
-POOLINGS = ("last", "last+mean")
+POOLINGS = ("last", "last+mean", "last+mean+lm")
+LM_FEATURES = 16
+LM_SCALE = 5.0  # nats: log-probs are divided by it before the soft thresholds
 
 
 class RewardNetwork(nn.Module):
@@ -45,6 +47,14 @@ class RewardNetwork(nn.Module):
             token, to the last real token). The mean makes "some token is X" features
             (a word, a phrase) linear in the input, which the last state alone must first
             learn to gather by attention; with a few thousand labels that matters.
+            ``"last+mean+lm"``: that, plus two numbers from the backbone's own language
+            model: the mean and the minimum log-probability of the completion's tokens
+            (the appended EOS included) given what precedes them. One unlikely token marks
+            a flaw of form (a swapped word, a sentence cut short: on the tiny model's
+            grammar the minimum separates grammatical from ungrammatical completions with
+            ROC AUC 1.0), which the hidden states carry only implicitly. Needs a backbone
+            whose output embeddings are its input embeddings (``tie_word_embeddings``),
+            since a base model has no LM head of its own.
     """
 
     def __init__(self, backbone: nn.Module, pooling: str = "last"):
@@ -53,10 +63,26 @@ class RewardNetwork(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.backbone = backbone
         self.pooling = pooling
-        width = int(backbone.config.hidden_size) * (2 if pooling == "last+mean" else 1)
+        if pooling == "last+mean+lm" and not getattr(backbone.config, "tie_word_embeddings", False):
+            raise ValueError(
+                "pooling='last+mean+lm' needs a backbone with tied input and output embeddings "
+                f"(tie_word_embeddings=True); {type(backbone).__name__} has none"
+            )
+        width = int(backbone.config.hidden_size) * (1 if pooling == "last" else 2)
+        if pooling == "last+mean+lm":
+            # A flaw shows as one very unlikely token, whatever its exact log-prob: a soft
+            # threshold (tanh of an affine map) lets the linear head read "is any token this
+            # unlikely" rather than the raw, heavy-tailed log-probs.
+            self.lm_features = nn.Sequential(nn.Linear(2, LM_FEATURES), nn.Tanh())
+            width += LM_FEATURES
         self.head = nn.Linear(width, 1)
         nn.init.normal_(self.head.weight, std=1.0 / np.sqrt(width))
         nn.init.zeros_(self.head.bias)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The parameters on top of the backbone: the head and, with ``"+lm"``, the soft thresholds."""
+        extra = list(self.lm_features.parameters()) if self.pooling == "last+mean+lm" else []
+        return list(self.head.parameters()) + extra
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
         """What the head reads, shape (batch, head width); right padding assumed.
@@ -65,18 +91,40 @@ class RewardNetwork(nn.Module):
             input_ids: (batch, seq) token ids.
             attention_mask: (batch, seq), 1 on real tokens.
             starts: (batch,) index of each row's first pooled position (the prompt's last
-                token); only used by ``"last+mean"``.
+                token); not used by ``"last"``.
         """
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         last = attention_mask.sum(1) - 1  # (batch,)
         rows = torch.arange(len(input_ids), device=hidden.device)
         pooled = hidden[rows, last]  # (batch, hidden)
-        if self.pooling == "last+mean":
-            pos = torch.arange(hidden.shape[1], device=hidden.device)[None, :]  # (1, seq)
-            span = ((pos >= starts[:, None]) & (pos <= last[:, None])).to(hidden.dtype)  # (batch, seq)
-            mean = (hidden * span[..., None]).sum(1) / span.sum(1, keepdim=True)  # (batch, hidden)
-            pooled = torch.cat([pooled, mean], dim=-1)  # (batch, 2 * hidden)
+        if self.pooling == "last":
+            return pooled
+        pos = torch.arange(hidden.shape[1], device=hidden.device)[None, :]  # (1, seq)
+        span = ((pos >= starts[:, None]) & (pos <= last[:, None])).to(hidden.dtype)  # (batch, seq)
+        mean = (hidden * span[..., None]).sum(1) / span.sum(1, keepdim=True)  # (batch, hidden)
+        pooled = torch.cat([pooled, mean], dim=-1)  # (batch, 2 * hidden)
+        if self.pooling == "last+mean+lm":
+            # Positions that predict the completion's tokens: the prompt's last to the one
+            # before the last real token (the last real token predicts padding).
+            predicts = ((pos >= starts[:, None]) & (pos < last[:, None]))[:, :-1].to(hidden.dtype)  # (batch, seq - 1)
+            stats = self._lm_stats(hidden, input_ids, predicts) / LM_SCALE  # (batch, 2)
+            pooled = torch.cat([pooled, self.lm_features(stats)], dim=-1)  # (batch, 2 * hidden + 16)
         return pooled
+
+    def _lm_stats(self, hidden: torch.Tensor, input_ids: torch.Tensor, span: torch.Tensor) -> torch.Tensor:
+        """Mean and min log-prob of the tokens that positions in ``span`` predict, (batch, 2).
+
+        ``span`` (batch, seq - 1) marks the positions whose next token counts.
+        """
+        embeddings = self.backbone.get_input_embeddings().weight  # (vocab, hidden), tied LM head
+        logprobs = torch.log_softmax(hidden[:, :-1] @ embeddings.T, dim=-1)  # (batch, seq - 1, vocab)
+        token_lp = logprobs.gather(-1, input_ids[:, 1:, None]).squeeze(-1)  # (batch, seq - 1)
+        count = span.sum(1)
+        mean = (token_lp * span).sum(1) / count.clamp(min=1)
+        minimum = token_lp.masked_fill(span == 0, float("inf")).min(1).values
+        # A pair with no completion token and no EOS predicts nothing: both stats are 0.
+        minimum = torch.where(count > 0, minimum, torch.zeros_like(minimum))
+        return torch.stack([mean, minimum], dim=-1)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
         """One score per row, shape (batch,)."""
@@ -267,6 +315,9 @@ class LearnedRewardModel(RewardModel):
         self.network.backbone.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
         head = {k: v.detach().contiguous() for k, v in self.network.head.state_dict().items()}
+        if self.network.pooling == "last+mean+lm":
+            lm = self.network.lm_features.state_dict()
+            head |= {f"lm_features.{k}": v.detach().contiguous() for k, v in lm.items()}
         save_file(head, str(path / HEAD_NAME))
         report = asdict(self.report) if is_dataclass(self.report) else self.report
         config = {
@@ -305,7 +356,12 @@ class LearnedRewardModel(RewardModel):
             raise ValueError(f"{config_file}: unknown format {config.get('format')!r}, expected {FORMAT!r}")
         backbone = AutoModel.from_pretrained(str(path), local_files_only=True)
         network = RewardNetwork(backbone, pooling=config.get("pooling", "last"))
-        network.head.load_state_dict(load_file(str(path / HEAD_NAME)))
+        tensors = load_file(str(path / HEAD_NAME))
+        lm_prefix = "lm_features."
+        network.head.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(lm_prefix)})
+        if network.pooling == "last+mean+lm":
+            lm = {k[len(lm_prefix) :]: v for k, v in tensors.items() if k.startswith(lm_prefix)}
+            network.lm_features.load_state_dict(lm)
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         report = config.get("report")
         if report is not None:

@@ -345,7 +345,7 @@ def train_reward_model(
         optimizer = torch.optim.AdamW(
             [
                 {"params": network.backbone.parameters(), "lr": cfg.learning_rate},
-                {"params": network.head.parameters(), "lr": head_lr},
+                {"params": network.head_parameters(), "lr": head_lr},
             ],
             weight_decay=cfg.weight_decay,
         )
