@@ -71,8 +71,9 @@ class RewardTrainingConfig:
         dropout: Keep the backbone's dropout on while training. Off by default: with a few
             thousand records it slows learning, and training is then deterministic.
         append_eos: Let the head read an appended EOS token (see :class:`LearnedRewardModel`).
-        pooling: What the head reads: ``"last"`` or ``"last+mean"`` (see
-            :class:`~textgym.rewards.learned.RewardNetwork`).
+        pooling: What the head reads: ``"last"``, ``"last+mean"`` or ``"last+mean+lm"``
+            (see :class:`~textgym.rewards.learned.RewardNetwork`; the last is the most
+            accurate on the simulated feedback and needs tied embeddings).
         val_fraction: Fraction of records held out for the accuracy report (0: none).
         seed: Seed of the split, the shuffling, the head's initialisation and dropout.
         name: Name of the resulting reward.
