@@ -57,7 +57,7 @@ class Args:
     rm_epochs: int = 4
     rm_batch_size: int = 8  # feedback records per gradient step
     rm_learning_rate: float = 1e-3
-    rm_pooling: str = "last+mean+lm"  # what the reward head reads: "last", "last+mean", "last+mean+lm"
+    rm_pooling: str = "last+mean"  # what the reward head reads: "last", "last+mean", "last+mean+lm"
     ppo_timesteps: int = 32_768  # environment steps = generated tokens
     n_envs: int = 16
     n_steps: int = 32  # steps per env per rollout: 512 tokens per update
