@@ -4,6 +4,7 @@
 * :class:`EpisodeRolloutBuffer`: minibatches of whole episode segments; KL penalty.
 * :class:`REINFORCE`: reward-to-go policy gradient with a learned baseline.
 * :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`: wired with sensible defaults.
+* :func:`supervised_finetune`: the supervised warm start before RL.
 """
 
 from agents.buffer import EpisodeRolloutBuffer
@@ -13,6 +14,7 @@ from agents.kl import KLController
 from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
 from agents.sampling import SamplingConfig, process_logits
+from agents.sft import supervised_finetune, target_loss
 
 __all__ = [
     "REINFORCE",
@@ -28,4 +30,6 @@ __all__ = [
     "make_ppo",
     "make_reinforce",
     "process_logits",
+    "supervised_finetune",
+    "target_loss",
 ]

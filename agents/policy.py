@@ -111,7 +111,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         self.max_length = check_token_observation_space(observation_space)
         if kwargs.get("use_sde"):
             raise ValueError("LMActorCriticPolicy does not support gSDE")
-        self.model_spec = model
+        # A model object must not become a submodule before nn.Module.__init__ (nor twice,
+        # as model_spec and as lm): keep it as a plain attribute; _build adopts it as self.lm.
+        object.__setattr__(self, "model_spec", model)
         self.sampling = SamplingConfig(temperature, top_k, top_p)
         self.separate_critic = separate_critic
         self.kl = KLController(kl_coef, target_kl, kl_horizon)
@@ -138,7 +140,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         n_vocab = head.out_features if head is not None else lm.config.vocab_size
         if n_vocab != self.action_space.n:
             raise ValueError(
-                f"model {self.model_spec!r} has a vocabulary of {n_vocab} tokens but the action space is "
+                f"model {self.model_spec if isinstance(self.model_spec, str) else type(lm).__name__!r} has a vocabulary of {n_vocab} tokens but the action space is "
                 f"Discrete({self.action_space.n}); use the env's tokenizer's model"
             )
         self.lm = lm.float()

@@ -1,14 +1,19 @@
-"""PPO on Summarization-v0: the tiny model learns to summarize reports, scored by ROUGE.
+"""SFT then PPO on Summarization-v0: the tiny model learns to summarize reports, scored by ROUGE.
 
 The tiny model was pretrained on documents "report : BODY summary : SUMMARY <eos>", so given
-"report : BODY summary :" it already writes something summary-like, but often with the
-wrong words (an adjective too many, the wrong subject, a sentence that goes on). The
-reward is the mean of ROUGE-1/2/L F1 against the reference summary (Lin, 2004). PPO
-(Schulman et al., 2017) with a KL penalty to the pretrained model (Ziegler et al., 2019)
-raises it; we measure the reward on the held-out **test** split before and after training.
+"report : BODY summary :" it writes something summary-shaped, but it does not copy the
+report's subject, verb and object: its summaries name the wrong people and things. PPO alone
+did not discover copying here (0.259 -> 0.260 in 24,576 steps; 0.257 in 98,304), so, as
+Stiennon et al. (2020) do for summarization, we first fine-tune the model for a few hundred
+steps on the train split's reference summaries (supervised, loss on the summary tokens only),
+then run PPO (Schulman et al., 2017) from that model with a KL penalty to it (Ziegler et al.,
+2019). The reward is the mean of ROUGE-1/2/L F1 against the reference (Lin, 2004); we
+measure it on the held-out **test** split for the pretrained model, the supervised model
+(PPO's start) and after PPO.
 
     python examples/summarization.py            # full run (see the README for timings)
     python examples/summarization.py --smoke    # < 60 s: checks the pipeline, learns little
+    python examples/summarization.py --sft-steps 0   # PPO from the pretrained model
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed
+import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -34,6 +40,9 @@ import textgym  # noqa: F401  (registers the environments)
 class Args:
     env_id: str = "textgym/Summarization-v0"
     model: str = "tiny"
+    sft_steps: int = 400  # supervised warm start on train references (0: PPO from the pretrained model)
+    sft_batch_size: int = 32
+    sft_learning_rate: float = 1e-3
     total_timesteps: int = 24_576  # environment steps = generated tokens
     n_envs: int = 16
     n_steps: int = 32  # steps per env per rollout: 512 tokens per update
@@ -59,7 +68,7 @@ def parse_args() -> Args:
     args = Args(**vars(parser.parse_args()))
     if args.smoke:
         args = dataclasses.replace(
-            args, total_timesteps=128, n_envs=4, n_steps=16, batch_size=64, n_epochs=1, eval_episodes=8
+            args, total_timesteps=128, n_envs=4, n_steps=16, batch_size=64, n_epochs=1, eval_episodes=8, sft_steps=2
         )
     return args
 
@@ -99,11 +108,9 @@ if __name__ == "__main__":
     args = parse_args()
     t0 = time.time()
 
-    # --- 1. setup: PPO with the tiny LM as policy, on the train split ---
+    # --- 1. the pretrained model on held-out test reports ---
     torch.manual_seed(args.seed)
-    model = agents.make_ppo(
-        args.env_id,
-        model=args.model,
+    ppo_kwargs = dict(
         n_envs=args.n_envs,
         seed=args.seed,
         env_kwargs={"split": "train", "reward_mode": args.reward_mode},
@@ -113,20 +120,45 @@ if __name__ == "__main__":
         learning_rate=args.learning_rate,
         kl_coef=args.kl_coef,
     )
+    model = agents.make_ppo(args.env_id, model=args.model, **ppo_kwargs)
+    pretrained = evaluate(model, args)
+    show("pretrained   ", pretrained)
 
-    # --- 2. the base model on held-out test reports ---
-    before = evaluate(model, args)
-    show("before PPO", before)
+    # --- 2. supervised warm start on the train split's reference summaries ---
+    if args.sft_steps:
+        train_env = gym.make(args.env_id, split="train").unwrapped
+        prompts = [p for p in train_env.prompts for _ in train_env.references[p]]
+        targets = [r for p in train_env.prompts for r in train_env.references[p]]
+        lm = model.policy.lm  # the pretrained LM; PPO's KL reference will be the supervised one
+        agents.supervised_finetune(
+            lm,
+            train_env.tokenizer,
+            prompts,
+            targets,
+            steps=args.sft_steps,
+            batch_size=args.sft_batch_size,
+            learning_rate=args.sft_learning_rate,
+            seed=args.seed,
+            log=print,
+        )
+        model = agents.make_ppo(args.env_id, model=lm, **ppo_kwargs)
+        before = evaluate(model, args)
+        show("supervised   ", before)
+    else:
+        before = pretrained
 
-    # --- 3. train ---
+    # --- 3. PPO from there ---
     curve = RewardCurve()
     model.learn(total_timesteps=args.total_timesteps, callback=curve)
 
     # --- 4. the trained model on the same test reports (same seeds) ---
     after = evaluate(model, args)
-    show("after PPO ", after)
+    show("after PPO    ", after)
     gain, sem, n = agents.paired_difference(before, after)
-    print(f"gain {gain:+.3f} +- {sem:.3f} (paired over {n} test episodes)")
+    print(f"PPO's gain over its start: {gain:+.3f} +- {sem:.3f} (paired over {n} test episodes)")
+    if args.sft_steps:
+        gain, sem, n = agents.paired_difference(pretrained, after)
+        print(f"gain over the pretrained model: {gain:+.3f} +- {sem:.3f}")
     after_by_prompt = {e["prompt"]: e for e in after["episodes"]}  # same seeds, same prompts
     for b in before["episodes"][:3]:
         a = after_by_prompt[b["prompt"]]
@@ -138,7 +170,11 @@ if __name__ == "__main__":
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(curve.steps, curve.rewards)
     ax1.set(xlabel="environment steps (tokens)", ylabel="mean episode reward (train)", title="training")
-    ax2.bar(["base model", "after PPO"], [before["mean_reward"], after["mean_reward"]], color=["grey", "C0"])
+    ax2.bar(
+        ["pretrained", "supervised", "after PPO"],
+        [pretrained["mean_reward"], before["mean_reward"], after["mean_reward"]],
+        color=["grey", "C1", "C0"],
+    )
     ax2.set(ylabel="mean ROUGE reward (test split)", title="held-out test reports")
     fig.tight_layout()
     fig.savefig(args.plot)

@@ -147,6 +147,22 @@ def test_construction_errors(cat_env) -> None:
         LMActorCriticPolicy(cat_env.observation_space, spaces.Box(0, 1, (2,)), lambda _: 1e-4, model="tiny")
 
 
+def test_a_model_object_is_adopted(cat_env) -> None:
+    # make_ppo(model=lm) with an in-memory LM (e.g. after supervised fine-tuning): the policy
+    # trains that very module, and its KL reference is a frozen copy of it.
+    from textgym.models import load_model
+
+    lm = load_model("tiny")
+    policy = LMActorCriticPolicy(cat_env.observation_space, cat_env.action_space, lambda _: 1e-4, model=lm, kl_coef=0.1)
+    assert policy.lm is lm
+    assert policy.reference is not lm
+    ref_params = dict(policy.reference.named_parameters())
+    for name, param in lm.named_parameters():
+        assert torch.equal(param, ref_params[name]) and not ref_params[name].requires_grad
+    with pytest.raises(ValueError, match="'GPT2LMHeadModel' has a vocabulary of 247"):
+        LMActorCriticPolicy(cat_env.observation_space, spaces.Discrete(100), lambda _: 1e-4, model=lm)
+
+
 def test_left_padded_observation_is_rejected(cat_env, policy_factory, batcher) -> None:
     make_policy, to_batch = policy_factory, batcher
     policy = make_policy(cat_env)
