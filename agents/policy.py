@@ -139,8 +139,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         head = lm.get_output_embeddings()
         n_vocab = head.out_features if head is not None else lm.config.vocab_size
         if n_vocab != self.action_space.n:
+            name = self.model_spec if isinstance(self.model_spec, str) else type(lm).__name__
             raise ValueError(
-                f"model {self.model_spec if isinstance(self.model_spec, str) else type(lm).__name__!r} has a vocabulary of {n_vocab} tokens but the action space is "
+                f"model {name!r} has a vocabulary of {n_vocab} tokens but the action space is "
                 f"Discrete({self.action_space.n}); use the env's tokenizer's model"
             )
         self.lm = lm.float()
