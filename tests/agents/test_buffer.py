@@ -97,3 +97,26 @@ def test_minibatches_are_whole_segments_in_time_order(cat_env) -> None:
         # every segment of the batch is recognised from its token ids alone
         assert len(last) <= len([s for s in segments if len(s)]) and len(last) < len(batch.actions)
     assert sum(seen) == 90
+
+
+def test_sampled_kl_is_log_pi_minus_log_ref_of_each_stored_action() -> None:
+    # The penalty's KL of each stored action is its stored log pi minus log ref(a|s); the
+    # reference part is checked here against a plain forward of each prefix. In the first
+    # rollout the policy is its reference, so every token's KL is 0.
+    torch.manual_seed(0)
+    model = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=16, kl_coef=0.1)
+    _, callback = model._setup_learn(total_timesteps=16)  # one rollout, no update (SB3 internals)
+    callback.on_training_start(locals(), globals())
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
+    policy, buf = model.policy, model.rollout_buffer
+    assert buf.kl_per_token == pytest.approx(0.0, abs=1e-6)
+    buf.log_probs[:] = 0.0  # any stored values: the KL must be them minus the reference's
+    kl = buf._sampled_kl(policy)  # (n_steps, n_envs)
+    for t in range(buf.buffer_size):
+        for e in range(buf.n_envs):
+            ids = torch.as_tensor(buf.observations["input_ids"][t, e])
+            mask = torch.as_tensor(buf.observations["attention_mask"][t, e])
+            prefix = ids[mask.bool()][None]  # (1, prompt + tokens so far)
+            with torch.no_grad():
+                ref = torch.log_softmax(policy.reference(input_ids=prefix).logits[0, -1], -1)
+            assert kl[t, e] == pytest.approx(-float(ref[int(buf.actions[t, e].item())]), abs=1e-4)
