@@ -44,6 +44,7 @@ class Args:
     n_epochs: int = 4
     learning_rate: float = 3e-4
     kl_coef: float = 0.05  # per-token KL penalty to the pretrained model
+    separate_critic: bool = True  # the value head gets its own trunk instead of sharing the policy's
     eval_episodes: int = 512  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
     plot: str = "dialogue_ppo.png"
@@ -55,7 +56,7 @@ def parse_args() -> Args:
     for field in dataclasses.fields(Args):
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         else:
             parser.add_argument(flag, type=type(field.default), default=field.default)
     args = Args(**vars(parser.parse_args()))
@@ -114,6 +115,7 @@ if __name__ == "__main__":
         n_epochs=args.n_epochs,
         learning_rate=args.learning_rate,
         kl_coef=args.kl_coef,
+        separate_critic=args.separate_critic,
     )
 
     # --- 2. the base model on held-out test scenarios ---
