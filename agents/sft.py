@@ -10,6 +10,8 @@ import torch
 from torch.nn import functional as F
 from transformers import PreTrainedModel
 
+from textgym.models.pretrain import pad_batch
+
 
 def target_loss(
     model: PreTrainedModel, tokenizer: Any, prompts: Sequence[str], targets: Sequence[str], append_eos: bool = True
@@ -49,14 +51,10 @@ def target_loss(
             raise ValueError(f"pair {i} has {len(row)} tokens, more than the model's {limit} positions")
         rows.append(row)
         spans.append((len(p), len(row)))
-    width = max(map(len, rows))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = torch.full((len(rows), width), int(pad), dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    labels = torch.full((len(rows), width), -100, dtype=torch.long)  # -100: ignored by the loss
-    for i, (row, (start, stop)) in enumerate(zip(rows, spans, strict=True)):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
+    ids, mask = pad_batch(rows, int(pad))  # (batch, longest row) each
+    labels = torch.full_like(ids, -100)  # -100: ignored by the loss
+    for i, (start, stop) in enumerate(spans):
         labels[i, start:stop] = ids[i, start:stop]
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]  # (batch, width - 1, vocab)
     targets_next = labels[:, 1:]  # position k predicts token k + 1

@@ -80,9 +80,8 @@ class RewardNetwork(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def head_parameters(self) -> list[nn.Parameter]:
-        """The parameters on top of the backbone: the head and, with ``"+lm"``, the soft thresholds."""
-        extra = list(self.lm_features.parameters()) if self.pooling == "last+mean+lm" else []
-        return list(self.head.parameters()) + extra
+        """Every parameter on top of the backbone (the head and, with ``"+lm"``, the soft thresholds)."""
+        return [p for name, p in self.named_parameters() if not name.startswith("backbone.")]
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
         """What the head reads, shape (batch, head width); right padding assumed.
