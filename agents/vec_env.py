@@ -24,20 +24,38 @@ class TextGenSB3VecEnv(VecEnv):
 
     Slot ``i`` is seeded with ``seed + i`` (``VecEnv.seed``), as SB3's ``make_vec_env`` does.
 
+    With ``group_size=G > 1`` consecutive slots in blocks of G share each episode's prompt and
+    a finished slot waits for its group (see :class:`textgym.envs.TextGenVectorEnv`); its
+    info then has ``"waiting": True`` and ``"group_id"``. SB3's own collectors record every
+    slot at every step, waiting or not, so grouped envs are for collectors that read
+    ``"waiting"`` (:class:`agents.GRPO`).
+
     Args:
         env: The single env whose task, tokenizer and reward all slots share.
         num_envs: Number of slots.
+        group_size: Slots per prompt group; ``num_envs`` must be a multiple of it.
+        autoreset_mode: ``SAME_STEP`` (SB3's protocol) or ``DISABLED`` (finished slots wait
+            until the collector resets them: whole-episode collection).
     """
 
-    def __init__(self, env: TextGenEnv, num_envs: int):
-        self.vec = TextGenVectorEnv(env, num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    def __init__(
+        self,
+        env: TextGenEnv,
+        num_envs: int,
+        group_size: int = 1,
+        autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
+    ):
+        if autoreset_mode not in (AutoresetMode.SAME_STEP, AutoresetMode.DISABLED):
+            raise ValueError(f"TextGenSB3VecEnv needs autoreset_mode SAME_STEP or DISABLED, got {autoreset_mode}")
+        self.vec = TextGenVectorEnv(env, num_envs, autoreset_mode=autoreset_mode, group_size=group_size)
+        self.group_size = group_size
         super().__init__(num_envs, env.observation_space, env.action_space)
         self._actions: np.ndarray | None = None
 
     def reset(self) -> dict[str, np.ndarray]:
         seeds = [s if s is None else int(s) for s in self._seeds]
         obs, infos = self.vec.reset(seed=seeds)
-        self.reset_infos = [{"prompt": infos["prompt"][i]} for i in range(self.num_envs)]
+        self.reset_infos = [self._slot_extras({"prompt": infos["prompt"][i]}, infos, i) for i in range(self.num_envs)]
         self._reset_seeds()
         self._reset_options()
         return obs
@@ -48,11 +66,14 @@ class TextGenSB3VecEnv(VecEnv):
     def step_wait(self) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[dict[str, Any]]]:
         obs, rewards, terminated, truncated, infos = self.vec.step(self._actions)
         dones = terminated | truncated
-        out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        out: list[dict[str, Any]] = [self._slot_extras({}, infos, i) for i in range(self.num_envs)]
         for i in np.flatnonzero(dones):
-            final = infos["final_info"]
+            # A slot reset at once reports its finished episode in final_info/final_obs; one
+            # that waits for its group (or for the collector) still shows it in obs and infos.
+            reset_now = "final_obs" in infos and bool(infos["_final_obs"][i])
+            final = infos["final_info"] if reset_now else infos
             info = {
-                "terminal_observation": infos["final_obs"][i],
+                "terminal_observation": infos["final_obs"][i] if reset_now else {k: v[i].copy() for k, v in obs.items()},
                 "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                 "prompt": final["prompt"][i],
                 "completion": final["completion"][i],
@@ -62,8 +83,22 @@ class TextGenSB3VecEnv(VecEnv):
                 },
                 "budget_exhausted": bool(final["budget_exhausted"][i]),
             }
-            out[i] = info
+            out[i] = self._slot_extras(info, infos, i)
         return obs, rewards.astype(np.float32), dones, out
+
+    def _slot_extras(self, info: dict[str, Any], infos: dict[str, Any], i: int) -> dict[str, Any]:
+        # Group bookkeeping of grouped or whole-episode envs (absent otherwise).
+        if "group_id" in infos and infos["_group_id"][i]:
+            info["group_id"] = int(infos["group_id"][i])
+            info["waiting"] = bool(infos["waiting"][i])
+        return info
+
+    def reset_groups(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """Reset the slots in ``mask`` (whole groups) and return every slot's observation."""
+        obs, infos = self.vec.reset(options={"reset_mask": mask})
+        for i in np.flatnonzero(mask):
+            self.reset_infos[i] = self._slot_extras({"prompt": infos["prompt"][i]}, infos, int(i))
+        return obs
 
     def close(self) -> None:
         self.vec.close()

@@ -114,5 +114,5 @@ class CatTextEnv(TextGenEnv):
 class CatTextVectorEnv(TextGenVectorEnv):
     """Batched CatText: ``gymnasium.make_vec("textgym/CatText-v0", num_envs=N)``."""
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any):
-        super().__init__(CatTextEnv(**kwargs), num_envs)
+    def __init__(self, num_envs: int = 1, group_size: int = 1, **kwargs: Any):
+        super().__init__(CatTextEnv(**kwargs), num_envs, group_size=group_size)

@@ -219,5 +219,5 @@ class SummarizationEnv(TextGenEnv):
 class SummarizationVectorEnv(TextGenVectorEnv):
     """Batched Summarization: ``gymnasium.make_vec("textgym/Summarization-v0", num_envs=N)``."""
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any):
-        super().__init__(SummarizationEnv(**kwargs), num_envs)
+    def __init__(self, num_envs: int = 1, group_size: int = 1, **kwargs: Any):
+        super().__init__(SummarizationEnv(**kwargs), num_envs, group_size=group_size)

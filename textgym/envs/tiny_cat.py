@@ -185,5 +185,5 @@ class TinyCatEnv(TextGenEnv):
 class TinyCatVectorEnv(TextGenVectorEnv):
     """Batched TinyCat: ``gymnasium.make_vec("textgym/TinyCat-v0", num_envs=N)``."""
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any):
-        super().__init__(TinyCatEnv(**kwargs), num_envs)
+    def __init__(self, num_envs: int = 1, group_size: int = 1, **kwargs: Any):
+        super().__init__(TinyCatEnv(**kwargs), num_envs, group_size=group_size)

@@ -195,5 +195,5 @@ are the apples ? assistant :'
 class TinyShopVectorEnv(TextGenVectorEnv):
     """Batched TinyShop: ``gymnasium.make_vec("textgym/TinyShop-v0", num_envs=N)``."""
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any):
-        super().__init__(TinyShopEnv(**kwargs), num_envs)
+    def __init__(self, num_envs: int = 1, group_size: int = 1, **kwargs: Any):
+        super().__init__(TinyShopEnv(**kwargs), num_envs, group_size=group_size)
