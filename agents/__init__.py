@@ -3,13 +3,17 @@
 * :class:`LMActorCriticPolicy`: a causal LM with a value head as an SB3 actor-critic policy.
 * :class:`EpisodeRolloutBuffer`: minibatches of whole episode segments; KL penalty.
 * :class:`REINFORCE`: reward-to-go policy gradient with a learned baseline.
-* :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`: wired with sensible defaults.
+* :class:`GRPO`: group-relative policy optimization (GRPO, RLOO, Dr. GRPO, DAPO options), no critic.
+* :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`, :func:`make_grpo`, :func:`make_rloo`:
+  wired with sensible defaults.
 * :func:`supervised_finetune`: the supervised warm start before RL.
 """
 
 from agents.buffer import EpisodeRolloutBuffer
+from agents.episodes import Episodes
 from agents.evaluation import evaluate_policy_text, paired_difference
-from agents.factory import attach, make_a2c, make_env, make_ppo, make_reinforce
+from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
+from agents.grpo import GRPO
 from agents.kl import KLController
 from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
@@ -17,7 +21,9 @@ from agents.sampling import SamplingConfig, process_logits
 from agents.sft import supervised_finetune, target_loss
 
 __all__ = [
+    "GRPO",
     "REINFORCE",
+    "Episodes",
     "EpisodeRolloutBuffer",
     "KLController",
     "LMActorCriticPolicy",
@@ -27,8 +33,10 @@ __all__ = [
     "paired_difference",
     "make_a2c",
     "make_env",
+    "make_grpo",
     "make_ppo",
     "make_reinforce",
+    "make_rloo",
     "process_logits",
     "supervised_finetune",
     "target_loss",

@@ -6,12 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.vector import AutoresetMode
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 
 from agents.buffer import EpisodeRolloutBuffer
+from agents.grpo import GRPO
 from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
 from agents.vec_env import TextGenSB3VecEnv
@@ -19,6 +21,8 @@ from textgym.envs import TextGenEnv
 
 #: Policy keyword arguments that belong to LMActorCriticPolicy.
 POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic", "kl_coef", "target_kl", "kl_horizon", "log_kl")
+#: The sampling keys alone (algorithms that own their KL options, such as GRPO).
+SAMPLING_KEYS = ("temperature", "top_k", "top_p")
 
 
 def resolve_env_id(env_id: str) -> str:
@@ -62,16 +66,48 @@ def make_env(
     n_envs: int = 16,
     seed: int | None = 0,
     env_kwargs: dict[str, Any] | None = None,
+    group_size: int = 1,
+    whole_episodes: bool = False,
 ) -> VecEnv:
     """A VecEnv from an id, an Env (one slot), an env factory or a VecEnv, budget-aware.
 
     The result is wrapped in :class:`BudgetIsPartOfTask` (once).
+
+    Args:
+        env: An env id, an Env (one slot), an env factory or an SB3 VecEnv.
+        n_envs: Slots.
+        seed: Slot i is seeded with ``seed + i``.
+        env_kwargs: Keyword arguments of the env.
+        group_size: Consecutive slots in blocks of G share each episode's prompt and wait for
+            each other (group-relative algorithms; :class:`textgym.envs.TextGenVectorEnv`).
+        whole_episodes: No autoreset: finished slots wait until the collector resets them
+            (:class:`agents.GRPO` collects this way).
+
+    Raises:
+        ValueError: If grouping or whole episodes are asked of an env that is not a plain
+            textgym task (they need the batched env), or ``n_envs % group_size != 0``.
     """
     if isinstance(env, BudgetIsPartOfTask):
         return env
     if isinstance(env, VecEnv):
         return BudgetIsPartOfTask(env)
+    if group_size != 1 or whole_episodes:
+        template = _template(env, env_kwargs)
+        if template is None or not _batchable(template):
+            raise ValueError("group_size and whole_episodes need a plain textgym task (an id or TextGenEnv factory)")
+        mode = AutoresetMode.DISABLED if whole_episodes else AutoresetMode.SAME_STEP
+        return BudgetIsPartOfTask(_batched(template, n_envs, seed, group_size, mode))
     return BudgetIsPartOfTask(_make_vec(env, n_envs, seed, env_kwargs))
+
+
+def _template(env: Any, env_kwargs: dict[str, Any] | None) -> gym.Env | None:
+    if isinstance(env, str):
+        return gym.make(resolve_env_id(env), **{"render_mode": None, **(env_kwargs or {})}).unwrapped
+    if isinstance(env, gym.Env):
+        return env
+    if callable(env):
+        return env()
+    return None
 
 
 def _batchable(env: gym.Env) -> bool:
@@ -79,8 +115,14 @@ def _batchable(env: gym.Env) -> bool:
     return isinstance(env, TextGenEnv) and env.unwrapped is env and type(env).step is TextGenEnv.step
 
 
-def _batched(template: TextGenEnv, n_envs: int, seed: int | None) -> VecEnv:
-    venv = VecMonitor(TextGenSB3VecEnv(template, n_envs))
+def _batched(
+    template: TextGenEnv,
+    n_envs: int,
+    seed: int | None,
+    group_size: int = 1,
+    autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
+) -> VecEnv:
+    venv = VecMonitor(TextGenSB3VecEnv(template, n_envs, group_size=group_size, autoreset_mode=autoreset_mode))
     venv.seed(seed)
     return venv
 
@@ -115,10 +157,12 @@ def attach(algorithm: BaseAlgorithm) -> BaseAlgorithm:
     return algorithm
 
 
-def _split_kwargs(model: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split_kwargs(
+    model: Any, kwargs: dict[str, Any], keys: tuple[str, ...] = POLICY_KEYS
+) -> tuple[dict[str, Any], dict[str, Any]]:
     policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
     policy_kwargs.setdefault("model", model)
-    for key in POLICY_KEYS:
+    for key in keys:
         if key in kwargs:
             policy_kwargs[key] = kwargs.pop(key)
     return policy_kwargs, kwargs
@@ -220,3 +264,65 @@ def make_reinforce(
     kwargs.setdefault("kl_coef", 0.05)
     defaults = dict(learning_rate=1e-4, n_steps=32, gamma=1.0)
     return _build(REINFORCE, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
+
+
+def make_grpo(
+    env: str | gym.Env | Callable[[], gym.Env],
+    model: Any = "tiny",
+    n_envs: int = 16,
+    group_size: int = 4,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> GRPO:
+    """:class:`agents.GRPO` with the LM policy on a grouped, whole-episode batched env.
+
+    Each rollout is ``n_envs`` completions: ``n_envs / group_size`` prompts, ``group_size``
+    completions each. Defaults: AdamW at 1e-5, one epoch over the rollout in 4 minibatches
+    of whole groups (so 4 optimizer steps per rollout), the token-level loss (DAPO), clip
+    0.2, no KL penalty. Sampling settings (``temperature``, ``top_k``, ``top_p``) may be given
+    directly; everything else goes to ``GRPO``.
+
+    >>> import agents
+    >>> grpo = agents.make_grpo("CatText-v0", n_envs=4, group_size=2)
+    >>> grpo.group_size, grpo.baseline, grpo.policy.reference is None
+    (2, 'mean', True)
+    """
+    return _build_grouped(GRPO, env, model, n_envs, group_size, seed, env_kwargs, {}, kwargs)
+
+
+def make_rloo(
+    env: str | gym.Env | Callable[[], gym.Env],
+    model: Any = "tiny",
+    n_envs: int = 16,
+    group_size: int = 4,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> GRPO:
+    """RLOO (Ahmadian et al. 2024): :func:`make_grpo` with the leave-one-out baseline, unscaled.
+
+    >>> import agents
+    >>> rloo = agents.make_rloo("CatText-v0", n_envs=4, group_size=2)
+    >>> rloo.baseline, rloo.scale_rewards
+    ('leave_one_out', 'none')
+    """
+    defaults = {"baseline": "leave_one_out", "scale_rewards": "none"}
+    return _build_grouped(GRPO, env, model, n_envs, group_size, seed, env_kwargs, defaults, kwargs)
+
+
+def _build_grouped(
+    cls: type[GRPO],
+    env: Any,
+    model: Any,
+    n_envs: int,
+    group_size: int,
+    seed: int | None,
+    env_kwargs: dict[str, Any] | None,
+    defaults: dict[str, Any],
+    kwargs: dict[str, Any],
+) -> GRPO:
+    policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs, SAMPLING_KEYS)
+    defaults = {"learning_rate": 1e-5, "n_epochs": 1, "batch_size": max(group_size, n_envs // 4), **defaults}
+    venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, group_size=group_size, whole_episodes=True)
+    return cls(LMActorCriticPolicy, venv, policy_kwargs=policy_kwargs, seed=seed, **{**defaults, **algo_kwargs})

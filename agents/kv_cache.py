@@ -48,33 +48,50 @@ class SlotKVCache:
             self.length = torch.zeros(n, dtype=torch.long)  # 0 = nothing cached
             self.last_action = torch.full((n,), -1, dtype=torch.long)
 
-    def reusable(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Bool (N,): the observation is the cached sequence plus the slot's last action."""
-        n, max_len = ids.shape
-        self._ensure(n, max_len)
-        pos = torch.arange(max_len)
-        in_prefix = pos[None, :] < self.length[:, None]
-        prefix_ok = ((ids == self.seq) | ~in_prefix).all(dim=1)
+    def reusable(self, ids: torch.Tensor, lengths: torch.Tensor, slots: torch.Tensor | None = None) -> torch.Tensor:
+        """Bool (r,): each row is its slot's cached sequence plus the slot's last action."""
+        if slots is None:
+            self._ensure(len(ids), ids.shape[1])
+            slots = torch.arange(len(ids))
+        length, seq, last = self.length[slots], self.seq[slots], self.last_action[slots]
+        in_prefix = torch.arange(ids.shape[1])[None, :] < length[:, None]
+        prefix_ok = ((ids == seq) | ~in_prefix).all(dim=1)
         new_token = ids.gather(1, (lengths - 1).clamp(min=0)[:, None]).squeeze(1)
-        return (self.length > 0) & (lengths == self.length + 1) & prefix_ok & (new_token == self.last_action)
+        return (length > 0) & (lengths == length + 1) & prefix_ok & (new_token == last)
 
     @torch.no_grad()
-    def forward(self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Hidden state at each slot's last real token, (N, hidden), using the cache.
+    def forward(
+        self,
+        trunk: PreTrainedModel,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        slots: torch.Tensor | None = None,
+        n_slots: int | None = None,
+    ) -> torch.Tensor:
+        """Hidden state at each row's last real token, (r, hidden), using the cache.
 
         Args:
             trunk: The transformer without LM head (``model.base_model``).
-            ids: Right-padded token ids, (N, max_len).
-            lengths: Real tokens per row, (N,).
+            ids: Right-padded token ids, (r, max_len).
+            lengths: Real tokens per row, (r,).
+            slots: The cache slot of each row (distinct), or None when the rows are every slot in
+                order. Collectors that step only some slots (the others wait) pass them.
+            n_slots: How many slots the cache holds (required with ``slots``).
         """
-        reuse = self.reusable(ids, lengths)
+        if slots is None:
+            slots = torch.arange(len(ids))
+            n_slots = len(ids)
+        elif n_slots is None:
+            raise ValueError("SlotKVCache.forward needs n_slots together with slots")
+        self._ensure(n_slots, ids.shape[1])
+        reuse = self.reusable(ids, lengths, slots)
         full = torch.nonzero(~reuse).squeeze(1)
         inc = torch.nonzero(reuse).squeeze(1)
         out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []  # (rows, their hidden states)
         if len(full):
-            out_rows.append((full, self._recompute(trunk, ids, lengths, full)))
+            out_rows.append((full, self._recompute(trunk, ids, lengths, full, slots)))
         if len(inc):
-            out_rows.append((inc, self._extend(trunk, ids, lengths, inc)))
+            out_rows.append((inc, self._extend(trunk, ids, lengths, inc, slots)))
         self.hits += len(inc)
         self.misses += len(full)
         if len(out_rows) == 1:  # one kind of row (the common step): already every row, in order
@@ -85,23 +102,48 @@ class SlotKVCache:
                 hidden[rows] = h
         else:
             hidden = torch.empty(0)  # no rows
-        self.seq = torch.where(torch.arange(ids.shape[1])[None, :] < lengths[:, None], ids, 0)
-        self.length = lengths.clone()
+        self.seq[slots] = torch.where(torch.arange(ids.shape[1])[None, :] < lengths[:, None], ids, 0)
+        self.length[slots] = lengths
         return hidden
 
     def _recompute(
-        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
+        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor, slots: torch.Tensor
+    ) -> torch.Tensor:
+        # Rows with identical token states (the slots of a prompt group right after a reset)
+        # are computed once; the copies get that row's keys/values.
+        width = int(lengths[rows].max())
+        real = torch.arange(width)[None, :] < lengths[rows, None]
+        uniq, inverse = torch.unique(torch.where(real, ids[rows, :width], -1), dim=0, return_inverse=True)
+        if len(uniq) == len(rows):
+            return self._compute(trunk, ids, lengths, rows, slots[rows])
+        first = torch.full((len(uniq),), len(rows), dtype=torch.long).scatter_reduce(
+            0, inverse, torch.arange(len(rows)), reduce="amin"
+        )  # (u,): the first row of each distinct state
+        hidden = self._compute(trunk, ids, lengths, rows[first], slots[rows[first]])
+        src, dst = slots[rows[first]][inverse], slots[rows]  # (r,) cache slot to copy from / to
+        for k, v in zip(self.keys, self.values, strict=True):
+            k[dst, :, :width] = k[src, :, :width]
+            v[dst, :, :width] = v[src, :, :width]
+        return hidden[inverse]
+
+    def _compute(
+        self,
+        trunk: PreTrainedModel,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        rows: torch.Tensor,
+        cache_rows: torch.Tensor,
     ) -> torch.Tensor:
         width = int(lengths[rows].max())
         sub_ids = ids[rows, :width]
         if self.keys and fast_decode.supports(trunk):
-            rows_arg = None if len(rows) == self.n_slots else rows
+            rows_arg = self._rows_arg(cache_rows)
             start = torch.zeros(len(rows), dtype=torch.long)
             hidden = fast_decode.gpt2_forward(trunk, sub_ids, start, self.keys, self.values, rows_arg)
             return hidden[torch.arange(len(rows)), lengths[rows] - 1]
         mask = (torch.arange(width)[None, :] < lengths[rows, None]).long()
-        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, past_key_values=DynamicCache())
-        cache = out.past_key_values
+        cache = DynamicCache(config=trunk.config)
+        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, cache=cache)
         n_layers = len(cache.layers)
         if not self.keys:
             for layer in range(n_layers):
@@ -111,42 +153,45 @@ class SlotKVCache:
                 self.values.append(v.new_zeros(shape))
         for layer in range(n_layers):
             k, v = _layer_kv(cache, layer)
-            self.keys[layer][rows, :, :width] = k
-            self.values[layer][rows, :, :width] = v
+            self.keys[layer][cache_rows, :, :width] = k
+            self.values[layer][cache_rows, :, :width] = v
         # (rows, width, hidden) -> hidden state at the last real token of each row
         return out.last_hidden_state[torch.arange(len(rows)), lengths[rows] - 1]
 
+    def _rows_arg(self, cache_rows: torch.Tensor) -> torch.Tensor | None:
+        # The lean steps take None for "every slot, in order" (a faster indexing path).
+        if len(cache_rows) == self.n_slots and bool((cache_rows == torch.arange(self.n_slots)).all()):
+            return None
+        return cache_rows
+
     def _extend(
-        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
+        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor, slots: torch.Tensor
     ) -> torch.Tensor:
-        past_len = self.length[rows]  # tokens already cached per row
+        cache_rows = slots[rows]
+        past_len = self.length[cache_rows]  # tokens already cached per row
+        new_tokens = ids[rows, past_len][:, None]  # (r, 1)
         if fast_decode.supports(trunk):
-            all_rows = len(rows) == self.n_slots
-            new_tokens = ids[rows, past_len][:, None]  # (r, 1)
-            rows_arg = None if all_rows else rows
+            rows_arg = self._rows_arg(cache_rows)
             return fast_decode.gpt2_forward(trunk, new_tokens, past_len, self.keys, self.values, rows_arg)[:, 0]
         width = int(past_len.max())
-        cache = DynamicCache(
-            ddp_cache_data=[
-                (k[rows, :, :width], v[rows, :, :width]) for k, v in zip(self.keys, self.values, strict=True)
-            ]
-        )
+        cache = DynamicCache(config=trunk.config)
+        for layer, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
+            cache.update(k[cache_rows, :, :width], v[cache_rows, :, :width], layer)
         # Rows have different lengths: the gap between a row's cached tokens and `width` is
         # masked out, and explicit position ids put the new token where it really is.
         mask = torch.cat(
             [(torch.arange(width)[None, :] < past_len[:, None]).long(), torch.ones(len(rows), 1, dtype=torch.long)],
             dim=1,
         )
-        new_tokens = ids[rows, past_len][:, None]
         out = trunk(
             input_ids=new_tokens,
             attention_mask=mask,
             position_ids=past_len[:, None],
-            past_key_values=cache,
+            cache=cache,
             use_cache=True,
         )
         for layer in range(len(self.keys)):
-            k, v = _layer_kv(out.past_key_values, layer)
-            self.keys[layer][rows, :, past_len] = k[:, :, -1]
-            self.values[layer][rows, :, past_len] = v[:, :, -1]
+            k, v = _layer_kv(cache, layer)
+            self.keys[layer][cache_rows, :, past_len] = k[:, :, -1]
+            self.values[layer][cache_rows, :, past_len] = v[:, :, -1]
         return out.last_hidden_state[:, -1]

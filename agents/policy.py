@@ -11,8 +11,9 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
-from transformers import PreTrainedModel
+from transformers import DynamicCache, PreTrainedModel
 
+from agents.episodes import Episodes
 from agents.kl import KLController
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
@@ -248,19 +249,51 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             hidden = self._sequence_hidden(self.critic_trunk, ids, lengths, *self._no_groups(lengths))
         return self.value_net(hidden)
 
-    def _act(
-        self, obs: dict[str, torch.Tensor], deterministic: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        hidden, ids, lengths = self._last_hidden(obs, use_cache=True)
+    def _next_token(self, hidden: torch.Tensor, deterministic: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample (or argmax) the next token from hidden states (B, hidden); return it and its log-prob."""
         # The distribution of _distribution (same processed logits), sampled without building
         # a torch Categorical: at one token per step its argument checks, double
         # normalisation and torch.multinomial cost about a seventh of a rollout step.
         log_probs = torch.log_softmax(process_logits(self.lm.get_output_embeddings()(hidden), self.sampling), -1)
         actions = log_probs.argmax(dim=-1) if deterministic else sample(log_probs)
-        self._actor_cache.last_action = actions.detach().cpu().clone()
-        self._critic_cache.last_action = self._actor_cache.last_action
-        log_prob = log_probs.gather(1, actions[:, None]).squeeze(1)
+        return actions, log_probs.gather(1, actions[:, None]).squeeze(1)
+
+    def _remember_actions(self, actions: torch.Tensor, slots: torch.Tensor | None) -> None:
+        # The next observation of each slot should be its cached tokens plus this action.
+        actions = actions.detach().cpu()
+        if slots is None:
+            self._actor_cache.last_action = actions.clone()
+            self._critic_cache.last_action = self._actor_cache.last_action
+        else:
+            self._actor_cache.last_action[slots] = actions
+
+    def _act(
+        self, obs: dict[str, torch.Tensor], deterministic: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        hidden, ids, lengths = self._last_hidden(obs, use_cache=True)
+        actions, log_prob = self._next_token(hidden, deterministic)
+        self._remember_actions(actions, None)
         return actions, log_prob, self._critic_values(ids, lengths, hidden, use_cache=True)
+
+    @torch.no_grad()
+    def sample_slots(
+        self, obs: dict[str, torch.Tensor], slots: torch.Tensor, n_slots: int, deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next tokens (r,) and their log-probs (r,) for some env slots; no values are computed.
+
+        For collectors that step only the slots whose episode is still running
+        (:func:`agents.episodes.collect_episodes`): row j of ``obs`` is slot ``slots[j]`` of
+        ``n_slots``, and the per-slot KV cache is used as in rollouts.
+        """
+        ids, lengths = self._read_obs(obs)
+        if self.kv_cache:
+            hidden = self._actor_cache.forward(self.lm.base_model, ids, lengths, slots=slots, n_slots=n_slots)
+        else:
+            hidden = self._sequence_hidden(self.lm.base_model, ids, lengths, *self._no_groups(lengths))
+        actions, log_prob = self._next_token(hidden, deterministic)
+        if self.kv_cache:
+            self._remember_actions(actions, slots)
+        return actions, log_prob
 
     def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False) -> tuple[torch.Tensor, ...]:
         """Sample actions; return (actions, values (B, 1), log_probs) as SB3 expects."""
@@ -348,3 +381,59 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         hidden = self._sequence_hidden(self.reference.base_model, ids, lengths, group, last)
         dist = self._distribution(self.reference.get_output_embeddings()(hidden))
         return dist.log_prob(actions)
+
+    # ----- whole episodes, prompt shared by a group -----
+    def episode_log_probs(
+        self, episodes: Episodes, reference: bool = False, share_prompt: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probs and entropies of every action of whole episodes, flat (n_actions,).
+
+        Actions are ordered episode by episode, in time order (``tokens[action_mask]``). Each
+        group's prompt is encoded once and its keys/values serve all G episodes of the group
+        (``share_prompt``), instead of once per episode: the saving grows with the prompt's
+        share of the tokens. Gradients flow through the shared prompt too.
+
+        Args:
+            episodes: The episodes.
+            reference: Use the frozen reference model (no gradient) instead of the policy.
+            share_prompt: Encode each prompt once per group (False: once per episode, the
+                plain forward; equal up to float rounding, kept for tests and comparison).
+        """
+        model = self.reference if reference else self.lm
+        if model is None:
+            raise RuntimeError("this policy holds no reference model (kl_coef=0, target_kl=None, log_kl=False)")
+        hidden: list[torch.Tensor] = []
+        g = episodes.group_size
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not reference):
+            for k, prompt in enumerate(episodes.prompts):
+                rows = slice(k * g, (k + 1) * g)
+                tokens, lengths, mask = episodes.tokens[rows], episodes.lengths[rows], episodes.action_mask[rows]
+                h = self._group_hidden(model.base_model, prompt, tokens, lengths, share_prompt)  # (G, T, hidden)
+                hidden.append(h[mask[:, : h.shape[1]].to(h.device)])
+            targets = episodes.tokens[episodes.action_mask].to(self.device)
+            logits = process_logits(model.get_output_embeddings()(torch.cat(hidden)), self.sampling)
+            log_probs = torch.log_softmax(logits, dim=-1)  # (n_actions, vocab)
+            entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
+            return log_probs.gather(1, targets[:, None]).squeeze(1), entropy
+
+    def _group_hidden(
+        self, trunk: nn.Module, prompt: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, share_prompt: bool
+    ) -> torch.Tensor:
+        """States that predict each token after the prompt, (G, T, hidden), T = longest row."""
+        device = self.device
+        width = int(lengths.max())
+        prompt, tokens = prompt.to(device), tokens[:, :width].to(device)
+        n, p = len(tokens), len(prompt)
+        tail_mask = (torch.arange(width, device=device)[None, :] < lengths.to(device)[:, None]).long()  # (G, T)
+        if share_prompt:
+            cache = DynamicCache(config=trunk.config)
+            last = trunk(input_ids=prompt[None], cache=cache, use_cache=True).last_hidden_state[:, -1:]  # (1, 1, h)
+            cache.batch_repeat_interleave(n)  # the prompt's keys/values, once per episode row
+            mask = torch.cat([torch.ones(n, p, dtype=torch.long, device=device), tail_mask], dim=1)
+            tail = trunk(input_ids=tokens, attention_mask=mask, cache=cache, use_cache=True).last_hidden_state
+            # token t is predicted by the state before it: the prompt's last for t = 0
+            return torch.cat([last.expand(n, 1, -1), tail[:, :-1]], dim=1)
+        ids = torch.cat([prompt[None].expand(n, p), tokens], dim=1)  # (G, p + T)
+        mask = torch.cat([torch.ones(n, p, dtype=torch.long, device=device), tail_mask], dim=1)
+        out = trunk(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+        return out[:, p - 1 : p - 1 + width]

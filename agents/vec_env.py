@@ -73,7 +73,9 @@ class TextGenSB3VecEnv(VecEnv):
             reset_now = "final_obs" in infos and bool(infos["_final_obs"][i])
             final = infos["final_info"] if reset_now else infos
             info = {
-                "terminal_observation": infos["final_obs"][i] if reset_now else {k: v[i].copy() for k, v in obs.items()},
+                "terminal_observation": infos["final_obs"][i]
+                if reset_now
+                else {k: v[i].copy() for k, v in obs.items()},
                 "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                 "prompt": final["prompt"][i],
                 "completion": final["completion"][i],

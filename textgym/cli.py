@@ -12,15 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-ALGOS = ("ppo", "a2c", "reinforce")
+ALGOS = ("ppo", "a2c", "reinforce", "grpo", "rloo")
 
 
 def _algo_class(name: str) -> Any:
     from stable_baselines3 import A2C, PPO
 
-    from agents import REINFORCE
+    from agents import GRPO, REINFORCE
 
-    return {"ppo": PPO, "a2c": A2C, "reinforce": REINFORCE}[name]
+    return {"ppo": PPO, "a2c": A2C, "reinforce": REINFORCE, "grpo": GRPO, "rloo": GRPO}[name]
 
 
 def _print_summary(title: str, result: dict[str, Any], n_samples: int) -> None:
@@ -69,8 +69,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     env_id = resolve_env_id(args.env)
     out = Path(args.out or f"runs/{env_id.split('/')[-1]}-{args.algo}")
     out.mkdir(parents=True, exist_ok=True)
-    make = {"ppo": agents.make_ppo, "a2c": agents.make_a2c, "reinforce": agents.make_reinforce}[args.algo]
+    make = {
+        "ppo": agents.make_ppo,
+        "a2c": agents.make_a2c,
+        "reinforce": agents.make_reinforce,
+        "grpo": agents.make_grpo,
+        "rloo": agents.make_rloo,
+    }[args.algo]
     extra: dict[str, Any] = {}
+    if args.algo in ("grpo", "rloo"):
+        extra["group_size"] = args.group_size or 4
+    elif args.group_size is not None:
+        raise SystemExit(f"--group-size is for grpo and rloo, not {args.algo}")
     if args.lr is not None:
         extra["learning_rate"] = args.lr
     if args.kl_coef is not None:
@@ -162,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the algorithm's)")
     p.add_argument("--kl-coef", type=float, default=None, help="KL-to-reference penalty per token")
+    p.add_argument("--group-size", type=int, default=None, help="grpo/rloo: completions per prompt (default 4)")
     p.add_argument("--eval-episodes", type=int, default=256)
     p.add_argument("--samples", type=int, default=8, help="completions shown before/after")
     p.add_argument("--out", default=None, help="run directory (default runs/ENV-ALGO)")

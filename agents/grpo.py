@@ -1,0 +1,358 @@
+"""Group-relative policy optimization (GRPO) and REINFORCE leave-one-out (RLOO) for LM policies.
+
+The baseline of each completion comes from the other completions of the same prompt instead
+of a learned critic, so no value head is trained or computed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
+from stable_baselines3.common.utils import FloatSchedule
+from stable_baselines3.common.vec_env import VecEnv
+
+from agents.episodes import Episodes, collect_episodes, whole_episode_env
+from agents.policy import LMActorCriticPolicy
+
+Baseline = Literal["mean", "leave_one_out"]
+Scale = Literal["group", "batch", "none"]
+Aggregation = Literal["token", "sequence", "constant"]
+KLEstimator = Literal["k1_reward", "k3_loss"]
+
+
+def group_advantages(
+    rewards: np.ndarray, group_size: int, baseline: Baseline = "mean", scale_rewards: Scale = "group"
+) -> np.ndarray:
+    """Advantage of each episode against its group, (E,), for groups of consecutive episodes.
+
+    * ``baseline="mean"`` (GRPO, Shao et al. 2024): ``A_i = R_i - mean(R_group)``.
+    * ``baseline="leave_one_out"`` (RLOO, Ahmadian et al. 2024): ``A_i = R_i - mean of the
+      other G - 1 rewards``, an unbiased baseline (it does not depend on ``R_i``).
+    * ``scale_rewards="group"`` divides by the group's standard deviation (GRPO),
+      ``"batch"`` by the whole batch's, ``"none"`` not at all (Dr. GRPO, Liu et al. 2025, who
+      show the group std biases updates towards too easy and too hard prompts). Standard
+      deviations use Bessel's correction (ddof=1), as ``torch.std`` does, plus 1e-4.
+
+    A group whose rewards are all equal carries no signal: its advantages are exactly 0.
+
+    Raises:
+        ValueError: If the rewards do not split into groups, or an option is unknown, or a
+            leave-one-out baseline or a group std is asked of groups of one.
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if rewards.ndim != 1 or group_size < 1 or len(rewards) % group_size:
+        raise ValueError(f"{rewards.shape} rewards do not split into groups of {group_size}")
+    if baseline not in ("mean", "leave_one_out"):
+        raise ValueError(f"baseline must be 'mean' or 'leave_one_out', got {baseline!r}")
+    if scale_rewards not in ("group", "batch", "none"):
+        raise ValueError(f"scale_rewards must be 'group', 'batch' or 'none', got {scale_rewards!r}")
+    if group_size < 2 and (baseline == "leave_one_out" or scale_rewards == "group"):
+        raise ValueError(f"baseline={baseline!r}, scale_rewards={scale_rewards!r} need group_size >= 2")
+    r = rewards.reshape(-1, group_size)  # (groups, G)
+    if baseline == "mean":
+        adv = r - r.mean(axis=1, keepdims=True)
+    else:
+        adv = r - (r.sum(axis=1, keepdims=True) - r) / (group_size - 1)
+    if scale_rewards == "group":
+        adv = adv / (r.std(axis=1, ddof=1, keepdims=True) + 1e-4)
+    elif scale_rewards == "batch" and len(rewards) > 1:
+        adv = adv / (rewards.std(ddof=1) + 1e-4)
+    adv[r.max(axis=1) == r.min(axis=1)] = 0.0
+    return adv.reshape(-1)
+
+
+def aggregate_loss(
+    per_token: torch.Tensor, n_actions: torch.Tensor, how: Aggregation, max_new_tokens: int
+) -> torch.Tensor:
+    """Reduce per-token losses (n_actions,), ordered episode by episode, to a scalar.
+
+    * ``"token"``: mean over every token of the batch (DAPO, Yu et al. 2025): long and short
+      completions weigh by their tokens.
+    * ``"sequence"``: mean over each episode's tokens, then over episodes (the original GRPO):
+      a token of a short completion weighs more.
+    * ``"constant"``: the sum divided by ``episodes * max_new_tokens`` (Dr. GRPO, Liu et al.
+      2025): no length normalisation at all, a fixed scale.
+
+    Args:
+        per_token: Loss of each action token, episode by episode.
+        n_actions: Tokens per episode, (E,); they sum to ``len(per_token)``.
+        how: One of the three.
+        max_new_tokens: The constant's token budget per episode.
+    """
+    if how == "token":
+        return per_token.mean()
+    if how == "sequence":
+        episode = torch.repeat_interleave(torch.arange(len(n_actions), device=per_token.device), n_actions)
+        sums = torch.zeros(len(n_actions), dtype=per_token.dtype, device=per_token.device).index_add(
+            0, episode, per_token
+        )
+        return (sums / n_actions.to(per_token.dtype)).mean()
+    if how == "constant":
+        return per_token.sum() / (len(n_actions) * max_new_tokens)
+    raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {how!r}")
+
+
+def k3_kl(log_probs: torch.Tensor, ref_log_probs: torch.Tensor) -> torch.Tensor:
+    """Per-token ``exp(ref - logp) - (ref - logp) - 1`` (Schulman's k3; GRPO's KL estimate).
+
+    An unbiased, always non-negative estimate of ``KL(pi || pi_ref)`` from tokens sampled
+    from ``pi`` (Shao et al. 2024, eq. 4).
+    """
+    diff = ref_log_probs - log_probs
+    return torch.exp(diff) - diff - 1.0
+
+
+class _NoBuffer(RolloutBuffer):
+    """SB3 allocates a step buffer in ``_setup_model``; GRPO keeps :class:`Episodes` instead."""
+
+    def __init__(self, buffer_size: int, observation_space: spaces.Space, action_space: spaces.Space, **_: Any):
+        self.buffer_size, self.n_envs = buffer_size, 1
+        self.observation_space, self.action_space = observation_space, action_space
+        self.full = False
+
+    def reset(self) -> None:
+        pass
+
+
+class GRPO(OnPolicyAlgorithm):
+    """Group-relative policy optimization for :class:`agents.LMActorCriticPolicy` (no critic).
+
+    Each rollout resets every env slot, runs the policy until every episode has ended, and
+    keeps the whole episodes (:func:`agents.episodes.collect_episodes`). Slots come in
+    groups of ``group_size`` that share a prompt; an episode's return, compared within its
+    group (:func:`group_advantages`), is the advantage of every token the agent wrote in it.
+    Then ``n_epochs`` passes over minibatches of whole groups minimise the clipped surrogate
+    of PPO per token (Schulman et al. 2017), aggregated by ``loss_aggregation``; on the first
+    minibatch the ratio is 1, as the weights have not moved since sampling. Each group's
+    prompt is encoded once for its G completions, in rollouts and in updates.
+
+    One ``learn`` timestep is one generated token. With ``n_envs`` slots, each rollout
+    gathers ``n_envs`` episodes (``n_envs / group_size`` prompts).
+
+    Args:
+        policy: ``"LMActorCriticPolicy"`` or the class; ``separate_critic`` must be False.
+        env: A batched textgym env in whole-episode mode (``agents.make_env(..., group_size=G,
+            whole_episodes=True)``); ``make_grpo`` builds it.
+        learning_rate: Learning rate or schedule.
+        n_epochs: Passes over each rollout's episodes.
+        batch_size: Episodes per minibatch, a multiple of the group size; None: the whole rollout.
+        baseline: ``"mean"`` (GRPO) or ``"leave_one_out"`` (RLOO, Ahmadian et al. 2024).
+        scale_rewards: ``"group"`` (GRPO), ``"batch"`` or ``"none"`` (Dr. GRPO, Liu et al. 2025).
+        loss_aggregation: ``"token"`` (DAPO, Yu et al. 2025), ``"sequence"`` (GRPO) or
+            ``"constant"`` (Dr. GRPO); see :func:`aggregate_loss`.
+        clip_range: The ratio's clip below (and above, unless ``clip_range_high`` is set).
+        clip_range_high: Upper clip (DAPO's "clip-higher", e.g. 0.28), None: ``clip_range``.
+        kl_coef: Weight beta of the KL to the frozen reference model (0: no penalty).
+        kl_estimator: ``"k1_reward"``: subtract ``beta * sum_t (log pi - log pi_ref)`` of the
+            sampled tokens from each episode's return before the advantages (the per-token
+            reward penalty of Ziegler et al. 2019, as textgym's PPO applies it);
+            ``"k3_loss"``: add ``beta * k3`` per token to the loss (:func:`k3_kl`, GRPO).
+        log_kl: Compute and log ``train/kl_ref`` even when ``kl_coef`` is 0 (costs one
+            reference forward per rollout and a model copy).
+        ent_coef: Entropy bonus weight.
+        max_grad_norm: Gradient clipping.
+        stats_window_size: Episodes averaged in the logs.
+        tensorboard_log: TensorBoard directory.
+        policy_kwargs: Policy keyword arguments (``model``, sampling settings, ...).
+        verbose: Verbosity.
+        seed: Random seed.
+        device: Torch device.
+        _init_setup_model: Build the networks now (SB3 convention).
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"LMActorCriticPolicy": LMActorCriticPolicy}
+    policy: LMActorCriticPolicy
+
+    def __init__(
+        self,
+        policy: str | type[LMActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-5,
+        n_epochs: int = 1,
+        batch_size: int | None = None,
+        baseline: Baseline = "mean",
+        scale_rewards: Scale = "group",
+        loss_aggregation: Aggregation = "token",
+        clip_range: float = 0.2,
+        clip_range_high: float | None = None,
+        kl_coef: float = 0.0,
+        kl_estimator: KLEstimator = "k3_loss",
+        log_kl: bool = False,
+        ent_coef: float = 0.0,
+        max_grad_norm: float = 1.0,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        if kl_estimator not in ("k1_reward", "k3_loss"):
+            raise ValueError(f"kl_estimator must be 'k1_reward' or 'k3_loss', got {kl_estimator!r}")
+        if kl_coef < 0:
+            raise ValueError(f"kl_coef must be >= 0, got {kl_coef}")
+        if loss_aggregation not in ("token", "sequence", "constant"):
+            raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {loss_aggregation!r}")
+        if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
+            raise ValueError(f"clip ranges must be positive (and clip_range < 1): {clip_range}, {clip_range_high}")
+        if n_epochs < 1:
+            raise ValueError(f"n_epochs must be >= 1, got {n_epochs}")
+        policy_kwargs = dict(policy_kwargs or {})
+        if policy_kwargs.get("separate_critic"):
+            raise ValueError("GRPO trains no critic: separate_critic must be False")
+        # The policy holds the reference model only when this algorithm needs it; the
+        # penalty itself is computed here, not in the policy or a buffer.
+        policy_kwargs.update(kl_coef=0.0, target_kl=None, log_kl=kl_coef > 0 or log_kl)
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=1,
+            gamma=1.0,
+            gae_lambda=1.0,
+            ent_coef=ent_coef,
+            vf_coef=0.0,
+            max_grad_norm=max_grad_norm,
+            use_sde=False,
+            sde_sample_freq=-1,
+            rollout_buffer_class=_NoBuffer,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=False,
+            supported_action_spaces=(spaces.Discrete,),
+        )
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.baseline = baseline
+        self.scale_rewards = scale_rewards
+        self.loss_aggregation = loss_aggregation
+        self.clip_range = clip_range
+        self.clip_range_high = clip_range_high
+        self.kl_coef = kl_coef
+        self.kl_estimator = kl_estimator
+        self.log_kl = log_kl
+        self.episodes: Episodes | None = None
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        if self.env is None:  # loaded for prediction only: the saved group size stands
+            return
+        env = whole_episode_env(self.env)
+        self.group_size = env.group_size
+        self.max_new_tokens = int(env.vec.env.max_new_tokens)
+        if self.batch_size is not None and (self.batch_size < 1 or self.batch_size % self.group_size):
+            raise ValueError(
+                f"batch_size={self.batch_size} must be a positive multiple of group_size={self.group_size}"
+            )
+        # group_advantages checks the baseline/scale options against the group size now, not mid-training
+        group_advantages(np.zeros(self.group_size), self.group_size, self.baseline, self.scale_rewards)
+        self.clip_range_schedule = FloatSchedule(self.clip_range)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "episodes"]
+
+    # ----- collect -----
+    def collect_rollouts(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+    ) -> bool:
+        """Gather one rollout of whole episodes (every slot runs one episode)."""
+        self.policy.set_training_mode(False)
+        callback.on_rollout_start()
+
+        def on_step(n_tokens: int) -> bool:
+            self.num_timesteps += n_tokens
+            callback.update_locals(locals())
+            return callback.on_step()
+
+        episodes = collect_episodes(self.policy, whole_episode_env(env), on_step)
+        if episodes is None:
+            return False
+        # rollout/ep_rew_mean shows the env's returns (before any KL penalty), as for PPO
+        for ret, n_act in zip(episodes.returns.tolist(), episodes.n_actions().tolist(), strict=True):
+            self.ep_info_buffer.append({"r": ret, "l": n_act})
+        self._finish_rollout(episodes)
+        callback.update_locals(locals())
+        callback.on_rollout_end()
+        return True
+
+    def _finish_rollout(self, episodes: Episodes) -> None:
+        """Reference log-probs, KL penalty and advantages of a fresh rollout."""
+        if self.policy.reference is not None:
+            episodes.ref_log_probs = torch.zeros_like(episodes.old_log_probs)
+            ref, _ = self.policy.episode_log_probs(episodes, reference=True)
+            episodes.ref_log_probs[episodes.action_mask] = ref.float().cpu()
+            sampled_kl = (episodes.old_log_probs - episodes.ref_log_probs) * episodes.action_mask  # (E, T)
+            self.logger.record("train/kl_ref", float(sampled_kl.sum() / episodes.action_mask.sum()))
+            if self.kl_coef > 0 and self.kl_estimator == "k1_reward":
+                episodes.rewards = episodes.rewards - self.kl_coef * sampled_kl.sum(dim=1).double().numpy()
+        self.advantages = group_advantages(episodes.rewards, self.group_size, self.baseline, self.scale_rewards)
+        self.logger.record("rollout/episode_return_mean", float(np.mean(episodes.returns)))
+        self.logger.record(
+            "rollout/groups_without_signal",
+            float(np.mean(episodes.rewards.reshape(-1, self.group_size).std(axis=1) == 0)),
+        )
+        self.episodes = episodes
+
+    # ----- train -----
+    def train(self) -> None:
+        """``n_epochs`` passes of clipped policy-gradient steps over minibatches of whole groups."""
+        assert self.episodes is not None, "train() before a rollout"
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        episodes, g = self.episodes, self.group_size
+        low = self.clip_range_schedule(self._current_progress_remaining)
+        high = self.clip_range_high if self.clip_range_high is not None else low
+        groups_per_batch = episodes.n_groups if self.batch_size is None else max(1, self.batch_size // g)
+        advantages = torch.as_tensor(self.advantages, dtype=torch.float32)
+        stats: dict[str, list[float]] = {k: [] for k in ("loss", "clip_fraction", "approx_kl", "entropy", "kl")}
+        for _ in range(self.n_epochs):
+            order = np.random.permutation(episodes.n_groups)
+            for start in range(0, len(order), groups_per_batch):
+                groups = order[start : start + groups_per_batch]
+                mb = episodes.select_groups(groups)
+                rows = torch.as_tensor([k * g + j for k in groups for j in range(g)])
+                n_actions = mb.n_actions().to(self.device)
+                log_probs, entropy = self.policy.episode_log_probs(mb)
+                old = mb.old_log_probs[mb.action_mask].to(self.device)
+                adv = torch.repeat_interleave(advantages[rows].to(self.device), n_actions)
+                ratio = torch.exp(log_probs - old)
+                surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - low, 1 + high) * adv)
+                per_token = -surrogate - self.ent_coef * entropy
+                if self.kl_coef > 0 and self.kl_estimator == "k3_loss":
+                    assert mb.ref_log_probs is not None
+                    kl = k3_kl(log_probs, mb.ref_log_probs[mb.action_mask].to(self.device))
+                    per_token = per_token + self.kl_coef * kl
+                    stats["kl"].append(float(kl.detach().mean()))
+                loss = aggregate_loss(per_token, n_actions, self.loss_aggregation, self.max_new_tokens)
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
+                with torch.no_grad():
+                    log_ratio = log_probs - old
+                    stats["approx_kl"].append(float(((ratio - 1) - log_ratio).mean()))
+                    clipped = (ratio < 1 - low) | (ratio > 1 + high)
+                    stats["clip_fraction"].append(float(clipped.float().mean()))
+                    stats["entropy"].append(float(entropy.mean()))
+                    stats["loss"].append(float(loss))
+        self._n_updates += self.n_epochs
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for key, values in stats.items():
+            if values:
+                self.logger.record(f"train/{'k3_kl' if key == 'kl' else key}", float(np.mean(values)))
+        self.logger.record("train/clip_range", low)

@@ -1,0 +1,109 @@
+"""Render the measured tables of README.md and docs/ from the JSON the benchmarks wrote.
+
+A table lives between two markers, naming its renderer and its JSON file::
+
+    <!-- table: peer_trl benchmarks/results/peer_trl.json -->
+    | ... generated ... |
+    <!-- /table -->
+
+``python benchmarks/tables.py`` rewrites every such block from its JSON;
+``python benchmarks/tables.py --check`` exits 1 and names each block that differs (the test
+``tests/test_docs_tables.py`` runs the same check), so no measured number is typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"(<!-- table: (\S+) (\S+) -->\n)(.*?)(<!-- /table -->)", re.DOTALL)
+
+
+def _f(x: float | None, digits: int = 1, suffix: str = "") -> str:
+    return "—" if x is None else f"{x:,.{digits}f}{suffix}"
+
+
+def peer_trl(data: dict[str, Any]) -> str:
+    """textgym GRPO vs TRL GRPOTrainer (benchmarks/peer_trl.py)."""
+    fl = data["fluency"]
+    rows = [
+        "| system | s per step (in turns) | steps to 0.9 | wall s to 0.9 | base-model log-lik / token "
+        "| cat rate of samples |",
+        "|---|---|---|---|---|---|",
+        f"| base model (no training) | | | | {_f(fl['base']['log_likelihood_per_token'], 2)} | "
+        f"{_f(100 * fl['base']['cat_rate'], 0, '%')} |",
+    ]
+    names = {"trl": "TRL `GRPOTrainer`", "textgym": "textgym `GRPO`", "textgym_kl": "textgym `GRPO` + KL"}
+    for key, label in names.items():
+        run = data.get(key)
+        if not run:
+            continue
+        if key == "textgym_kl":
+            label += f" (β = {data['config']['kl_coef']}, alone)"
+        per = run["seconds_per_step_median_in_turns"] or run["seconds_per_step_median"]
+        rows.append(
+            f"| {label} | {_f(per, 2)} | {run['steps_to_0.9'] or '—'} | {_f(run['seconds_to_0.9'], 0)} | "
+            f"{_f(fl[key]['log_likelihood_per_token'], 2)} | {_f(100 * fl[key]['cat_rate'], 0, '%')} |"
+        )
+    lines = "\n".join(rows)
+    ratio = data.get("step_time_ratio_textgym_over_trl")
+    t_ratio = data.get("time_to_0.9_ratio_textgym_over_trl")
+    notes = [f"Measured {data['date'][:10]} ({data['machine']})."]
+    if ratio:
+        notes.append(f"textgym's step takes {ratio:.2f}× TRL's")
+    if t_ratio:
+        notes.append(f"its time to 0.9 is {t_ratio:.2f}× TRL's")
+    return lines + "\n\n" + "; ".join(notes) + ".\n"
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"peer_trl": peer_trl}
+
+
+def render_file(path: Path) -> tuple[str, list[str]]:
+    """The file's text with every table block re-rendered, and the names of blocks that changed."""
+    text = path.read_text()
+    changed: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name, source = m.group(2), m.group(3)
+        if name not in RENDERERS:
+            raise ValueError(f"{path}: unknown table {name!r}; known: {sorted(RENDERERS)}")
+        json_path = ROOT / source
+        if not json_path.is_file():
+            raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which does not exist")
+        body = RENDERERS[name](json.loads(json_path.read_text()))
+        if body != m.group(4):
+            changed.append(f"{path.relative_to(ROOT)}: {name} ({source})")
+        return m.group(1) + body + m.group(5)
+
+    return BLOCK.sub(sub, text), changed
+
+
+def documents() -> list[Path]:
+    """README.md and every Markdown page under docs/."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true", help="only report blocks that differ from their JSON")
+    args = parser.parse_args()
+    stale: list[str] = []
+    for path in documents():
+        text, changed = render_file(path)
+        stale += changed
+        if changed and not args.check:
+            path.write_text(text)
+    for line in stale:
+        print(("differs: " if args.check else "rewrote: ") + line)
+    sys.exit(1 if stale and args.check else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""GRPO / RLOO: the maths against hand-computed values, and the collector's groups."""
+
+import numpy as np
+import pytest
+import torch
+
+import agents
+from agents.grpo import aggregate_loss, group_advantages, k3_kl
+
+
+# ----- advantages -----
+def test_group_mean_baseline_scaled_by_group_std() -> None:
+    r = np.array([1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 2.0, 5.0])
+    adv = group_advantages(r, 4, "mean", "group")
+    # group 1: mean 0.5, sample std sqrt(1/3); group 2: mean 2.75, sample std 1.5
+    s1, s2 = np.sqrt(1 / 3) + 1e-4, 1.5 + 1e-4
+    want = [0.5 / s1, -0.5 / s1, -0.5 / s1, 0.5 / s1, -0.75 / s2, -0.75 / s2, -0.75 / s2, 2.25 / s2]
+    np.testing.assert_allclose(adv, want, rtol=1e-12)
+
+
+def test_leave_one_out_baseline_unscaled() -> None:
+    r = np.array([1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 2.0, 5.0])
+    adv = group_advantages(r, 4, "leave_one_out", "none")
+    # A_i = R_i - (sum - R_i) / 3
+    want = [1 - 1 / 3, 0 - 2 / 3, 0 - 2 / 3, 1 - 1 / 3, 2 - 3, 2 - 3, 2 - 3, 5 - 2]
+    np.testing.assert_allclose(adv, want, rtol=1e-12)
+
+
+def test_batch_scaling_uses_the_whole_batch_std() -> None:
+    r = np.array([1.0, 0.0, 3.0, 1.0])
+    adv = group_advantages(r, 2, "mean", "batch")
+    s = np.std(r, ddof=1) + 1e-4
+    np.testing.assert_allclose(adv, [0.5 / s, -0.5 / s, 1 / s, -1 / s], rtol=1e-12)
+
+
+@pytest.mark.parametrize("baseline", ["mean", "leave_one_out"])
+@pytest.mark.parametrize("scale", ["group", "batch", "none"])
+def test_equal_rewards_give_zero_advantage_without_nan(baseline: str, scale: str) -> None:
+    r = np.array([0.1, 0.1, 0.1, 0.7, 0.7, 0.7])  # every group all-equal; 0.1 * 3 / 3 is not exact
+    adv = group_advantages(r, 3, baseline, scale)
+    assert np.all(adv == 0.0)
+
+
+def test_advantage_argument_errors() -> None:
+    with pytest.raises(ValueError, match="groups of 4"):
+        group_advantages(np.zeros(6), 4)
+    with pytest.raises(ValueError, match="group_size >= 2"):
+        group_advantages(np.zeros(3), 1, "leave_one_out", "none")
+    with pytest.raises(ValueError, match="baseline"):
+        group_advantages(np.zeros(4), 2, "median", "none")  # type: ignore[arg-type]
+
+
+# ----- loss aggregation and KL estimators -----
+def test_loss_aggregations_against_hand_computed_values() -> None:
+    per_token = torch.tensor([1.0, 2.0, 3.0, 10.0, 20.0])  # episode 0: 3 tokens, episode 1: 2 tokens
+    n = torch.tensor([3, 2])
+    assert aggregate_loss(per_token, n, "token", 8).item() == pytest.approx(36 / 5)
+    assert aggregate_loss(per_token, n, "sequence", 8).item() == pytest.approx((6 / 3 + 30 / 2) / 2)
+    assert aggregate_loss(per_token, n, "constant", 8).item() == pytest.approx(36 / (2 * 8))
+    with pytest.raises(ValueError, match="loss_aggregation"):
+        aggregate_loss(per_token, n, "mean", 8)  # type: ignore[arg-type]
+
+
+def test_k3_estimator_matches_its_definition_and_the_true_kl() -> None:
+    lp, ref = torch.tensor([-1.0, -2.0, -0.5]), torch.tensor([-1.5, -1.0, -0.5])
+    want = [np.exp(-0.5) + 0.5 - 1, np.exp(1.0) - 1.0 - 1, 0.0]
+    np.testing.assert_allclose(k3_kl(lp, ref).numpy(), want, rtol=1e-6)
+    # unbiased: E_{x~p}[k3] = KL(p || q) for two categoricals
+    p = torch.tensor([0.2, 0.5, 0.3])
+    q = torch.tensor([0.4, 0.4, 0.2])
+    expected = (p * k3_kl(p.log(), q.log())).sum()
+    assert expected.item() == pytest.approx((p * (p / q).log()).sum().item(), rel=1e-6)
+
+
+# ----- the algorithm on the tiny model -----
+@pytest.fixture(scope="module")
+def grpo_k1():
+    torch.manual_seed(0)
+    model = agents.make_grpo("CatText-v0", n_envs=8, group_size=4, kl_coef=0.1, kl_estimator="k1_reward")
+    model.learn(1)  # one rollout and one update
+    return model
+
+
+def test_group_slots_share_their_prompt(grpo_k1) -> None:
+    e = grpo_k1.episodes
+    assert e.n_episodes == 8 and e.n_groups == 2
+    prompts = {info["prompt"] for info in e.infos[:4]}
+    assert len(prompts) == 1 and prompts != {info["prompt"] for info in e.infos[4:]}
+    # each episode's actions are exactly its tokens (single-turn), ended by EOS or the budget
+    assert torch.equal(e.n_actions(), e.lengths)
+    eos = 2
+    for i in range(e.n_episodes):
+        n = int(e.lengths[i])
+        ended_by_eos = int(e.tokens[i, n - 1]) == eos
+        assert ended_by_eos or n == 24
+        assert e.infos[i]["budget_exhausted"] == (not ended_by_eos)
+
+
+def _prefix_log_probs(lm, prompt: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    # independent reference: one plain forward per prefix, no cache, no sharing
+    out = []
+    for t in range(len(tokens)):
+        ids = torch.cat([prompt, tokens[:t]])[None]
+        logits = lm(input_ids=ids).logits[0, -1]
+        out.append(torch.log_softmax(logits, -1)[tokens[t]])
+    return torch.stack(out)
+
+
+@torch.no_grad()
+def test_k1_penalty_is_sampled_kl_summed_into_the_return(grpo_k1) -> None:
+    e = grpo_k1.episodes
+    policy = grpo_k1.policy
+    for i in (0, 5):
+        n = int(e.lengths[i])
+        prompt = e.prompts[i // 4]
+        ref = _prefix_log_probs(policy.reference, prompt, e.tokens[i, :n])
+        torch.testing.assert_close(e.ref_log_probs[i, :n], ref, atol=1e-4, rtol=1e-4)
+        env_return = 1.0 * e.infos[i]["reward_components"]["topic"] + 1.0 * e.infos[i]["reward_components"]["fluency"]
+        penalty = 0.1 * float((e.old_log_probs[i, :n] - ref).sum())
+        assert e.rewards[i] == pytest.approx(env_return - penalty, abs=1e-4)
+
+
+def test_ratio_is_one_on_the_first_minibatch() -> None:
+    torch.manual_seed(1)
+    model = agents.make_grpo("CatText-v0", n_envs=8, group_size=4)
+    model._setup_learn(1, callback=None)
+    model.collect_rollouts(model.env, model._setup_learn(1, callback=None)[1], model.rollout_buffer, 1)
+    e = model.episodes
+    with torch.no_grad():
+        new, _ = model.policy.episode_log_probs(e)
+    torch.testing.assert_close(new, e.old_log_probs[e.action_mask], atol=1e-4, rtol=0)
+
+
+@torch.no_grad()
+def test_shared_prompt_forward_equals_the_plain_forward(grpo_k1) -> None:
+    e = grpo_k1.episodes
+    shared, ent_s = grpo_k1.policy.episode_log_probs(e, share_prompt=True)
+    plain, ent_p = grpo_k1.policy.episode_log_probs(e, share_prompt=False)
+    torch.testing.assert_close(shared, plain, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ent_s, ent_p, atol=1e-5, rtol=1e-5)
+
+
+def test_k3_loss_run_logs_kl_and_trains_no_value_head() -> None:
+    torch.manual_seed(2)
+    model = agents.make_grpo("CatText-v0", n_envs=4, group_size=2, kl_coef=0.05, learning_rate=1e-4)
+    head = model.policy.value_net.weight.detach().clone()
+    before = model.policy.lm.lm_head.weight.detach().clone()
+    model.learn(1)
+    e = model.episodes
+    assert e.ref_log_probs is not None  # the reference was scored for the loss's k3 term
+    env_returns = [sum(info["reward_components"].values()) for info in e.infos]  # weights 1 and 1
+    np.testing.assert_allclose(e.rewards, env_returns)  # k3 goes in the loss, not the return
+    assert torch.equal(model.policy.value_net.weight, head)  # no critic is trained
+    assert model.policy.value_net.weight.grad is None
+    assert not torch.equal(model.policy.lm.lm_head.weight, before)
+
+
+def test_save_load_is_exact(tmp_path) -> None:
+    torch.manual_seed(3)
+    model = agents.make_rloo("CatText-v0", n_envs=4, group_size=2, learning_rate=1e-4)
+    model.learn(1)
+    model.save(tmp_path / "rloo.zip")
+    env = agents.make_env("CatText-v0", n_envs=4, group_size=2, whole_episodes=True)
+    loaded = agents.GRPO.load(tmp_path / "rloo.zip", env=env)
+    assert (loaded.baseline, loaded.scale_rewards, loaded.group_size) == ("leave_one_out", "none", 2)
+    for (name, a), (_, b) in zip(model.policy.state_dict().items(), loaded.policy.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    obs = env.reset()
+    a1, _ = model.predict(obs, deterministic=True)
+    a2, _ = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(a1, a2)
+    loaded.learn(1)  # training continues after load
+
+
+def test_grpo_needs_a_whole_episode_env() -> None:
+    with pytest.raises(TypeError, match="whole_episodes=True"):
+        agents.GRPO("LMActorCriticPolicy", agents.make_env("CatText-v0", n_envs=4))
+    with pytest.raises(ValueError, match="multiple of group_size"):
+        agents.make_grpo("CatText-v0", n_envs=6, group_size=4)
+    with pytest.raises(ValueError, match="batch_size"):
+        agents.make_grpo("CatText-v0", n_envs=8, group_size=4, batch_size=6)
