@@ -175,7 +175,7 @@ class GRPO(OnPolicyAlgorithm):
         self,
         policy: str | type[LMActorCriticPolicy],
         env: GymEnv | str,
-        learning_rate: float | Schedule = 1e-5,
+        learning_rate: float | Schedule = 3e-4,
         n_epochs: int = 1,
         batch_size: int | None = None,
         baseline: Baseline = "mean",

@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 ALGOS = ("ppo", "a2c", "reinforce", "grpo", "rloo")
+#: Defaults that differ by algorithm: group-relative ones learn from whole groups of
+#: episodes, so they take more slots (8 prompts x 8 completions per rollout on the tiny model).
+DEFAULTS = {
+    "ppo": {"timesteps": 20_000, "n_envs": 16},
+    "a2c": {"timesteps": 20_000, "n_envs": 16},
+    "reinforce": {"timesteps": 20_000, "n_envs": 16},
+    "grpo": {"timesteps": 24_576, "n_envs": 64, "group_size": 8},
+    "rloo": {"timesteps": 24_576, "n_envs": 64, "group_size": 8},
+}
 
 
 def _algo_class(name: str) -> Any:
@@ -67,6 +76,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     from agents.factory import resolve_env_id
 
     env_id = resolve_env_id(args.env)
+    for key, value in DEFAULTS[args.algo].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
     out = Path(args.out or f"runs/{env_id.split('/')[-1]}-{args.algo}")
     out.mkdir(parents=True, exist_ok=True)
     make = {
@@ -78,7 +90,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     }[args.algo]
     extra: dict[str, Any] = {}
     if args.algo in ("grpo", "rloo"):
-        extra["group_size"] = args.group_size or 4
+        extra["group_size"] = args.group_size
     elif args.group_size is not None:
         raise SystemExit(f"--group-size is for grpo and rloo, not {args.algo}")
     if args.lr is not None:
@@ -126,6 +138,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "algo": args.algo,
         "model": args.model,
         "timesteps": args.timesteps,
+        "n_envs": args.n_envs,
+        "group_size": args.group_size,
         "seed": args.seed,
         "train_seconds": seconds,
         "before": {k: before[k] for k in ("mean_reward", "components")},
@@ -167,12 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("env", help="environment id, e.g. CatText-v0 or textgym/CatText-v0")
     p.add_argument("--algo", choices=ALGOS, default="ppo")
     p.add_argument("--model", default="tiny", help="'tiny', 'smollm2-135m', a path or a hub id")
-    p.add_argument("--timesteps", type=int, default=20_000)
-    p.add_argument("--n-envs", type=int, default=16)
+    p.add_argument("--timesteps", type=int, default=None, help="env steps (tokens); default 20,000 (grpo/rloo: 24,576)")
+    p.add_argument("--n-envs", type=int, default=None, help="env slots; default 16 (grpo/rloo: 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the algorithm's)")
     p.add_argument("--kl-coef", type=float, default=None, help="KL-to-reference penalty per token")
-    p.add_argument("--group-size", type=int, default=None, help="grpo/rloo: completions per prompt (default 4)")
+    p.add_argument("--group-size", type=int, default=None, help="grpo/rloo: completions per prompt (default 8)")
     p.add_argument("--eval-episodes", type=int, default=256)
     p.add_argument("--samples", type=int, default=8, help="completions shown before/after")
     p.add_argument("--out", default=None, help="run directory (default runs/ENV-ALGO)")
