@@ -36,8 +36,8 @@ class TextGenSB3VecEnv(VecEnv):
 
     def reset(self) -> dict[str, np.ndarray]:
         seeds = [s if s is None else int(s) for s in self._seeds]
-        obs, infos = self.vec.reset(seed=seeds)
-        self.reset_infos = [{"prompt": infos["prompt"][i]} for i in range(self.num_envs)]
+        obs, _ = self.vec.reset(seed=seeds)
+        self.reset_infos = [dict(info) for info in self.vec.reset_infos]
         self._reset_seeds()
         self._reset_options()
         return obs
@@ -48,21 +48,15 @@ class TextGenSB3VecEnv(VecEnv):
     def step_wait(self) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[dict[str, Any]]]:
         obs, rewards, terminated, truncated, infos = self.vec.step(self._actions)
         dones = terminated | truncated
-        out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        # Each slot's info as the single env returned it (TextGenEnv.final_info at the end), plus
+        # what SB3's DummyVecEnv adds: TimeLimit.truncated, and the terminal observation.
+        out = [
+            {**self.vec.step_infos[i], "TimeLimit.truncated": bool(truncated[i] and not terminated[i])}
+            for i in range(self.num_envs)
+        ]
         for i in np.flatnonzero(dones):
-            final = infos["final_info"]
-            info = {
-                "terminal_observation": infos["final_obs"][i],
-                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
-                "prompt": final["prompt"][i],
-                "completion": final["completion"][i],
-                # gymnasium's info arrays come with "_name" masks; keep the components only
-                "reward_components": {
-                    c: float(v[i]) for c, v in final["reward_components"].items() if not c.startswith("_")
-                },
-                "budget_exhausted": bool(final["budget_exhausted"][i]),
-            }
-            out[i] = info
+            out[i]["terminal_observation"] = infos["final_obs"][i]
+            self.reset_infos[i] = dict(self.vec.reset_infos[i])
         return obs, rewards.astype(np.float32), dones, out
 
     def close(self) -> None:

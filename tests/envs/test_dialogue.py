@@ -314,27 +314,56 @@ def test_splits_share_the_observation_shape_and_errors() -> None:
         DialogueEnv(fluency="bleu")
 
 
-def test_custom_turn_reward_and_success_weight() -> None:
-    env = DialogueEnv(
-        scenarios=[TWO_QUESTIONS], turn_reward=lambda p, c: [float(len(x)) for x in c], success_weight=10.0
-    )
+def test_custom_reward_and_success_weight() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def chars(prompts: list, completions: list) -> list:
+        seen.extend(zip(prompts, completions, strict=True))
+        return [float(len(x)) for x in completions]
+
+    env = gym.make("textgym/Dialogue-v0", scenarios=[TWO_QUESTIONS], reward=chars, success_weight=10.0)
     env.reset(seed=0)
     total = sum(s[1] for s in say(env, ids("two") + [EOS] + ids("sorry , i do not know .") + [EOS]))
     assert total == pytest.approx(len("two") + len("sorry , i do not know .") + 10.0)
+    # the reward sees each reply with its dialogue context, as reward=f does for every id
+    facts = SHOP.facts_text()
+    assert seen == [
+        (f"facts : {facts} user : how much are the eggs ? assistant :", "two"),
+        (
+            f"facts : {facts} user : how much are the eggs ? assistant : two user : when do you close ? assistant :",
+            "sorry , i do not know .",
+        ),
+    ]
+    with pytest.raises(TypeError, match="turn_reward"):
+        DialogueEnv(turn_reward=chars)  # renamed to reward=
+
+
+def test_immediate_rewards_sum_to_each_turns_score() -> None:
+    text = ids("the eggs cost two coins .") + [EOS] + ids("sorry , i do not know .") + [EOS]
+    terminal, immediate = (DialogueEnv(scenarios=[TWO_QUESTIONS], reward_mode=m) for m in ("terminal", "immediate"))
+    terminal.reset(seed=0)
+    immediate.reset(seed=0)
+    a, b = say(terminal, text), say(immediate, text)
+    assert [s[1] for s in a[:6]] == [0.0] * 6  # terminal: nothing before the turn ends
+    assert any(s[1] != 0.0 for s in b[:6])  # immediate: credit as the reply is written
+    # each turn's (and so the episode's) rewards sum to the same total; same components at the end
+    assert sum(s[1] for s in b[:7]) == pytest.approx(a[6][1])
+    assert sum(s[1] for s in b) == pytest.approx(sum(s[1] for s in a)) == pytest.approx(1.44 + 2.43)
+    assert b[-1][4]["reward_components"] == pytest.approx(a[-1][4]["reward_components"])
 
 
 def test_lm_user_is_deterministic_and_pickles() -> None:
     def run(env: DialogueEnv) -> list:
         env.reset(seed=0, options={"prompt_index": 0})
         out = [s[1:4] for s in say(env, ids("we sell eggs .") + [EOS])]
-        return out + [env._messages[-1]["content"]]
+        return out + [env.messages()[-1]["content"]]
 
     env = DialogueEnv(scenarios=[TWO_QUESTIONS], user="lm")
     first = run(env)
     clone = pickle.loads(pickle.dumps(env))
     assert clone.user._model is None  # the LM is reloaded, not pickled
     assert run(clone) == first == run(env)
-    assert env._messages[1]["role"] == "assistant" and env._messages[-1]["role"] == "user"
+    assert env.messages()[1]["role"] == "assistant" and env.messages()[-1]["role"] == "user"
 
 
 # ----- an SB3 rollout: the user's tokens are never actions -----

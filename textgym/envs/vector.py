@@ -9,6 +9,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from textgym.envs.episodes import EpisodeSlots
 from textgym.envs.text_gen import TextGenEnv, choose_prompt_index
 
 
@@ -20,12 +21,20 @@ class TextGenVectorEnv(VectorEnv):
     ``AutoresetMode.NEXT_STEP`` (default) finished slots are reset on the *next* ``step``,
     which ignores their action and returns reward 0; with ``AutoresetMode.SAME_STEP`` they
     are reset at once and ``info["final_obs"]`` / ``info["final_info"]`` hold the finished
-    episode's last observation and info. What it adds is speed: appending tokens is array
-    work, and all episodes that finish in a step are scored with **one** batched reward call
-    (all active ones, in immediate mode).
+    episode's last observation and info. Multi-turn envs work too: the env's turn hooks
+    (:meth:`TextGenEnv.end_turn`) run per slot, and the context they add (a simulated
+    user's turn) is appended to that slot's tokens, never taken as an action. The MDP itself
+    is :class:`~textgym.envs.episodes.EpisodeSlots`, shared with the single env. What this
+    adds is speed: appending tokens is array work, and all replies that are scored in a step
+    are scored with **one** batched reward call.
+
+    ``reset(options={"prompt_index": i})`` starts every slot from prompt ``i``.
+
+    Besides gymnasium's batched ``info``, :attr:`step_infos` holds each slot's ``info`` of
+    the latest step as the single env returns it (for the SB3 adapter in ``agents``).
 
     Args:
-        env: The single env whose task, tokenizer and reward are shared by all slots.
+        env: The single env whose task, tokenizer, reward and hooks are shared by all slots.
         num_envs: Number of slots N.
         autoreset_mode: ``AutoresetMode.NEXT_STEP`` or ``AutoresetMode.SAME_STEP``.
     """
@@ -45,129 +54,101 @@ class TextGenVectorEnv(VectorEnv):
         self.single_action_space = env.action_space
         self.observation_space = batch_space(env.observation_space, num_envs)
         self.action_space = batch_space(env.action_space, num_envs)
-        n, length = num_envs, env.max_length
-        self._ids = np.full((n, length), env.pad_token_id, dtype=np.int64)
-        self._mask = np.zeros((n, length), dtype=np.int64)
-        self._prompt_index = np.zeros(n, dtype=np.int64)
-        self._prompt_len = np.zeros(n, dtype=np.int64)
-        self._n_new = np.zeros(n, dtype=np.int64)
-        self._last_score = np.zeros(n)
-        self._autoreset = np.zeros(n, dtype=bool)
-        self._stop_ids = np.array(sorted(env.stop_token_ids), dtype=np.int64)
-        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._slots = EpisodeSlots(env, num_envs)
+        self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._rngs: list[np.random.Generator | None] = [None] * num_envs
         self._started = False
+        #: The info each slot's latest step returned, unbatched (``{}`` for a slot reset in it).
+        self.step_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+        #: Each slot's latest reset info, unbatched.
+        self.reset_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
 
     def _obs(self) -> dict[str, np.ndarray]:
-        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
+        return self._slots.obs()
 
-    def _reset_slot(self, i: int, seed: int | None) -> dict[str, Any]:
+    def _reset_slot(self, i: int, seed: int | None, options: dict[str, Any] | None = None) -> dict[str, Any]:
         # Same draw as TextGenEnv.reset so that slot i matches env i of a SyncVectorEnv.
         if seed is not None or self._rngs[i] is None:
             self._rngs[i], _ = seeding.np_random(seed)
         rng = self._rngs[i]
         assert rng is not None
-        index = choose_prompt_index(rng, None, len(self.env.prompts))
-        ids = self.env.prompt_ids[index]
-        self._ids[i].fill(self.env.pad_token_id)
-        self._mask[i].fill(0)
-        self._ids[i, : len(ids)] = ids
-        self._mask[i, : len(ids)] = 1
-        self._prompt_index[i] = index
-        self._prompt_len[i] = len(ids)
-        self._n_new[i] = 0
-        self._last_score[i] = 0.0
+        index = choose_prompt_index(rng, options, len(self.env.prompts), self.env.prompt_noun)
         self._autoreset[i] = False
-        return {"prompt": self.env.prompts[index]}
+        self.reset_infos[i] = self._slots.begin(i, index)
+        return self.reset_infos[i]
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Reset every slot; an int seed gives slot i the seed ``seed + i``."""
+        """Reset every slot; an int seed gives slot i the seed ``seed + i``.
+
+        ``options`` go to every slot, as ``SyncVectorEnv`` does: ``{"prompt_index": i}``
+        starts them all from prompt ``i``.
+
+        Raises:
+            ValueError: If the seeds do not match the slots, or ``prompt_index`` is out of range.
+        """
         if seed is None or isinstance(seed, int):
             seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
         else:
             if len(seed) != self.num_envs:
                 raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs")
             seeds = list(seed)
+        # Check the index before any slot changes (it is the same for every slot).
+        choose_prompt_index(np.random.default_rng(0), options, len(self.env.prompts), self.env.prompt_noun)
         infos: dict[str, Any] = {}
         for i, s in enumerate(seeds):
-            infos = self._add_info(infos, self._reset_slot(i, s), i)
+            infos = self._add_info(infos, self._reset_slot(i, s, options), i)
+        self.step_infos = [{} for _ in range(self.num_envs)]
         self._started = True
         return self._obs(), infos
 
+    def _check_actions(self, actions: np.ndarray) -> None:
+        env = self.env
+        if not np.issubdtype(actions.dtype, np.integer) or ((actions < 0) | (actions >= env.vocab_size)).any():
+            for a in actions:  # the single-env check names the offending action
+                env.validate_action(a)
+
     def step(self, actions: Any) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Append one token per slot; score every episode that ends here in one call."""
+        """Append one token per slot; score every reply that is due in one call."""
         if not self._started:
             raise RuntimeError("step() called before reset()")
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,):
             raise ValueError(f"actions must have shape ({self.num_envs},), got {actions.shape}")
-        env = self.env
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
+        self.step_infos = [{} for _ in range(self.num_envs)]
         was_done = self._autoreset.copy()  # slots reset by this step (NEXT_STEP mode) take no action
-        resetting = np.flatnonzero(was_done)
-        for i in resetting:
+        for i in np.flatnonzero(was_done):
             infos = self._add_info(infos, self._reset_slot(int(i), None), int(i))
         active = np.flatnonzero(~was_done)
         acts = actions[active]
-        if not np.issubdtype(acts.dtype, np.integer) or ((acts < 0) | (acts >= env.vocab_size)).any():
-            for a in acts:  # the single-env check names the offending action
-                env.validate_action(a)
-        pos = self._prompt_len[active] + self._n_new[active]
-        self._ids[active, pos] = acts
-        self._mask[active, pos] = 1
-        self._n_new[active] += 1
-        terminated[active] = np.isin(acts, self._stop_ids)
-        truncated[active] = ~terminated[active] & (self._n_new[active] >= env.max_new_tokens)
+        self._check_actions(acts)
+        out = self._slots.step(active, acts.astype(np.int64))
+        rewards[active], terminated[active], truncated[active] = out.rewards, out.terminated, out.truncated
+        for k, i in enumerate(active):
+            self.step_infos[i] = out.infos[k]
         done = terminated | truncated
-        to_score = active if env.reward_mode == "immediate" else np.flatnonzero(done)
-        if len(to_score):
-            prompts = [env.prompts[self._prompt_index[i]] for i in to_score]
-            completions = [self._completion(int(i)) for i in to_score]
-            out = env.score(prompts, completions)
-            for k, i in enumerate(to_score):
-                score = float(out.total[k])
-                rewards[i] = score - self._last_score[i] if env.reward_mode == "immediate" else score
-                self._last_score[i] = score
-                if done[i]:
-                    info = {
-                        "prompt": prompts[k],
-                        "completion": completions[k],
-                        "reward_components": {c: float(v[k]) for c, v in out.components.items()},
-                        "budget_exhausted": bool(truncated[i]),
-                    }
-                    infos = self._add_info(infos, info, int(i))
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
             final_obs = self._obs()
-            for i in np.flatnonzero(done):
-                final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": {}}
-                if "prompt" in infos and infos["_prompt"][i]:
-                    final["final_info"] = {
-                        "prompt": infos["prompt"][i],
-                        "completion": infos["completion"][i],
-                        "reward_components": {
-                            c: float(v[i]) for c, v in infos["reward_components"].items() if not c.startswith("_")
-                        },
-                        "budget_exhausted": bool(infos["budget_exhausted"][i]),
-                    }
-                infos = self._add_info(infos, final, int(i))
-                reset_info = self._reset_slot(int(i), None)
-                infos["prompt"][i] = reset_info["prompt"]  # the new episode's prompt, as after reset()
+            for i in active:
+                info = self.step_infos[i]
+                if done[i]:  # as SyncVectorEnv: the finished episode goes to final_*, then reset
+                    final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": info}
+                    infos = self._add_info(infos, final, int(i))
+                    info = self._reset_slot(int(i), None)
+                infos = self._add_info(infos, info, int(i))
         else:
+            for i in active:
+                infos = self._add_info(infos, self.step_infos[i], int(i))
             self._autoreset = done
         return self._obs(), rewards, terminated, truncated, infos
 
-    def _completion(self, i: int) -> str:
-        start = self._prompt_len[i]
-        return self.env.decode_completion(self._ids[i, start : start + self._n_new[i]])
-
     def render(self) -> tuple[str, ...] | None:
-        """``"prompt || completion"`` of each slot (ansi)."""
+        """Each slot rendered as the single env renders it (:meth:`TextGenEnv.render_text`)."""
         if self.render_mode is None:
             return None
-        return tuple(
-            f"{self.env.prompts[self._prompt_index[i]]} || {self._completion(i)}" for i in range(self.num_envs)
-        )
+        return tuple(self.env.render_text(self._slots.episode(i), self._slots.replies(i)) for i in range(self.num_envs))
