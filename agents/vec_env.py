@@ -3,8 +3,10 @@
 SB3's ``DummyVecEnv`` steps N wrapped envs one by one in Python; for a token-level env whose
 step is a few array writes, that loop costs more than the language model's one-token forward.
 This adapter steps all N episodes as arrays (:class:`textgym.envs.TextGenVectorEnv` in
-``SAME_STEP`` autoreset mode) and speaks SB3's protocol: finished slots are reset at once,
-with ``terminal_observation`` and ``TimeLimit.truncated`` in their info.
+``SAME_STEP`` autoreset mode) and speaks SB3's protocol as ``DummyVecEnv`` does: each slot's
+info is the single env's (:meth:`textgym.envs.TextGenEnv.final_info` at the end of an
+episode) with ``TimeLimit.truncated``; finished slots are reset at once, with
+``terminal_observation`` in their info.
 """
 
 from __future__ import annotations

@@ -287,6 +287,41 @@ def test_a_user_turn_that_does_not_fit_truncates_with_a_warning() -> None:
     assert real(obs)[n:] == ids("two .") + [EOS]  # nothing of the user's turn was half-written
 
 
+def test_a_closing_that_does_not_fit_still_terminates_and_says_so() -> None:
+    def verbose(scenario: DialogueScenario, messages: list) -> UserTurn:
+        if not messages:
+            return UserTurn("how much are the eggs ?")
+        return UserTurn(" ".join(["the dog ran ."] * 10), goal_met=True, done=True)
+
+    env = DialogueEnv(scenarios=[TWO_QUESTIONS], user=verbose, max_length=60)
+    obs, _ = env.reset(seed=0)
+    n = len(real(obs))
+    with pytest.warns(UserWarning, match="the closing context is not shown: observation budget"):
+        obs, reward, terminated, truncated, info = say(env, ids("two .") + [EOS])[-1]
+    assert (terminated, truncated, info["goal_met"], info["budget_exhausted"]) == (True, False, True, False)
+    assert "needs 42 tokens" in info["closing_not_shown"] and "truncation_reason" not in info
+    assert reward == pytest.approx(1.0 - 0.02 + 1.0)  # helpful, 2 words, success ("two ." is no REPLY)
+    assert real(obs)[n:] == ids("two .") + [EOS]
+    assert info["turns"][-1] == {"role": "user", "text": " ".join(["the dog ran ."] * 10), "token_ids": []}
+
+
+def test_render_colours_the_agents_tokens_in_every_turn() -> None:
+    env = DialogueEnv(scenarios=[TWO_QUESTIONS], render_mode="ansi")
+    env.reset(seed=0)
+    say(env, ids("two .") + [EOS] + ids("sorry"))
+    plain = env.render().splitlines()
+    assert plain[2:] == ["assistant : two .", "user : when do you close ?", "assistant : sorry"]
+    env.set_token_values([0.0, 0.0, 2.0, 2.0])  # one scale over the whole conversation
+    low, high, end = "\x1b[30;48;2;215;48;39m", "\x1b[30;48;2;26;152;80m", "\x1b[0m"
+    assert env.render().splitlines() == plain[:2] + [
+        f"assistant : {low}two{end} {low}.{end} {high}<eos>{end}",  # the stop token shows when coloured
+        "user : when do you close ?",
+        f"assistant : {high}sorry{end}",
+    ]
+    with pytest.raises(ValueError, match="5 token values but only 4 tokens"):
+        env.set_token_values([0.0] * 5)
+
+
 def test_default_budget_fits_the_tiny_model_and_every_scripted_episode() -> None:
     env = gym.make("textgym/Dialogue-v0").unwrapped
     assert env.max_new_tokens == 3 * 12 and env.max_length <= 128  # the tiny model's positions

@@ -242,13 +242,14 @@ class EpisodeSlots:
             if reason is not None and end.terminated:
                 infos[j]["closing_not_shown"] = reason
             elif reason is not None:
-                truncated[j], reasons[j] = True, reason
-        for j in np.flatnonzero(~terminated & ~truncated):
-            i = int(slots[j])
-            if self.n_new[i] >= env.max_new_tokens:
-                truncated[j], reasons[j] = True, f"the agent wrote max_new_tokens={env.max_new_tokens} tokens"
-            elif self.length[i] >= env.max_length:
-                truncated[j], reasons[j] = True, f"the observation is full (max_length={env.max_length})"
+                truncated[j], reasons[int(j)] = True, reason
+        going_on = ~terminated & ~truncated
+        out_of_budget = going_on & (self.n_new[slots] >= env.max_new_tokens)
+        for j in np.flatnonzero(out_of_budget):
+            reasons[int(j)] = f"the agent wrote max_new_tokens={env.max_new_tokens} tokens"
+        for j in np.flatnonzero(going_on & ~out_of_budget & (self.length[slots] >= env.max_length)):
+            reasons[int(j)] = f"the observation is full (max_length={env.max_length})"
+        truncated[list(reasons)] = True
         for j in np.flatnonzero(terminated | truncated):
             infos[j].update(env.final_info(self.episode(int(slots[j])), reasons.get(int(j))))
         return SlotsStep(rewards, terminated, truncated, infos)

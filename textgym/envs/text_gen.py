@@ -16,8 +16,8 @@ from textgym.tokenization import resolve_tokenizer
 SPLITS = ("train", "validation", "test")
 
 
-def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts") -> int:
-    """``options["prompt_index"]`` if given (checked against ``n``), else a draw from ``rng``.
+def requested_prompt_index(options: dict[str, Any] | None, n: int, what: str = "prompts") -> int | None:
+    """``options["prompt_index"]`` checked against ``n``, or None when it is not given.
 
     Raises:
         ValueError: If the given index is outside ``[0, n)``; the message names ``what``.
@@ -27,7 +27,17 @@ def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None
         if not 0 <= index < n:
             raise ValueError(f"prompt_index {index} out of range for {n} {what}")
         return index
-    return int(rng.integers(n))
+    return None
+
+
+def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts") -> int:
+    """``options["prompt_index"]`` if given (checked against ``n``), else a draw from ``rng``.
+
+    Raises:
+        ValueError: If the given index is outside ``[0, n)``; the message names ``what``.
+    """
+    index = requested_prompt_index(options, n, what)
+    return int(rng.integers(n)) if index is None else index
 
 
 class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from textgym.envs.episodes import EpisodeSlots
-from textgym.envs.text_gen import TextGenEnv, choose_prompt_index
+from textgym.envs.text_gen import TextGenEnv, choose_prompt_index, requested_prompt_index
 
 
 class TextGenVectorEnv(VectorEnv):
@@ -30,8 +30,9 @@ class TextGenVectorEnv(VectorEnv):
 
     ``reset(options={"prompt_index": i})`` starts every slot from prompt ``i``.
 
-    Besides gymnasium's batched ``info``, :attr:`step_infos` holds each slot's ``info`` of
-    the latest step as the single env returns it (for the SB3 adapter in ``agents``).
+    Besides gymnasium's batched ``info``, :attr:`step_infos` and :attr:`reset_infos` hold
+    each slot's ``info`` of its latest step and reset as the single env returns them (for
+    the SB3 adapter in ``agents``, which needs them per slot).
 
     Args:
         env: The single env whose task, tokenizer, reward and hooks are shared by all slots.
@@ -94,8 +95,7 @@ class TextGenVectorEnv(VectorEnv):
             if len(seed) != self.num_envs:
                 raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs")
             seeds = list(seed)
-        # Check the index before any slot changes (it is the same for every slot).
-        choose_prompt_index(np.random.default_rng(0), options, len(self.env.prompts), self.env.prompt_noun)
+        requested_prompt_index(options, len(self.env.prompts), self.env.prompt_noun)  # raise before any slot changes
         infos: dict[str, Any] = {}
         for i, s in enumerate(seeds):
             infos = self._add_info(infos, self._reset_slot(i, s, options), i)
