@@ -32,6 +32,7 @@ register(
 register(
     id="textgym/Dialogue-v0",
     entry_point="textgym.envs.dialogue:DialogueEnv",
+    vector_entry_point="textgym.envs.dialogue:DialogueVectorEnv",
     kwargs={"tokenizer": "tiny"},
 )
 

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from agents.policy import LMActorCriticPolicy
 
 
+#: Info keys the SB3 adapter adds for collectors; the episode's own info is the rest.
+_COLLECTOR_KEYS = ("terminal_observation", "TimeLimit.truncated", "waiting", "group_id")
+
+
 @dataclass
 class Episodes:
     """Whole episodes, grouped: episodes ``g*G .. g*G+G-1`` share ``prompts[g]``.
@@ -158,7 +162,7 @@ def collect_episodes(
             last = info["terminal_observation"]
             final_len[i] = int(last["attention_mask"].sum())
             final_ids[i] = last["input_ids"]
-            infos[i] = {k: info[k] for k in ("prompt", "completion", "reward_components", "budget_exhausted")}
+            infos[i] = {k: v for k, v in info.items() if k not in _COLLECTOR_KEYS}
             active[i] = False
         if not on_step(len(slots)):
             return None

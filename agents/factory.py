@@ -111,7 +111,8 @@ def _template(env: Any, env_kwargs: dict[str, Any] | None) -> gym.Env | None:
 
 
 def _batchable(env: gym.Env) -> bool:
-    # Plain TextGenEnv tasks (step not overridden, no wrappers) run as one batched VecEnv.
+    # TextGenEnv tasks run as one batched VecEnv, multi-turn ones too (the batched env runs the
+    # same turn hooks); not a wrapped env, nor a subclass that overrides step itself.
     return isinstance(env, TextGenEnv) and env.unwrapped is env and type(env).step is TextGenEnv.step
 
 

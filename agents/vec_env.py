@@ -3,8 +3,10 @@
 SB3's ``DummyVecEnv`` steps N wrapped envs one by one in Python; for a token-level env whose
 step is a few array writes, that loop costs more than the language model's one-token forward.
 This adapter steps all N episodes as arrays (:class:`textgym.envs.TextGenVectorEnv` in
-``SAME_STEP`` autoreset mode) and speaks SB3's protocol: finished slots are reset at once,
-with ``terminal_observation`` and ``TimeLimit.truncated`` in their info.
+``SAME_STEP`` autoreset mode) and speaks SB3's protocol as ``DummyVecEnv`` does: each slot's
+info is the single env's (:meth:`textgym.envs.TextGenEnv.final_info` at the end of an
+episode) with ``TimeLimit.truncated``; finished slots are reset at once, with
+``terminal_observation`` in their info.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class TextGenSB3VecEnv(VecEnv):
         num_envs: Number of slots.
         group_size: Slots per prompt group; ``num_envs`` must be a multiple of it.
         autoreset_mode: ``SAME_STEP`` (SB3's protocol) or ``DISABLED`` (finished slots wait
-            until the collector resets them: whole-episode collection).
+            until the collector resets them with :meth:`reset_groups`: whole-episode collection).
     """
 
     def __init__(
@@ -54,8 +56,8 @@ class TextGenSB3VecEnv(VecEnv):
 
     def reset(self) -> dict[str, np.ndarray]:
         seeds = [s if s is None else int(s) for s in self._seeds]
-        obs, infos = self.vec.reset(seed=seeds)
-        self.reset_infos = [self._slot_extras({"prompt": infos["prompt"][i]}, infos, i) for i in range(self.num_envs)]
+        obs, _ = self.vec.reset(seed=seeds)
+        self.reset_infos = [dict(info) for info in self.vec.reset_infos]
         self._reset_seeds()
         self._reset_options()
         return obs
@@ -66,40 +68,31 @@ class TextGenSB3VecEnv(VecEnv):
     def step_wait(self) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[dict[str, Any]]]:
         obs, rewards, terminated, truncated, infos = self.vec.step(self._actions)
         dones = terminated | truncated
-        out: list[dict[str, Any]] = [self._slot_extras({}, infos, i) for i in range(self.num_envs)]
+        # Each slot's info as the single env returned it (TextGenEnv.final_info at the end), plus
+        # what SB3's DummyVecEnv adds: TimeLimit.truncated, and the terminal observation.
+        out = [
+            {**self.vec.step_infos[i], "TimeLimit.truncated": bool(truncated[i] and not terminated[i])}
+            for i in range(self.num_envs)
+        ]
         for i in np.flatnonzero(dones):
-            # A slot reset at once reports its finished episode in final_info/final_obs; one
-            # that waits for its group (or for the collector) still shows it in obs and infos.
-            reset_now = "final_obs" in infos and bool(infos["_final_obs"][i])
-            final = infos["final_info"] if reset_now else infos
-            info = {
-                "terminal_observation": infos["final_obs"][i]
-                if reset_now
-                else {k: v[i].copy() for k, v in obs.items()},
-                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
-                "prompt": final["prompt"][i],
-                "completion": final["completion"][i],
-                # gymnasium's info arrays come with "_name" masks; keep the components only
-                "reward_components": {
-                    c: float(v[i]) for c, v in final["reward_components"].items() if not c.startswith("_")
-                },
-                "budget_exhausted": bool(final["budget_exhausted"][i]),
-            }
-            out[i] = self._slot_extras(info, infos, i)
+            # A slot reset at once reports its last observation in final_obs; one that waits for
+            # its group (or for the collector) still shows it in obs.
+            if "final_obs" in infos and infos["_final_obs"][i]:
+                out[i]["terminal_observation"] = infos["final_obs"][i]
+                self.reset_infos[i] = dict(self.vec.reset_infos[i])
+            else:
+                out[i]["terminal_observation"] = {k: v[i].copy() for k, v in obs.items()}
+        for i in np.flatnonzero(~dones):
+            if self.vec.group_size > 1 and "group_id" in infos and infos["_group_id"][i]:
+                out[i].setdefault("group_id", int(infos["group_id"][i]))
+                out[i].setdefault("waiting", bool(infos["waiting"][i]))
         return obs, rewards.astype(np.float32), dones, out
-
-    def _slot_extras(self, info: dict[str, Any], infos: dict[str, Any], i: int) -> dict[str, Any]:
-        # Group bookkeeping of grouped or whole-episode envs (absent otherwise).
-        if "group_id" in infos and infos["_group_id"][i]:
-            info["group_id"] = int(infos["group_id"][i])
-            info["waiting"] = bool(infos["waiting"][i])
-        return info
 
     def reset_groups(self, mask: np.ndarray) -> dict[str, np.ndarray]:
         """Reset the slots in ``mask`` (whole groups) and return every slot's observation."""
-        obs, infos = self.vec.reset(options={"reset_mask": mask})
+        obs, _ = self.vec.reset(options={"reset_mask": mask})
         for i in np.flatnonzero(mask):
-            self.reset_infos[i] = self._slot_extras({"prompt": infos["prompt"][i]}, infos, int(i))
+            self.reset_infos[i] = dict(self.vec.reset_infos[i])
         return obs
 
     def close(self) -> None:

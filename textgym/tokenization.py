@@ -12,6 +12,8 @@ from typing import Any
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from textgym.data.grammar import vocabulary
+
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>"}
 
 
@@ -64,3 +66,17 @@ def resolve_tokenizer(tokenizer: str | Any) -> PreTrainedTokenizerBase:
             "a text-generation episode needs one to terminate"
         )
     return tokenizer
+
+
+def speaks_grammar(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether every non-special token is a word of the project's grammar (as the tiny model's are).
+
+    Envs use it to choose their language: grammar text, grammar-based fluency rewards and the
+    tiny model's prompt formats for such a tokenizer; natural prose otherwise.
+
+    >>> from textgym.models import load_tokenizer
+    >>> speaks_grammar(load_tokenizer("tiny"))
+    True
+    """
+    words = set(tokenizer.get_vocab()) - set(tokenizer.all_special_tokens)
+    return words <= set(vocabulary())

@@ -287,6 +287,41 @@ def test_a_user_turn_that_does_not_fit_truncates_with_a_warning() -> None:
     assert real(obs)[n:] == ids("two .") + [EOS]  # nothing of the user's turn was half-written
 
 
+def test_a_closing_that_does_not_fit_still_terminates_and_says_so() -> None:
+    def verbose(scenario: DialogueScenario, messages: list) -> UserTurn:
+        if not messages:
+            return UserTurn("how much are the eggs ?")
+        return UserTurn(" ".join(["the dog ran ."] * 10), goal_met=True, done=True)
+
+    env = DialogueEnv(scenarios=[TWO_QUESTIONS], user=verbose, max_length=60)
+    obs, _ = env.reset(seed=0)
+    n = len(real(obs))
+    with pytest.warns(UserWarning, match="the closing context is not shown: observation budget"):
+        obs, reward, terminated, truncated, info = say(env, ids("two .") + [EOS])[-1]
+    assert (terminated, truncated, info["goal_met"], info["budget_exhausted"]) == (True, False, True, False)
+    assert "needs 42 tokens" in info["closing_not_shown"] and "truncation_reason" not in info
+    assert reward == pytest.approx(1.0 - 0.02 + 1.0)  # helpful, 2 words, success ("two ." is no REPLY)
+    assert real(obs)[n:] == ids("two .") + [EOS]
+    assert info["turns"][-1] == {"role": "user", "text": " ".join(["the dog ran ."] * 10), "token_ids": []}
+
+
+def test_render_colours_the_agents_tokens_in_every_turn() -> None:
+    env = DialogueEnv(scenarios=[TWO_QUESTIONS], render_mode="ansi")
+    env.reset(seed=0)
+    say(env, ids("two .") + [EOS] + ids("sorry"))
+    plain = env.render().splitlines()
+    assert plain[2:] == ["assistant : two .", "user : when do you close ?", "assistant : sorry"]
+    env.set_token_values([0.0, 0.0, 2.0, 2.0])  # one scale over the whole conversation
+    low, high, end = "\x1b[30;48;2;215;48;39m", "\x1b[30;48;2;26;152;80m", "\x1b[0m"
+    assert env.render().splitlines() == plain[:2] + [
+        f"assistant : {low}two{end} {low}.{end} {high}<eos>{end}",  # the stop token shows when coloured
+        "user : when do you close ?",
+        f"assistant : {high}sorry{end}",
+    ]
+    with pytest.raises(ValueError, match="5 token values but only 4 tokens"):
+        env.set_token_values([0.0] * 5)
+
+
 def test_default_budget_fits_the_tiny_model_and_every_scripted_episode() -> None:
     env = gym.make("textgym/Dialogue-v0").unwrapped
     assert env.max_new_tokens == 3 * 12 and env.max_length <= 128  # the tiny model's positions
@@ -314,27 +349,56 @@ def test_splits_share_the_observation_shape_and_errors() -> None:
         DialogueEnv(fluency="bleu")
 
 
-def test_custom_turn_reward_and_success_weight() -> None:
-    env = DialogueEnv(
-        scenarios=[TWO_QUESTIONS], turn_reward=lambda p, c: [float(len(x)) for x in c], success_weight=10.0
-    )
+def test_custom_reward_and_success_weight() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def chars(prompts: list, completions: list) -> list:
+        seen.extend(zip(prompts, completions, strict=True))
+        return [float(len(x)) for x in completions]
+
+    env = gym.make("textgym/Dialogue-v0", scenarios=[TWO_QUESTIONS], reward=chars, success_weight=10.0)
     env.reset(seed=0)
     total = sum(s[1] for s in say(env, ids("two") + [EOS] + ids("sorry , i do not know .") + [EOS]))
     assert total == pytest.approx(len("two") + len("sorry , i do not know .") + 10.0)
+    # the reward sees each reply with its dialogue context, as reward=f does for every id
+    facts = SHOP.facts_text()
+    assert seen == [
+        (f"facts : {facts} user : how much are the eggs ? assistant :", "two"),
+        (
+            f"facts : {facts} user : how much are the eggs ? assistant : two user : when do you close ? assistant :",
+            "sorry , i do not know .",
+        ),
+    ]
+    with pytest.raises(TypeError, match="turn_reward"):
+        DialogueEnv(turn_reward=chars)  # renamed to reward=
+
+
+def test_immediate_rewards_sum_to_each_turns_score() -> None:
+    text = ids("the eggs cost two coins .") + [EOS] + ids("sorry , i do not know .") + [EOS]
+    terminal, immediate = (DialogueEnv(scenarios=[TWO_QUESTIONS], reward_mode=m) for m in ("terminal", "immediate"))
+    terminal.reset(seed=0)
+    immediate.reset(seed=0)
+    a, b = say(terminal, text), say(immediate, text)
+    assert [s[1] for s in a[:6]] == [0.0] * 6  # terminal: nothing before the turn ends
+    assert any(s[1] != 0.0 for s in b[:6])  # immediate: credit as the reply is written
+    # each turn's (and so the episode's) rewards sum to the same total; same components at the end
+    assert sum(s[1] for s in b[:7]) == pytest.approx(a[6][1])
+    assert sum(s[1] for s in b) == pytest.approx(sum(s[1] for s in a)) == pytest.approx(1.44 + 2.43)
+    assert b[-1][4]["reward_components"] == pytest.approx(a[-1][4]["reward_components"])
 
 
 def test_lm_user_is_deterministic_and_pickles() -> None:
     def run(env: DialogueEnv) -> list:
         env.reset(seed=0, options={"prompt_index": 0})
         out = [s[1:4] for s in say(env, ids("we sell eggs .") + [EOS])]
-        return out + [env._messages[-1]["content"]]
+        return out + [env.messages()[-1]["content"]]
 
     env = DialogueEnv(scenarios=[TWO_QUESTIONS], user="lm")
     first = run(env)
     clone = pickle.loads(pickle.dumps(env))
     assert clone.user._model is None  # the LM is reloaded, not pickled
     assert run(clone) == first == run(env)
-    assert env._messages[1]["role"] == "assistant" and env._messages[-1]["role"] == "user"
+    assert env.messages()[1]["role"] == "assistant" and env.messages()[-1]["role"] == "user"
 
 
 # ----- an SB3 rollout: the user's tokens are never actions -----

@@ -126,3 +126,12 @@ def test_make_vec_matches_single_envs(env_id: str, mode: str) -> None:
 def test_registry_imports_no_torch() -> None:
     code = "import sys, envs_registry, textgym; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_making_tinycat_imports_no_torch() -> None:
+    # issue 13: a small-vocabulary env needs no deep-learning stack.
+    code = (
+        "import sys, textgym, gymnasium as gym; env = gym.make('textgym/TinyCat-v0'); env.reset(seed=0); env.step(1);"
+        " gym.make_vec('textgym/TinyCat-v0', num_envs=2); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

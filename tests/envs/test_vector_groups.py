@@ -13,7 +13,7 @@ def make(n: int = 6, g: int = 3, mode: AutoresetMode = AutoresetMode.SAME_STEP, 
 
 
 def prompts_of(venv: TextGenVectorEnv) -> np.ndarray:
-    return venv._prompt_index.copy()
+    return np.array([venv._slots.episodes[i].index for i in range(venv.num_envs)])
 
 
 def test_num_envs_must_be_a_multiple_of_group_size() -> None:
@@ -96,7 +96,8 @@ def test_disabled_autoreset_waits_until_reset_mask() -> None:
     obs, infos = venv.reset(options={"reset_mask": np.array([False, False, True, True])})
     assert (venv._group_id[:2] == group_ids[:2]).all() and (venv._group_id[2:] != group_ids[2:]).all()
     np.testing.assert_array_equal(obs["input_ids"][:2], before[:2])
-    assert (obs["attention_mask"][2:].sum(axis=1) == venv._prompt_len[2:]).all()  # fresh episodes
+    prompt_len = [len(venv.env.prompt_ids[i]) for i in prompts_of(venv)[2:]]
+    np.testing.assert_array_equal(obs["attention_mask"][2:].sum(axis=1), prompt_len)  # fresh episodes
     obs, _, term, _, infos = venv.step(np.full(4, eos))
     assert not term[:2].any() and term[2:].all() and infos["waiting"][:2].all()
 

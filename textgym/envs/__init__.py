@@ -1,7 +1,8 @@
 """Token-level text-generation environments."""
 
 from textgym.envs.cat_text import CatTextEnv, CatTextVectorEnv
-from textgym.envs.dialogue import DialogueEnv, LMUser
+from textgym.envs.dialogue import DialogueEnv, DialogueVectorEnv, LMUser
+from textgym.envs.episodes import Episode, Turn, TurnEnd
 from textgym.envs.summarization import SummarizationEnv, SummarizationVectorEnv
 from textgym.envs.text_gen import TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
@@ -10,9 +11,13 @@ __all__ = [
     "CatTextEnv",
     "CatTextVectorEnv",
     "DialogueEnv",
+    "DialogueVectorEnv",
+    "Episode",
     "LMUser",
     "SummarizationEnv",
     "SummarizationVectorEnv",
     "TextGenEnv",
     "TextGenVectorEnv",
+    "Turn",
+    "TurnEnd",
 ]

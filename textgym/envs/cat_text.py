@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from textgym.data import CAT_WORDS, story_openings, to_natural, vocabulary
+from textgym.data import CAT_WORDS, story_openings, to_natural
 from textgym.envs.text_gen import SPLITS, TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
-from textgym.rewards import GrammarReward, KeywordReward, LMFluencyReward, WeightedSum
-from textgym.tokenization import resolve_tokenizer
+from textgym.rewards import GrammarReward, KeywordReward, WeightedSum
+from textgym.tokenization import resolve_tokenizer, speaks_grammar
 
 TOPIC_WEIGHT = 1.0
 GRAMMAR_WEIGHT = 1.0
 LM_FLUENCY_WEIGHT = 0.2
-
-
-def _speaks_grammar(tokenizer: Any) -> bool:
-    """Whether every non-special token is a word of the project's grammar (the tiny model)."""
-    words = set(tokenizer.get_vocab()) - set(tokenizer.all_special_tokens)
-    return words <= set(vocabulary())
 
 
 class CatTextEnv(TextGenEnv):
@@ -89,7 +83,7 @@ class CatTextEnv(TextGenEnv):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
         tok = resolve_tokenizer(tokenizer)
-        grammar_vocab = _speaks_grammar(tok)
+        grammar_vocab = speaks_grammar(tok)
         if fluency == "auto":
             fluency = "grammar" if grammar_vocab else "lm"
         if fluency not in ("grammar", "lm"):
@@ -100,6 +94,8 @@ class CatTextEnv(TextGenEnv):
             else:
                 if not isinstance(tokenizer, str):
                     raise ValueError("fluency='lm' needs tokenizer given as a model name or path")
+                from textgym.rewards.fluency import LMFluencyReward  # imports torch: only when used
+
                 fluency_term = (LMFluencyReward(tokenizer), LM_FLUENCY_WEIGHT)
             reward = WeightedSum(
                 {"topic": (KeywordReward(CAT_WORDS), TOPIC_WEIGHT), "fluency": fluency_term},

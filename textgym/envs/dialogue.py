@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, Literal
 
-import gymnasium as gym
 import numpy as np
-import torch
-from gymnasium import spaces
 
 from textgym.data import to_natural
 from textgym.data.shop_tasks import (
@@ -22,19 +19,19 @@ from textgym.data.shop_tasks import (
     parse_dialogue_context,
     shop_scenarios,
 )
-from textgym.envs.cat_text import _speaks_grammar
-from textgym.envs.text_gen import SPLITS, TextGenEnv, choose_prompt_index
+from textgym.envs.episodes import Episode, TurnEnd
+from textgym.envs.text_gen import SPLITS, TextGenEnv
+from textgym.envs.vector import TextGenVectorEnv
 from textgym.rewards import (
     GrammarReward,
     KeywordReward,
     LengthPenalty,
-    LMFluencyReward,
     RewardLike,
+    RewardModel,
     RewardOutput,
     WeightedSum,
 )
-from textgym.rewards.base import RewardModel, as_reward_model, score_batch
-from textgym.tokenization import resolve_tokenizer
+from textgym.tokenization import resolve_tokenizer, speaks_grammar
 
 UserLike = Callable[[DialogueScenario, Sequence[Mapping[str, str]]], UserTurn | str]
 
@@ -99,6 +96,8 @@ def default_turn_reward(fluency: Literal["grammar", "lm", "none"], lm_name: str 
     elif fluency == "lm":
         if lm_name is None:
             raise ValueError("fluency='lm' needs the tokenizer given as a model name or path")
+        from textgym.rewards.fluency import LMFluencyReward  # imports torch: only when used
+
         terms["fluency"] = (LMFluencyReward(lm_name), LM_FLUENCY_WEIGHT)
     elif fluency != "none":
         raise ValueError(f"fluency must be 'auto', 'grammar', 'lm' or 'none', got {fluency!r}")
@@ -129,11 +128,12 @@ class LMUser:
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__ | {"_model": None, "_tokenizer": None}
 
-    @torch.no_grad()
     def __call__(self, scenario: DialogueScenario, messages: Sequence[Mapping[str, str]]) -> UserTurn:
         """The next user turn."""
         if not messages:
             return UserTurn(scenario.questions[0])
+        import torch  # here, so that the env module imports no torch (issue 13)
+
         if self._model is None:
             from textgym.models import load_model
 
@@ -148,14 +148,15 @@ class LMUser:
         separator = tok("assistant", add_special_tokens=False)["input_ids"]
         if len(separator) == 1:
             stop.append(separator[0])
-        out = self._model.generate(
-            ids,
-            attention_mask=torch.ones_like(ids),
-            do_sample=False,
-            max_new_tokens=self.max_new_tokens,
-            eos_token_id=stop,
-            pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
-        )
+        with torch.no_grad():
+            out = self._model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=False,
+                max_new_tokens=self.max_new_tokens,
+                eos_token_id=stop,
+                pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+            )
         new = [t for t in out[0, ids.shape[1] :].tolist() if t not in stop]
         text = tok.decode(new, skip_special_tokens=True).strip()
         if text == CLOSING:
@@ -212,7 +213,7 @@ class _ChatFormat(_TranscriptFormat):
         return full[full.index(self._SENTINEL) + len(self._SENTINEL) :]
 
 
-class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
+class DialogueEnv(TextGenEnv):
     """Serve a customer in a shop: a multi-turn conversation with a simulated user.
 
     ## Description
@@ -228,6 +229,11 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
     until a reply answers it correctly, and says "thank you ." when all are answered. Any
     callable ``user(scenario, messages) -> UserTurn | str`` can play the user
     (``user="lm"``: :class:`LMUser`).
+
+    It is a :class:`~textgym.envs.TextGenEnv` whose turn hooks play the user, so it has the
+    same observation, padding, validation, rendering (with token colours) and end-of-episode
+    ``info`` as every env, and a batched vector env: ``gym.make_vec("textgym/Dialogue-v0",
+    num_envs=N)`` (:class:`DialogueVectorEnv`), which ``agents.make_env`` uses.
 
     Conversation formats. Tiny model (the ``"transcript"`` format it was pretrained on):
     ``"<bos> facts : F user : Q1 assistant :"``, then the agent's reply, then
@@ -251,10 +257,10 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
     dropped silently.
 
     ## Rewards
-    At the end of each agent turn, the turn reward scores the reply given the conversation
+    At the end of each agent turn, the reward model scores the reply given the conversation
     (a :func:`~textgym.data.shop_tasks.dialogue_context` string, e.g. ``"facts : F user : Q
-    assistant :"``); by default ``helpfulness - rudeness + length + w_f * fluency``
-    (:func:`default_turn_reward`):
+    assistant :"``, as the prompt); by default ``helpfulness - rudeness + length + w_f *
+    fluency`` (:func:`default_turn_reward`):
 
     * helpfulness: 1.0 if the reply answers the question correctly by the facts
       (:func:`~textgym.data.shop_tasks.is_helpful`), else 0.0;
@@ -265,11 +271,12 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
       0.5``); otherwise the mean log-likelihood per token under the frozen LM (``w_f = 0.2``).
 
     When the user's goal is met the last step also gets ``success_weight`` (1.0). Other
-    steps get 0. ``info["turn_reward_components"]`` holds a turn's components at its last
-    step; at the end, ``info["reward_components"]`` holds the episode's sums, with
-    ``"success"`` (1.0 or 0.0), so the return is ``sum_k weight_k * component_k``.
-    A scripted episode answered perfectly with g questions returns ``1 + 1.5 g - 0.01 x
-    words`` (with the tiny model).
+    steps get 0 (``reward_mode="immediate"``: each step gets the change of its turn's
+    score instead, as in :class:`~textgym.envs.TextGenEnv`). ``info["turn_reward_components"]``
+    holds a turn's components at its last step; at the end, ``info["reward_components"]``
+    holds the episode's sums, with ``"success"`` (1.0 or 0.0), so the return is ``sum_k
+    weight_k * component_k``. A scripted episode answered perfectly with g questions returns
+    ``1 + 1.5 g - 0.01 x words`` (with the tiny model).
 
     ## Episode End
     * Termination: the user's goal is met (the user leaves satisfied), the user ends the
@@ -283,9 +290,11 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
       are the episode's whole return, so ``info["budget_exhausted"]`` is True and agents
       must not bootstrap past it (as in :class:`~textgym.envs.TextGenEnv`).
 
-    At the end ``info`` also holds ``"prompt"`` (the opening), ``"completion"`` (the agent's
-    replies, one per line), ``"goal_met"``, ``"conversation"`` (as rendered) and
-    ``"turns"``: each turn's role, text and the token ids it put in the observation.
+    At the end ``info`` holds, as in every env, ``"prompt"`` (the opening), ``"completion"``
+    (the agent's replies, one per line), ``"reward_components"`` and ``"budget_exhausted"``,
+    and also ``"goal_met"``, ``"conversation"`` (as rendered) and ``"turns"``: each turn's
+    role, text and the token ids it put in the observation. ``reset`` returns the prompt and
+    the user's ``"goal"`` (its questions).
 
     ## Arguments
     * ``tokenizer``: ``"tiny"`` (default), ``"smollm2-135m"`` or any tokenizer spec.
@@ -293,8 +302,8 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
       ``user(scenario, messages) -> UserTurn | str`` (``messages``: the conversation so
       far as ``{"role", "content"}`` dicts; ``[]`` asks for the opening, once per
       scenario when the env is built).
-    * ``turn_reward``: replaces the per-turn reward (any reward model or callable over
-      ``(contexts, replies)``); ``success_weight``: the goal bonus.
+    * ``reward``: replaces the per-turn reward, as ``reward=`` does for every id (any reward
+      model or callable ``f(contexts, replies) -> floats``); ``success_weight``: the goal bonus.
     * ``fluency``: ``"auto"`` (grammar for the tiny tokenizer, else ``"lm"``), ``"grammar"``,
       ``"lm"``, ``"none"``.
     * ``conversation_format``: ``"auto"`` (transcript for the tiny tokenizer, the chat
@@ -304,11 +313,15 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``split``: ``"train"``, ``"validation"`` or ``"test"``.
     * ``max_turns`` (3), ``max_reply_tokens`` (12 for tiny, 48 otherwise),
       ``max_new_tokens``, ``max_length``: the budgets above.
+    * ``reward_mode``: ``"terminal"`` (default) or ``"immediate"``.
     * ``render_mode``: ``"ansi"`` returns the conversation turn by turn (one
-      ``"role : text"`` line each); ``"human"`` prints it.
+      ``"role : text"`` line each); ``"human"`` prints it. After ``set_token_values`` the
+      agent's tokens are coloured by their values.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version. Since it became a :class:`~textgym.envs.TextGenEnv` subclass it
+      takes ``reward=`` (formerly ``turn_reward=``) and ``reward_mode``, and has a vector
+      entry point; its observations, rewards and data are unchanged, so the id stays v0.
 
     ## Example
     >>> import gymnasium as gym
@@ -319,8 +332,11 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
     >>> tok = env.unwrapped.tokenizer
     >>> for word in "sorry , i do not know . <eos>".split():
     ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
-    >>> terminated, info["goal_met"], round(reward, 2)  # 1 + 1 + 0.5 * fluency - 0.01 * 7 words
-    (True, True, 2.43)
+    >>> c = info["reward_components"]
+    >>> terminated, info["goal_met"], c["helpfulness"], c["fluency"], c["success"]
+    (True, True, 1.0, 1.0, 1.0)
+    >>> reward == 1.0 * c["helpfulness"] + 0.5 * c["fluency"] - 0.01 * 7 + 1.0 * c["success"]  # 7 words
+    True
     >>> print(env.render())
     facts : the shop sells cups for ten coins . the shop closes at one . the shop opens at ten .
     user : where is the shop ?
@@ -328,14 +344,14 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
     user : thank you .
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    prompt_noun = "scenarios"
 
     def __init__(
         self,
         *,
         tokenizer: str | Any = "tiny",
         user: Literal["scripted", "lm"] | UserLike = "scripted",
-        turn_reward: RewardLike | None = None,
+        reward: RewardLike | None = None,
         success_weight: float = SUCCESS_WEIGHT,
         fluency: Literal["auto", "grammar", "lm", "none"] = "auto",
         conversation_format: Literal["auto", "transcript", "chat"] = "auto",
@@ -346,17 +362,15 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
         max_reply_tokens: int | None = None,
         max_new_tokens: int | None = None,
         max_length: int | None = None,
+        reward_mode: Literal["terminal", "immediate"] = "terminal",
         render_mode: str | None = None,
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            modes = self.metadata["render_modes"]
-            raise ValueError(f"render_mode must be one of {modes}, got {render_mode!r}")
         if max_turns < 1:
             raise ValueError(f"max_turns must be >= 1, got {max_turns}")
-        self.tokenizer = tok = resolve_tokenizer(tokenizer)
-        grammar = _speaks_grammar(tok)
+        tok = resolve_tokenizer(tokenizer)
+        grammar = speaks_grammar(tok)
 
         if conversation_format == "auto":
             has_template = bool(getattr(tok, "chat_template", None))
@@ -377,11 +391,10 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
             raise TypeError(f"user must be 'scripted', 'lm' or a callable, got {type(user).__name__}")
         self.user = user
 
-        if turn_reward is None:
+        if reward is None:
             if fluency == "auto":
                 fluency = "grammar" if grammar else "lm"
-            turn_reward = default_turn_reward(fluency, tokenizer if isinstance(tokenizer, str) else None)
-        self.turn_reward: RewardModel = as_reward_model(turn_reward)
+            reward = default_turn_reward(fluency, tokenizer if isinstance(tokenizer, str) else None)
         self.success_weight = float(success_weight)
 
         if scenarios is None:
@@ -393,60 +406,43 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
         if split not in all_scenarios or not all_scenarios[split]:
             raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(all_scenarios)}")
         self.scenarios = all_scenarios[split]
-        self.split = split
-        self.render_mode = render_mode
         self.max_turns = int(max_turns)
-        self.max_reply_tokens = int(max_reply_tokens or (GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS))
-        self.max_new_tokens = int(max_new_tokens or self.max_turns * self.max_reply_tokens)
-        if self.max_reply_tokens < 1 or self.max_new_tokens < 1:
+        reply_tokens = int(max_reply_tokens or (GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS))
+        max_new_tokens = int(max_new_tokens or self.max_turns * reply_tokens)
+        if reply_tokens < 1 or max_new_tokens < 1:
             raise ValueError("max_reply_tokens and max_new_tokens must be >= 1")
 
-        self.eos_token_id = int(tok.eos_token_id)
-        pad = tok.pad_token_id
-        self.pad_token_id = int(pad if pad is not None else self.eos_token_id)
-        stops = {self.eos_token_id}
+        stops = {int(tok.eos_token_id)}
         if self._format.separator is not None:
             sep = tok(self._format.separator, add_special_tokens=False)["input_ids"]
             if len(sep) == 1:
                 stops.add(int(sep[0]))
-        self.stop_token_ids = frozenset(stops)
-        self.vocab_size = len(tok)
 
         # The opening: facts and the user's first utterance (a pure function of the scenario).
         self._openings = [self._opening(s) for s in self.scenarios]
         pairs = zip(self.scenarios, self._openings, strict=True)
-        self.prompts = [self._format.prompt(s.facts, first) for s, first in pairs]
-        self.prompt_ids = [self._encode(p, special=True) for p in self.prompts]
+        prompts = [self._format.prompt(s.facts, first) for s, first in pairs]
         if max_length is None:
-            max_length = self._default_max_length(all_scenarios)
-        longest = max(len(ids) for ids in self.prompt_ids)
-        if longest >= max_length:
-            raise ValueError(f"an opening prompt has {longest} tokens, leaving no room in max_length={max_length}")
-        self.max_length = int(max_length)
-
-        self.action_space = spaces.Discrete(self.vocab_size)
-        self.observation_space = spaces.Dict(
-            {
-                "input_ids": spaces.Box(0, self.vocab_size - 1, (self.max_length,), np.int64),
-                "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
-            }
+            max_length = self._default_max_length(tok, all_scenarios, max_new_tokens)
+        super().__init__(
+            prompts,
+            tokenizer=tok,
+            reward=reward,
+            max_new_tokens=max_new_tokens,
+            max_length=max_length,
+            split=split,
+            reward_mode=reward_mode,
+            stop_token_ids=sorted(stops),
+            add_special_tokens=conversation_format == "transcript",  # chat templates hold their own
+            render_mode=render_mode,
         )
-        self._ids = np.full(self.max_length, self.pad_token_id, dtype=np.int64)
-        self._mask = np.zeros(self.max_length, dtype=np.int64)
-        self._index = -1
-        self._done = True
-        self._len = 0
-        self._n_new = 0
-        self._reply: list[int] = []
-        self._messages: list[dict[str, str]] = []
-        self._turns: list[dict[str, Any]] = []
-        self._components: dict[str, float] = {}
+        self.max_reply_tokens = reply_tokens
 
-    # ----- helpers -----
-    def _encode(self, text: str, special: bool = False) -> list[int]:
+    # ----- the user and the conversation -----
+    def _encode(self, tokenizer: Any, text: str, special: bool = False) -> list[int]:
         # Chat templates already contain their special tokens.
         add = special and self.conversation_format == "transcript"
-        return [int(t) for t in self.tokenizer(text, add_special_tokens=add)["input_ids"]]
+        return [int(t) for t in tokenizer(text, add_special_tokens=add)["input_ids"]]
 
     def _opening(self, scenario: DialogueScenario) -> str:
         turn = self._ask(scenario, [])
@@ -472,170 +468,92 @@ class DialogueEnv(gym.Env[dict[str, np.ndarray], int]):
             for m in messages
         ]
 
-    def _user_turn_ids(self, facts: str, messages: Sequence[Mapping[str, str]], text: str, closing: bool) -> list[int]:
-        return self._encode(self._format.user_turn(facts, self._shown(messages), text, closing))
+    def _user_turn_ids(
+        self, tokenizer: Any, facts: str, messages: Sequence[Mapping[str, str]], text: str, closing: bool
+    ) -> list[int]:
+        return self._encode(tokenizer, self._format.user_turn(facts, self._shown(messages), text, closing))
 
-    def _default_max_length(self, all_scenarios: Mapping[str, Sequence[DialogueScenario]]) -> int:
+    def _default_max_length(
+        self, tokenizer: Any, all_scenarios: Mapping[str, Sequence[DialogueScenario]], max_new_tokens: int
+    ) -> int:
         """Longest opening of any split + max_new_tokens + max_turns x the longest user turn."""
         openings, utterances = [], {CLOSING}
         for scenarios in all_scenarios.values():
             for s in scenarios:
                 prompt = self._format.prompt(s.facts, self._opening(s))
-                openings.append(len(self._encode(prompt, special=True)))
+                openings.append(len(self._encode(tokenizer, prompt, special=True)))
                 utterances.update(s.questions)
         s = self.scenarios[0]
         history = [{"role": "user", "content": s.questions[0]}, {"role": "assistant", "content": "x"}]
-        longest_user = max(len(self._user_turn_ids(s.facts, history, u, closing=u == CLOSING)) for u in utterances)
-        return max(openings) + self.max_new_tokens + self.max_turns * longest_user
+        longest_user = max(
+            len(self._user_turn_ids(tokenizer, s.facts, history, u, closing=u == CLOSING)) for u in utterances
+        )
+        return max(openings) + max_new_tokens + self.max_turns * longest_user
 
-    def validate_action(self, action: Any) -> int:
-        """Return ``action`` as an int, or raise if it is not in the action space."""
-        return TextGenEnv.validate_action(self, action)  # type: ignore[arg-type]
+    def messages(self, episode: Episode | None = None) -> list[dict[str, str]]:
+        """The conversation of ``episode`` (default: the current one) as ``{"role", "content"}`` dicts.
 
-    def decode_reply(self, token_ids: Sequence[int]) -> str:
-        """Reply text: the agent's tokens without stop tokens and special tokens."""
-        return TextGenEnv.decode_completion(self, token_ids)  # type: ignore[arg-type]
-
-    def _obs(self) -> dict[str, np.ndarray]:
-        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
-
-    def _append(self, ids: Sequence[int]) -> None:
-        self._ids[self._len : self._len + len(ids)] = ids
-        self._mask[self._len : self._len + len(ids)] = 1
-        self._len += len(ids)
-
-    # ----- gymnasium API -----
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Start a conversation from a scenario drawn with ``self.np_random``.
-
-        ``options={"prompt_index": i}`` picks the i-th scenario instead (evaluation sweeps).
+        The user's opening, then each finished turn in order (user texts in the grammar, as
+        the user said them); the reply being written is not included.
         """
-        super().reset(seed=seed)
-        index = choose_prompt_index(self.np_random, options, len(self.scenarios), "scenarios")
-        self._index = index
-        self._ids.fill(self.pad_token_id)
-        self._mask.fill(0)
-        self._len = 0
-        self._append(self.prompt_ids[index])
-        self._n_new = 0
-        self._reply = []
-        self._messages = [{"role": "user", "content": self._openings[index]}]
-        self._turns = [{"role": "prompt", "text": self.prompts[index], "token_ids": list(self.prompt_ids[index])}]
-        self._components = {}
-        self._done = False
-        scenario = self.scenarios[index]
-        return self._obs(), {"prompt": self.prompts[index], "goal": list(scenario.questions)}
+        episode = episode if episode is not None else self.episode
+        if episode is None:
+            raise RuntimeError("no episode yet: call reset()")
+        opening = {"role": "user", "content": self._openings[episode.index]}
+        return [opening, *({"role": t.role, "content": t.text} for t in episode.turns[1:])]
 
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        """Append one token of the agent's reply; at the end of its turn, the user answers."""
-        if self._done:
-            raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
-        a = self.validate_action(action)
-        self._append([a])
-        self._reply.append(a)
-        self._n_new += 1
-        reward, terminated, truncated, reason = 0.0, False, False, None
-        info: dict[str, Any] = {}
-        turn_over = a in self.stop_token_ids or len(self._reply) >= self.max_reply_tokens
-        out_of_tokens = self._n_new >= self.max_new_tokens or self._len >= self.max_length
-        if turn_over or out_of_tokens:
-            reward, info["turn_reward_components"] = self._score_reply()
-        if turn_over:
-            scenario = self.scenarios[self._index]
-            user = self._ask(scenario, self._messages)
-            goal_met = user.goal_met
-            n_agent_turns = sum(m["role"] == "assistant" for m in self._messages)
-            if user.done or goal_met or n_agent_turns >= self.max_turns:
-                terminated = True
-                self._components["success"] = float(goal_met)
-                reward += self.success_weight * float(goal_met)
-                if user.done and user.text:
-                    reason = self._user_says(scenario, user.text, closing=True)
-            else:
-                reason = self._user_says(scenario, user.text, closing=False)
-                truncated = reason is not None
-        if not terminated and not truncated:
-            if self._n_new >= self.max_new_tokens:
-                truncated, reason = True, f"the agent wrote max_new_tokens={self.max_new_tokens} tokens"
-            elif self._len >= self.max_length:
-                truncated, reason = True, f"the observation is full (max_length={self.max_length})"
-        if terminated or truncated:
-            self._done = True
-            self._components.setdefault("success", 0.0)
-            info |= self._final_info(reason if truncated else None)
-            if reason is not None and not truncated:  # a closing utterance that did not fit
-                info["closing_not_shown"] = reason
-        return self._obs(), float(reward), terminated, truncated, info
+    # ----- TextGenEnv hooks -----
+    def turn_prompt(self, episode: Episode) -> str:
+        """The dialogue context the reply is scored against: facts and conversation so far."""
+        return dialogue_context(self.scenarios[episode.index].facts, self.messages(episode))
 
-    def _score_reply(self) -> tuple[float, dict[str, float]]:
-        """Score the current reply, record the agent's turn, start a new one."""
-        text = self.decode_reply(self._reply)
-        scenario = self.scenarios[self._index]
-        context = dialogue_context(scenario.facts, self._messages)
-        out = score_batch(self.turn_reward, [context], [text])
-        components = {k: float(v[0]) for k, v in out.components.items()}
-        for k, v in components.items():
-            self._components[k] = self._components.get(k, 0.0) + v
-        self._messages.append({"role": "assistant", "content": text})
-        self._turns.append({"role": "assistant", "text": text, "token_ids": list(self._reply)})
-        self._reply = []
-        return float(out.total[0]), components
-
-    def _user_says(self, scenario: DialogueScenario, text: str, closing: bool) -> str | None:
-        """Append the user's turn; return why not if it does not fit (a truncation reason)."""
-        ids = self._user_turn_ids(scenario.facts, self._messages, text, closing)
-        last = self._turns[-1]["token_ids"]
-        if ids and last and last[-1] in self.stop_token_ids and ids[0] == last[-1]:
+    def end_turn(self, episode: Episode) -> TurnEnd:
+        """The user answers the reply; the conversation ends when the user leaves or gives up."""
+        scenario = self.scenarios[episode.index]
+        messages = self.messages(episode)
+        user = self._ask(scenario, messages)
+        ended = user.done or user.goal_met or len(episode.agent_turns) >= self.max_turns
+        goal = float(user.goal_met)
+        if ended and not (user.done and user.text):  # leaves (or gives up) without a word
+            return TurnEnd(terminated=True, reward=self.success_weight * goal, components={"success": goal})
+        ids = self._user_turn_ids(self.tokenizer, scenario.facts, messages, user.text, closing=ended)
+        reply = episode.turns[-1].token_ids
+        if ids and reply and reply[-1] in self.stop_token_ids and ids[0] == reply[-1]:
             ids = ids[1:]  # the agent's own stop token (EOS / "user") already opens this turn
-        self._messages.append({"role": "user", "content": text})
-        room = self.max_length - self._len - (0 if closing else 1)  # leave room to reply
-        if len(ids) > room:
-            reason = (
-                f"observation budget: the user's turn {text!r} needs {len(ids)} tokens but only "
-                f"{max(room, 0)} of max_length={self.max_length} are free; raise max_length"
-            )
-            warnings.warn(f"episode truncated: {reason}", stacklevel=3)
-            self._turns.append({"role": "user", "text": text, "token_ids": []})
-            return reason
-        self._append(ids)
-        self._turns.append({"role": "user", "text": text, "token_ids": ids})
-        return None
+        bonus = {"reward": self.success_weight * goal, "components": {"success": goal}} if ended else {}
+        return TurnEnd(terminated=ended, context=ids, context_role="user", context_text=user.text, **bonus)
 
-    def _final_info(self, truncation_reason: str | None) -> dict[str, Any]:
-        info = {
-            "prompt": self.prompts[self._index],
-            "completion": "\n".join(t["text"] for t in self._turns if t["role"] == "assistant"),
-            "reward_components": dict(self._components),
-            "goal_met": bool(self._components["success"]),
-            "conversation": self._conversation(),
-            "turns": [dict(t) for t in self._turns],
-        }
-        # Every truncation here is the env's own token budget: the text is scored as it stands,
-        # so agents must not bootstrap past it (as TextGenEnv; Pardo et al. 2018).
-        info["budget_exhausted"] = truncation_reason is not None
-        if truncation_reason is not None:
-            info["truncation_reason"] = truncation_reason
+    def turn_info(self, episode: Episode, components: Mapping[str, float]) -> dict[str, Any]:
+        """``info["turn_reward_components"]``: the finished turn's reward components."""
+        return {"turn_reward_components": dict(components)}
+
+    def reset_info(self, episode: Episode) -> dict[str, Any]:
+        """The opening prompt and the user's goal (its questions)."""
+        return {"prompt": episode.prompt, "goal": list(self.scenarios[episode.index].questions)}
+
+    def final_info(self, episode: Episode, truncation_reason: str | None) -> dict[str, Any]:
+        """:meth:`TextGenEnv.final_info`, with ``success`` always set, ``goal_met``, the conversation and turns."""
+        episode.components.setdefault("success", 0.0)
+        info = super().final_info(episode, truncation_reason)
+        info["goal_met"] = bool(episode.components["success"])
+        info["conversation"] = self.render_text(episode, [t.text for t in episode.agent_turns])
+        info["turns"] = [asdict(t) for t in episode.turns]
         return info
 
-    def _conversation(self) -> str:
-        if self._index < 0:
-            return "(no episode yet: call reset())"
-        scenario = self.scenarios[self._index]
+    def render_text(self, episode: Episode, replies: Sequence[str]) -> str:
+        """The conversation, one ``"role : text"`` line per turn, the reply being written last."""
+        scenario = self.scenarios[episode.index]
         lines = [f"facts : {self._format.text(scenario.facts)}"]
-        lines += [f"{m['role']} : {m['content']}" for m in self._shown(self._messages)]
-        if self._reply and not self._done:
-            lines.append(f"assistant : {self.decode_reply(self._reply)}")
+        agent = iter(replies)
+        for m in self._shown(self.messages(episode)):
+            content = next(agent) if m["role"] == "assistant" else m["content"]
+            lines.append(f"{m['role']} : {content}")
+        lines += [f"assistant : {reply}" for reply in agent]  # the unfinished reply, if any
         return "\n".join(lines)
 
-    def render(self) -> str | None:
-        """The conversation, one ``"role : text"`` line per turn; printed in human mode."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
-            return None
-        text = self._conversation()
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
+
+class DialogueVectorEnv(TextGenVectorEnv):
+    """Batched Dialogue: ``gymnasium.make_vec("textgym/Dialogue-v0", num_envs=N)``."""
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any):
+        super().__init__(DialogueEnv(**kwargs), num_envs)

@@ -10,11 +10,10 @@ from typing import Any, Literal
 from textgym.data import to_natural
 from textgym.data.loaders import load_summarization_pairs
 from textgym.data.report_tasks import report_pairs
-from textgym.envs.cat_text import _speaks_grammar
 from textgym.envs.text_gen import SPLITS, TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
-from textgym.rewards import EmbeddingSimilarityReward, RougeReward
-from textgym.tokenization import resolve_tokenizer
+from textgym.rewards import RougeReward
+from textgym.tokenization import resolve_tokenizer, speaks_grammar
 
 DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 # Observation budget of the prompt, in tokens, and completion length: the tiny model has 128
@@ -163,7 +162,7 @@ class SummarizationEnv(TextGenEnv):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
         tok = resolve_tokenizer(tokenizer)
-        grammar = _speaks_grammar(tok)
+        grammar = speaks_grammar(tok)
         if prompt_format == "auto":
             has_template = bool(getattr(tok, "chat_template", None))
             prompt_format = "grammar" if grammar else ("chat" if has_template else "plain")
@@ -202,6 +201,8 @@ class SummarizationEnv(TextGenEnv):
             if reward == "rouge":
                 reward = RougeReward(references, rouge_types=rouge_types, use_stemmer=True)
             elif reward == "embedding":
+                from textgym.rewards.embedding import EmbeddingSimilarityReward  # imports torch: only when used
+
                 reward = EmbeddingSimilarityReward(references)
             else:
                 raise ValueError(f"reward must be 'rouge', 'embedding' or a reward model, got {reward!r}")

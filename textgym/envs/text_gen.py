@@ -9,14 +9,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
 from textgym.rewards.base import RewardLike, RewardModel, RewardOutput, as_reward_model, score_batch
 from textgym.tokenization import resolve_tokenizer
 
 SPLITS = ("train", "validation", "test")
 
 
-def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts") -> int:
-    """``options["prompt_index"]`` if given (checked against ``n``), else a draw from ``rng``.
+def requested_prompt_index(options: dict[str, Any] | None, n: int, what: str = "prompts") -> int | None:
+    """``options["prompt_index"]`` checked against ``n``, or None when it is not given.
 
     Raises:
         ValueError: If the given index is outside ``[0, n)``; the message names ``what``.
@@ -26,7 +27,17 @@ def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None
         if not 0 <= index < n:
             raise ValueError(f"prompt_index {index} out of range for {n} {what}")
         return index
-    return int(rng.integers(n))
+    return None
+
+
+def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None, n: int, what: str = "prompts") -> int:
+    """``options["prompt_index"]`` if given (checked against ``n``), else a draw from ``rng``.
+
+    Raises:
+        ValueError: If the given index is outside ``[0, n)``; the message names ``what``.
+    """
+    index = requested_prompt_index(options, n, what)
+    return int(rng.integers(n)) if index is None else index
 
 
 class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
@@ -37,37 +48,50 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     per step until it emits EOS (or another stop token) or has written ``max_new_tokens``
     tokens. A pluggable reward model scores the (prompt, completion) text.
 
+    Multi-turn tasks are subclasses that override the turn hooks (:class:`DialogueEnv
+    <textgym.envs.DialogueEnv>` does): when the agent's turn ends (a stop token, or
+    ``max_reply_tokens`` tokens when that attribute is set), :meth:`end_turn` may append
+    context tokens that are not actions (a simulated user's answer), continue or end the
+    episode, and add to the turn's reward; :meth:`turn_prompt` gives the text each turn's
+    reply is scored against. By default a turn ends the episode: the plain single-turn MDP.
+    The batched :class:`~textgym.envs.TextGenVectorEnv` runs the same hooks.
+
     ## Action Space
     ``Discrete(vocab_size)``: the id of the next token, ``vocab_size = len(tokenizer)``.
 
     ## Observation Space
     ``Dict(input_ids=Box(0, vocab_size - 1, (max_length,), int64),
     attention_mask=Box(0, 1, (max_length,), int64))`` with
-    ``max_length = max_prompt_tokens + max_new_tokens``. The token state is **right-padded**:
-    the prompt's tokens (with the tokenizer's special tokens, e.g. the tiny model's
-    ``<bos>``), then the generated tokens, then padding (the tokenizer's PAD id, or EOS if it
-    has none) with ``attention_mask`` 0. A token never moves once written, so the real
-    tokens are always ``input_ids[: attention_mask.sum()]``.
+    ``max_length = max_prompt_tokens + max_new_tokens`` unless given. The token state is
+    **right-padded**: the prompt's tokens (with the tokenizer's special tokens, e.g. the tiny
+    model's ``<bos>``), then the generated tokens (and any context a multi-turn env adds),
+    then padding (the tokenizer's PAD id, or EOS if it has none) with ``attention_mask`` 0. A
+    token never moves once written, so the real tokens are always
+    ``input_ids[: attention_mask.sum()]``.
 
     ## Rewards
-    From the reward model, on the completion decoded without special tokens.
-    ``reward_mode="terminal"`` (default): 0 on every step but the last, which gets the
-    score. ``reward_mode="immediate"``: each step gets the change in the score of the
-    completion so far (counting the score before the first token as 0), so an episode's
-    rewards sum to the terminal score while credit arrives as soon as it is earned.
+    From the reward model, on the completion decoded without special tokens (in a
+    multi-turn env: each turn's reply, given :meth:`turn_prompt`).
+    ``reward_mode="terminal"`` (default): 0 on every step but the last of a turn, which gets
+    the score. ``reward_mode="immediate"``: each step gets the change in the score of the
+    reply so far (counting the score before its first token as 0), so a turn's rewards sum
+    to its terminal score while credit arrives as soon as it is earned.
 
     ## Episode End
     * Termination: the agent emits a stop token (EOS by default); it is not part of the
-      completion text.
-    * Truncation: ``max_new_tokens`` tokens were written without a stop token. The token
-      budget is part of the task: the text is scored as it stands and the rewards paid so
-      far are the episode's whole return, so ``info["budget_exhausted"]`` is True. An agent
-      must not bootstrap a value past it (Pardo et al. 2018, "Time Limits in Reinforcement
-      Learning"; bootstrapping here counts the future twice and made PPO collapse in our
-      runs); it should still bootstrap at truncations by any *other* time limit (e.g. a
-      ``TimeLimit`` wrapper), and never at termination. ``agents.make_env`` does exactly this.
-    At the end, ``info`` holds ``"prompt"``, ``"completion"`` and ``"reward_components"``
-    (name -> float).
+      completion text. (A multi-turn env decides in :meth:`end_turn` instead.)
+    * Truncation: ``max_new_tokens`` tokens were written without the episode ending, or the
+      observation is full (``max_length`` tokens). This token budget is part of the task:
+      the text is scored as it stands and the rewards paid so far are the episode's whole
+      return, so ``info["budget_exhausted"]`` is True and ``info["truncation_reason"]`` says
+      which. An agent must not bootstrap a value past it (Pardo et al. 2018, "Time Limits in
+      Reinforcement Learning"; bootstrapping here counts the future twice and made PPO
+      collapse in our runs); it should still bootstrap at truncations by any *other* time
+      limit (e.g. a ``TimeLimit`` wrapper), and never at termination. ``agents.make_env``
+      does exactly this.
+    At the end, ``info`` holds ``"prompt"``, ``"completion"`` (the agent's turns, one per
+    line), ``"reward_components"`` (name -> float, summed over turns) and
+    ``"budget_exhausted"``, built by :meth:`final_info` for the single and the vector env.
 
     ## Arguments
     * ``prompts``: a sequence of prompts, or a mapping split -> prompts.
@@ -78,9 +102,13 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``max_new_tokens``: episode length limit (default 24).
     * ``max_prompt_tokens``: observation budget for the prompt; default: the longest prompt.
       A longer prompt is an error, never silently truncated.
+    * ``max_length``: the observation's length; default ``max_prompt_tokens +
+      max_new_tokens``. It must leave room for at least one token after every prompt.
     * ``split``: ``"train"``, ``"validation"`` or ``"test"`` when ``prompts`` is a mapping.
     * ``reward_mode``: ``"terminal"`` or ``"immediate"``.
-    * ``stop_token_ids``: tokens that end the episode (default: EOS).
+    * ``stop_token_ids``: tokens that end the agent's turn (default: EOS).
+    * ``add_special_tokens``: whether the tokenizer adds its special tokens (e.g. ``<bos>``)
+      to the prompts (default True; False for prompts that contain them, like chat templates).
     * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it.
       After :meth:`set_token_values` (e.g. the agent's log-probabilities or the step
       rewards), each generated token is coloured by its value (:mod:`textgym.render`).
@@ -96,11 +124,13 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     >>> tok = env.tokenizer
     >>> for word in ["the", "cat", "slept"]:
     ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
-    >>> (reward, terminated, truncated, info["completion"])
-    (13.0, False, True, 'the cat slept')
+    >>> (reward, terminated, truncated, info["completion"], info["budget_exhausted"])
+    (13.0, False, True, 'the cat slept', True)
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    #: What the prompts are, in error messages (``reset(options={"prompt_index": i})``).
+    prompt_noun = "prompts"
 
     def __init__(
         self,
@@ -110,9 +140,11 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         reward: RewardLike,
         max_new_tokens: int = 24,
         max_prompt_tokens: int | None = None,
+        max_length: int | None = None,
         split: str = "train",
         reward_mode: Literal["terminal", "immediate"] = "terminal",
         stop_token_ids: Sequence[int] | None = None,
+        add_special_tokens: bool = True,
         render_mode: str | None = None,
     ):
         if split not in SPLITS:
@@ -142,20 +174,31 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self.stop_token_ids = frozenset(
             int(t) for t in (stop_token_ids if stop_token_ids is not None else [self.eos_token_id])
         )
+        #: A turn also ends after this many agent tokens (None: only at a stop token). Multi-turn
+        #: subclasses set it; with the default :meth:`end_turn` it would end the episode.
+        self.max_reply_tokens: int | None = None
         self.vocab_size = len(self.tokenizer)
 
-        self.prompt_ids = [np.asarray(ids, dtype=np.int64) for ids in self.tokenizer(self.prompts)["input_ids"]]
+        encoded = self.tokenizer(self.prompts, add_special_tokens=add_special_tokens)["input_ids"]
+        self.prompt_ids = [np.asarray(ids, dtype=np.int64) for ids in encoded]
         longest = max(len(ids) for ids in self.prompt_ids)
+        i = max(range(len(self.prompt_ids)), key=lambda k: len(self.prompt_ids[k]))
         if max_prompt_tokens is None:
             max_prompt_tokens = longest
         elif longest > max_prompt_tokens:
-            i = max(range(len(self.prompt_ids)), key=lambda k: len(self.prompt_ids[k]))
             raise ValueError(
                 f"prompt {self.prompts[i]!r} has {longest} tokens, more than max_prompt_tokens="
                 f"{max_prompt_tokens}; raise max_prompt_tokens or shorten the prompt"
             )
         self.max_prompt_tokens = int(max_prompt_tokens)
-        self.max_length = self.max_prompt_tokens + self.max_new_tokens
+        if max_length is None:
+            max_length = self.max_prompt_tokens + self.max_new_tokens
+        elif longest >= max_length:
+            raise ValueError(
+                f"prompt {self.prompts[i]!r} has {longest} tokens, leaving no room for the agent in "
+                f"max_length={max_length}; raise max_length"
+            )
+        self.max_length = int(max_length)
 
         self.action_space = spaces.Discrete(self.vocab_size)
         self.observation_space = spaces.Dict(
@@ -164,13 +207,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
                 "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
             }
         )
-        self._ids = np.full(self.max_length, self.pad_token_id, dtype=np.int64)
-        self._mask = np.zeros(self.max_length, dtype=np.int64)
-        self._prompt_index = -1
-        self._prompt_len = 0
-        self._n_new = 0
+        self._slots = EpisodeSlots(self, 1)  # the token state: one slot
         self._done = True
-        self._last_score = 0.0
         self.token_values: list[float | None] | None = None  # render colours (issue #6)
 
     # ----- helpers shared with the vector env -----
@@ -193,10 +231,52 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         """One validated, batched call of the reward model."""
         return score_batch(self.reward_model, prompts, completions)
 
-    # ----- gymnasium API -----
-    def _obs(self) -> dict[str, np.ndarray]:
-        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
+    # ----- hooks: the single-turn MDP by default; multi-turn envs override them -----
+    def turn_prompt(self, episode: Episode) -> str:
+        """The text the reward model gets as the prompt of the agent's current turn."""
+        return episode.prompt
 
+    def end_turn(self, episode: Episode) -> TurnEnd:
+        """What happens when the agent's turn ends; ``episode.turns[-1]`` is the finished turn.
+
+        Called after a stop token (or ``max_reply_tokens`` tokens), not when the token budget
+        ends the episode. Default: the episode terminates.
+        """
+        return TurnEnd(terminated=True)
+
+    def turn_info(self, episode: Episode, components: Mapping[str, float]) -> dict[str, Any]:
+        """Extra ``info`` at the last step of each agent turn, given the turn's reward components."""
+        return {}
+
+    def reset_info(self, episode: Episode) -> dict[str, Any]:
+        """The ``info`` that ``reset()`` returns."""
+        return {"prompt": episode.prompt}
+
+    def final_info(self, episode: Episode, truncation_reason: str | None) -> dict[str, Any]:
+        """The end-of-episode ``info``, for the single env, the vector env and ``agents``' VecEnv.
+
+        Args:
+            episode: The finished episode.
+            truncation_reason: Why the env's own token budget truncated it, or None.
+        """
+        info: dict[str, Any] = {
+            "prompt": episode.prompt,
+            "completion": "\n".join(t.text for t in episode.agent_turns),
+            "reward_components": dict(episode.components),
+            # Every truncation here is the env's own budget: the text is scored as it stands,
+            # so agents must not bootstrap past it (Pardo et al. 2018).
+            "budget_exhausted": truncation_reason is not None,
+        }
+        if truncation_reason is not None:
+            info["truncation_reason"] = truncation_reason
+        return info
+
+    def render_text(self, episode: Episode, replies: Sequence[str]) -> str:
+        """The rendered episode, given its agent turns as (maybe coloured) text."""
+        completion = "\n".join(replies)
+        return f"{episode.prompt} || {completion}"
+
+    # ----- gymnasium API -----
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -205,55 +285,33 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         ``options={"prompt_index": i}`` picks the i-th prompt instead (evaluation sweeps).
         """
         super().reset(seed=seed)
-        index = choose_prompt_index(self.np_random, options, len(self.prompts), "prompts")
-        ids = self.prompt_ids[index]
-        self._prompt_index = index
-        self._prompt_len = len(ids)
-        self._ids.fill(self.pad_token_id)
-        self._mask.fill(0)
-        self._ids[: len(ids)] = ids
-        self._mask[: len(ids)] = 1
-        self._n_new = 0
+        index = choose_prompt_index(self.np_random, options, len(self.prompts), self.prompt_noun)
+        info = self._slots.begin(0, index)
         self._done = False
-        self._last_score = 0.0
         self.token_values = None
-        return self._obs(), {"prompt": self.prompts[index]}
+        return self._slots.obs(0), info
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        """Append one token; score the text at the end (or every step in immediate mode)."""
+        """Append one token; score the reply when its turn ends (or every step in immediate mode)."""
         if self._done:
             raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
         a = self.validate_action(action)
-        pos = self._prompt_len + self._n_new
-        self._ids[pos] = a
-        self._mask[pos] = 1
-        self._n_new += 1
-        terminated = a in self.stop_token_ids
-        truncated = not terminated and self._n_new >= self.max_new_tokens
+        out = self._slots.step(np.zeros(1, dtype=np.int64), np.array([a], dtype=np.int64))
+        terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
         self._done = terminated or truncated
-        info: dict[str, Any] = {}
-        reward = 0.0
-        if self._done or self.reward_mode == "immediate":
-            prompt = self.prompts[self._prompt_index]
-            completion = self.completion
-            out = self.score([prompt], [completion])
-            score = float(out.total[0])
-            reward = score - self._last_score if self.reward_mode == "immediate" else score
-            self._last_score = score
-            if self._done:
-                info = {
-                    "prompt": prompt,
-                    "completion": completion,
-                    "reward_components": {k: float(v[0]) for k, v in out.components.items()},
-                    "budget_exhausted": truncated,
-                }
-        return self._obs(), reward, terminated, truncated, info
+        return self._slots.obs(0), float(out.rewards[0]), terminated, truncated, out.infos[0]
+
+    @property
+    def episode(self) -> Episode | None:
+        """The current (or last) episode's record; None before the first reset."""
+        return self._slots.episodes[0]
 
     @property
     def completion(self) -> str:
-        """The text generated so far."""
-        start = self._prompt_len
-        return self.decode_completion(self._ids[start : start + self._n_new])
+        """The text generated so far: the agent's turns, one per line."""
+        if self.episode is None:
+            return ""
+        return "\n".join(self._slots.replies(0))
 
     def set_token_values(self, values: Sequence[float | None] | None) -> None:
         """Give render() one value per generated token to colour it by; ``None`` clears them.
@@ -268,28 +326,23 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             self.token_values = None
             return
         vals = [None if v is None else float(v) for v in values]
-        if len(vals) > self._n_new:
-            raise ValueError(f"got {len(vals)} token values but only {self._n_new} tokens are generated")
+        n_new = int(self._slots.n_new[0])
+        if len(vals) > n_new:
+            raise ValueError(f"got {len(vals)} token values but only {n_new} tokens are generated")
         if any(v is not None and not np.isfinite(v) for v in vals):
             raise ValueError(f"token values must be finite, got {values}")
         self.token_values = vals
 
     def render(self) -> str | None:
-        """``"prompt || completion"``; printed in human mode, returned in ansi mode."""
+        """:meth:`render_text` of the episode (``"prompt || completion"``); printed in human mode."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
             return None
-        if self._prompt_index < 0:
+        episode = self.episode
+        if episode is None:
             text = "(no episode yet: call reset())"
-        elif self.token_values is not None:
-            from textgym.render import colorize_tokens, token_pieces
-
-            start = self._prompt_len
-            pieces = token_pieces(self.tokenizer, self._ids[start : start + self._n_new])
-            values = self.token_values + [None] * (len(pieces) - len(self.token_values))
-            text = f"{self.prompts[self._prompt_index]} || {colorize_tokens(pieces, values).lstrip()}"
         else:
-            text = f"{self.prompts[self._prompt_index]} || {self.completion}"
+            text = self.render_text(episode, self._slots.replies(0, self.token_values))
         if self.render_mode == "human":
             print(text)
             return None

@@ -9,7 +9,8 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from textgym.envs.text_gen import TextGenEnv, choose_prompt_index
+from textgym.envs.episodes import EpisodeSlots
+from textgym.envs.text_gen import TextGenEnv, choose_prompt_index, requested_prompt_index
 
 
 class TextGenVectorEnv(VectorEnv):
@@ -20,9 +21,14 @@ class TextGenVectorEnv(VectorEnv):
     ``AutoresetMode.NEXT_STEP`` (default) finished slots are reset on the *next* ``step``,
     which ignores their action and returns reward 0; with ``AutoresetMode.SAME_STEP`` they
     are reset at once and ``info["final_obs"]`` / ``info["final_info"]`` hold the finished
-    episode's last observation and info. What it adds is speed: appending tokens is array
-    work, and all episodes that finish in a step are scored with **one** batched reward call
-    (all active ones, in immediate mode).
+    episode's last observation and info. Multi-turn envs work too: the env's turn hooks
+    (:meth:`TextGenEnv.end_turn`) run per slot, and the context they add (a simulated
+    user's turn) is appended to that slot's tokens, never taken as an action. The MDP itself
+    is :class:`~textgym.envs.episodes.EpisodeSlots`, shared with the single env. What this
+    adds is speed: appending tokens is array work, and all replies that are scored in a step
+    are scored with **one** batched reward call.
+
+    ``reset(options={"prompt_index": i})`` starts every slot from prompt ``i``.
 
     **Prompt groups** (``group_size=G``, for group-relative algorithms such as GRPO and RLOO):
     consecutive slots in blocks of G start each episode from the same prompt, drawn with the
@@ -40,8 +46,12 @@ class TextGenVectorEnv(VectorEnv):
     ``reset()`` or ``reset(options={"reset_mask": mask})`` resets it (whole groups only).
     Collectors that gather whole episodes per update use this.
 
+    Besides gymnasium's batched ``info``, :attr:`step_infos` and :attr:`reset_infos` hold
+    each slot's ``info`` of its latest step and reset as the single env returns them (for
+    the SB3 adapter in ``agents``, which needs them per slot).
+
     Args:
-        env: The single env whose task, tokenizer and reward are shared by all slots.
+        env: The single env whose task, tokenizer, reward and hooks are shared by all slots.
         num_envs: Number of slots N.
         autoreset_mode: ``AutoresetMode.NEXT_STEP``, ``SAME_STEP`` or ``DISABLED``.
         group_size: Slots per prompt group G; ``num_envs`` must be a multiple of it.
@@ -77,23 +87,20 @@ class TextGenVectorEnv(VectorEnv):
         self.single_action_space = env.action_space
         self.observation_space = batch_space(env.observation_space, num_envs)
         self.action_space = batch_space(env.action_space, num_envs)
-        n, length = num_envs, env.max_length
-        self._ids = np.full((n, length), env.pad_token_id, dtype=np.int64)
-        self._mask = np.zeros((n, length), dtype=np.int64)
-        self._prompt_index = np.zeros(n, dtype=np.int64)
-        self._prompt_len = np.zeros(n, dtype=np.int64)
-        self._n_new = np.zeros(n, dtype=np.int64)
-        self._last_score = np.zeros(n)
-        self._autoreset = np.zeros(n, dtype=bool)
-        self._waiting = np.zeros(n, dtype=bool)  # finished, waiting for its group (or a reset)
-        self._group_id = np.zeros(n, dtype=np.int64)
+        self._slots = EpisodeSlots(env, num_envs)
+        self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._waiting = np.zeros(num_envs, dtype=bool)  # finished, waiting for its group (or a reset)
+        self._group_id = np.zeros(num_envs, dtype=np.int64)
         self._next_group_id = 0
-        self._stop_ids = np.array(sorted(env.stop_token_ids), dtype=np.int64)
-        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._rngs: list[np.random.Generator | None] = [None] * num_envs
         self._started = False
+        #: The info each slot's latest step returned, unbatched (``{}`` for a slot reset in it).
+        self.step_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+        #: Each slot's latest reset info, unbatched.
+        self.reset_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
 
     def _obs(self) -> dict[str, np.ndarray]:
-        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
+        return self._slots.obs()
 
     @property
     def _grouped(self) -> bool:
@@ -103,35 +110,22 @@ class TextGenVectorEnv(VectorEnv):
         if seed is not None or self._rngs[i] is None:
             self._rngs[i], _ = seeding.np_random(seed)
 
-    def _reset_group(self, first: int) -> list[dict[str, Any]]:
-        """Reset the group whose first slot is ``first``; one prompt draw, shared by its slots."""
-        # Same draw as TextGenEnv.reset so that slot i matches env i of a SyncVectorEnv (G=1).
+    def _reset_group(self, first: int, options: dict[str, Any] | None = None) -> None:
+        """Reset the group whose first slot is ``first``: one prompt draw, shared by its slots."""
+        # Same draw as TextGenEnv.reset so that slot i matches env i of a SyncVectorEnv (G = 1).
         rng = self._rngs[first]
         assert rng is not None
-        index = choose_prompt_index(rng, None, len(self.env.prompts))
+        index = choose_prompt_index(rng, options, len(self.env.prompts), self.env.prompt_noun)
         group_id = self._next_group_id
         self._next_group_id += 1
-        infos = []
         for i in range(first, first + self.group_size):
-            infos.append(self._start_episode(i, index))
+            self._autoreset[i] = False
+            self._waiting[i] = False
             self._group_id[i] = group_id
-        return infos
+            self.reset_infos[i] = self._with_group(self._slots.begin(i, index), i)
 
-    def _start_episode(self, i: int, index: int) -> dict[str, Any]:
-        ids = self.env.prompt_ids[index]
-        self._ids[i].fill(self.env.pad_token_id)
-        self._mask[i].fill(0)
-        self._ids[i, : len(ids)] = ids
-        self._mask[i, : len(ids)] = 1
-        self._prompt_index[i] = index
-        self._prompt_len[i] = len(ids)
-        self._n_new[i] = 0
-        self._last_score[i] = 0.0
-        self._autoreset[i] = False
-        self._waiting[i] = False
-        return {"prompt": self.env.prompts[index]}
-
-    def _slot_info(self, info: dict[str, Any], i: int) -> dict[str, Any]:
+    def _with_group(self, info: dict[str, Any], i: int) -> dict[str, Any]:
+        # Group bookkeeping, present in grouped and no-autoreset envs only.
         if self._grouped:
             info = {**info, "group_id": int(self._group_id[i]), "waiting": bool(self._waiting[i])}
         return info
@@ -144,122 +138,107 @@ class TextGenVectorEnv(VectorEnv):
             raise ValueError(f"options['reset_mask'] must reset whole groups of group_size={self.group_size} slots")
         return mask
 
+    def _groups_of(self, slots: np.ndarray) -> np.ndarray:
+        """First slots of the groups whose slots are all in the bool mask ``slots``, (k,)."""
+        return np.flatnonzero(slots.reshape(-1, self.group_size).all(axis=1)) * self.group_size
+
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Reset every slot (or the groups in ``options["reset_mask"]``); an int seed gives slot i ``seed + i``."""
+        """Reset every slot (or the groups in ``options["reset_mask"]``); an int seed gives slot i ``seed + i``.
+
+        ``options`` go to every slot, as ``SyncVectorEnv`` does: ``{"prompt_index": i}``
+        starts them all from prompt ``i``.
+
+        Raises:
+            ValueError: If the seeds do not match the slots, ``prompt_index`` is out of range, or
+                ``reset_mask`` is not a bool array of whole groups.
+        """
         if seed is None or isinstance(seed, int):
             seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
         else:
             if len(seed) != self.num_envs:
                 raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs")
             seeds = list(seed)
+        options = dict(options or {})
         mask = np.ones(self.num_envs, dtype=bool)
-        if options and "reset_mask" in options:
-            mask = self._check_reset_mask(options["reset_mask"])
-        infos: dict[str, Any] = {}
+        if "reset_mask" in options:
+            mask = self._check_reset_mask(options.pop("reset_mask"))
+        requested_prompt_index(options, len(self.env.prompts), self.env.prompt_noun)  # raise before any slot changes
         for i, s in enumerate(seeds):
             if mask[i]:
                 self._seed_slot(i, s)
-        for first in range(0, self.num_envs, self.group_size):
-            if mask[first]:
-                for k, info in enumerate(self._reset_group(first)):
-                    infos = self._add_info(infos, self._slot_info(info, first + k), first + k)
+        infos: dict[str, Any] = {}
+        for first in self._groups_of(mask):
+            self._reset_group(int(first), options)
+            for i in range(first, first + self.group_size):
+                infos = self._add_info(infos, self.reset_infos[i], int(i))
+                self.step_infos[i] = {}
         self._started = True
         return self._obs(), infos
 
+    def _check_actions(self, actions: np.ndarray) -> None:
+        env = self.env
+        if not np.issubdtype(actions.dtype, np.integer) or ((actions < 0) | (actions >= env.vocab_size)).any():
+            for a in actions:  # the single-env check names the offending action
+                env.validate_action(a)
+
     def step(self, actions: Any) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Append one token per active slot; score every episode that ends here in one call."""
+        """Append one token per slot; score every reply that is due in one call."""
         if not self._started:
             raise RuntimeError("step() called before reset()")
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,):
             raise ValueError(f"actions must have shape ({self.num_envs},), got {actions.shape}")
-        env = self.env
-        mode = self.metadata["autoreset_mode"]
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
+        self.step_infos = [{} for _ in range(self.num_envs)]
+        mode = self.metadata["autoreset_mode"]
         was_done = self._autoreset.copy()  # slots reset by this step (NEXT_STEP mode) take no action
-        for first in np.flatnonzero(was_done[:: self.group_size]) * self.group_size:
-            for k, info in enumerate(self._reset_group(int(first))):
-                infos = self._add_info(infos, self._slot_info(info, int(first) + k), int(first) + k)
-        # Waiting slots (finished, their group or a reset still to come) take no action either.
+        for first in self._groups_of(was_done):
+            self._reset_group(int(first))
+            for i in range(first, first + self.group_size):
+                infos = self._add_info(infos, self.reset_infos[i], int(i))
+        # Waiting slots (finished; their group, or a reset, still to come) take no action either.
         active = np.flatnonzero(~was_done & ~self._waiting)
         acts = actions[active]
-        if not np.issubdtype(acts.dtype, np.integer) or ((acts < 0) | (acts >= env.vocab_size)).any():
-            for a in acts:  # the single-env check names the offending action
-                env.validate_action(a)
-        pos = self._prompt_len[active] + self._n_new[active]
-        self._ids[active, pos] = acts
-        self._mask[active, pos] = 1
-        self._n_new[active] += 1
-        terminated[active] = np.isin(acts, self._stop_ids)
-        truncated[active] = ~terminated[active] & (self._n_new[active] >= env.max_new_tokens)
+        self._check_actions(acts)
+        out = self._slots.step(active, acts.astype(np.int64))
+        rewards[active], terminated[active], truncated[active] = out.rewards, out.terminated, out.truncated
+        for k, i in enumerate(active):
+            self.step_infos[i] = self._with_group(out.infos[k], int(i))
         done = terminated | truncated
-        to_score = active if env.reward_mode == "immediate" else np.flatnonzero(done)
-        if len(to_score):
-            prompts = [env.prompts[self._prompt_index[i]] for i in to_score]
-            completions = [self._completion(int(i)) for i in to_score]
-            out = env.score(prompts, completions)
-            for k, i in enumerate(to_score):
-                score = float(out.total[k])
-                rewards[i] = score - self._last_score[i] if env.reward_mode == "immediate" else score
-                self._last_score[i] = score
-                if done[i]:
-                    info = {
-                        "prompt": prompts[k],
-                        "completion": completions[k],
-                        "reward_components": {c: float(v[k]) for c, v in out.components.items()},
-                        "budget_exhausted": bool(truncated[i]),
-                    }
-                    infos = self._add_info(infos, self._slot_info(info, int(i)), int(i))
+        waiting_before = self._waiting.copy()
         if self._grouped:
             self._waiting |= done
-            for i in np.flatnonzero(self._waiting & ~done):  # still waiting: say so
-                infos = self._add_info(infos, self._slot_info({}, int(i)), int(i))
-        # Groups whose every slot has now finished (with G=1: every slot that finished).
+        # Groups whose every slot has now finished (with G = 1: every slot that finished).
         complete = np.zeros(self.num_envs, dtype=bool)
         if mode != AutoresetMode.DISABLED:
-            finished = self._waiting | done
-            complete = np.repeat(finished.reshape(-1, self.group_size).all(axis=1), self.group_size)
+            complete = np.repeat((self._waiting | done).reshape(-1, self.group_size).all(axis=1), self.group_size)
         if mode == AutoresetMode.SAME_STEP:
             final_obs = self._obs()
-            for i in np.flatnonzero(done & complete):
-                final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": {}}
-                if "prompt" in infos and infos["_prompt"][i]:
-                    final["final_info"] = {
-                        "prompt": infos["prompt"][i],
-                        "completion": infos["completion"][i],
-                        "reward_components": {
-                            c: float(v[i]) for c, v in infos["reward_components"].items() if not c.startswith("_")
-                        },
-                        "budget_exhausted": bool(infos["budget_exhausted"][i]),
-                    }
+            for i in np.flatnonzero(done & complete):  # as SyncVectorEnv: the finished episode goes to final_*
+                final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": self.step_infos[i]}
                 infos = self._add_info(infos, final, int(i))
-            for first in np.flatnonzero(complete[:: self.group_size]) * self.group_size:
-                for k, reset_info in enumerate(self._reset_group(int(first))):
-                    i = int(first) + k
-                    if "prompt" in infos and infos["_prompt"][i]:
-                        infos["prompt"][i] = reset_info["prompt"]  # the new episode's prompt, as after reset()
-                        if self._grouped:
-                            infos["group_id"][i] = self._group_id[i]
-                            infos["waiting"][i] = False
-                    else:
-                        infos = self._add_info(infos, self._slot_info(reset_info, i), i)
-        elif mode == AutoresetMode.NEXT_STEP:
-            self._autoreset = complete
+            for first in self._groups_of(complete):
+                self._reset_group(int(first))
+            for i in range(self.num_envs):
+                if complete[i] and (done[i] or waiting_before[i]):
+                    infos = self._add_info(infos, self.reset_infos[i], i)
+                elif i in active or waiting_before[i]:
+                    infos = self._add_info(infos, self.step_infos[i] or self._with_group({}, i), i)
+        else:
+            for i in range(self.num_envs):
+                if i in active or waiting_before[i]:
+                    infos = self._add_info(infos, self.step_infos[i] or self._with_group({}, i), i)
+            if mode == AutoresetMode.NEXT_STEP:
+                self._autoreset = complete
         return self._obs(), rewards, terminated, truncated, infos
 
-    def _completion(self, i: int) -> str:
-        start = self._prompt_len[i]
-        return self.env.decode_completion(self._ids[i, start : start + self._n_new[i]])
-
     def render(self) -> tuple[str, ...] | None:
-        """``"prompt || completion"`` of each slot (ansi)."""
+        """Each slot rendered as the single env renders it (:meth:`TextGenEnv.render_text`)."""
         if self.render_mode is None:
             return None
-        return tuple(
-            f"{self.env.prompts[self._prompt_index[i]]} || {self._completion(i)}" for i in range(self.num_envs)
-        )
+        return tuple(self.env.render_text(self._slots.episode(i), self._slots.replies(i)) for i in range(self.num_envs))

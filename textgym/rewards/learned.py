@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from textgym.rewards.base import RewardModel, RewardOutput
+from textgym.rewards.report import TrainingReport
 from textgym.tokenization import resolve_tokenizer
 
 CONFIG_NAME = "reward_config.json"
@@ -153,7 +154,7 @@ class LearnedRewardModel(RewardModel):
             classification, Radford et al. 2018). Without it the head reads the text's own
             last token.
         name: Name of the reward.
-        report: How it was trained (a :class:`~textgym.rewards.training.TrainingReport`).
+        report: How it was trained (a :class:`~textgym.rewards.report.TrainingReport`).
 
     Example:
         >>> import gymnasium as gym
@@ -364,8 +365,6 @@ class LearnedRewardModel(RewardModel):
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         report = config.get("report")
         if report is not None:
-            from textgym.rewards.training import TrainingReport
-
             report = TrainingReport(**report)
         args: dict[str, Any] = {
             "append_eos": config["append_eos"],

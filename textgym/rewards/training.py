@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ from textgym.rewards.losses import (
     pairwise_accuracy,
     plackett_luce_loss,
 )
+from textgym.rewards.report import TrainingReport
 
 FeedbackSource = str | Path | Sequence[str | Path] | Sequence[Feedback | Mapping[str, Any]]
 MAX_RATING_PAIRS = 200_000
@@ -109,24 +110,6 @@ class RewardTrainingConfig:
             raise ValueError("batch_size must be >= 1 and learning rates > 0")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-
-
-@dataclass
-class TrainingReport:
-    """What :func:`train_reward_model` did, and how well the result ranks held-out feedback."""
-
-    n_train: int
-    n_val: int
-    kinds: dict[str, int]
-    epoch_losses: list[float]
-    epoch_val_accuracy: list[float]
-    val_pairwise_accuracy: float | None
-    val_pairs: int
-    val_pairs_sampled: bool
-    rating_mean: float | None
-    rating_std: float | None
-    seconds: float
-    config: dict[str, Any] = field(default_factory=dict)
 
 
 def load_feedback(feedback: FeedbackSource) -> list[Feedback]:

@@ -1,0 +1,289 @@
+"""The text-generation MDP's dynamics on token arrays, written once for the single and the vector env.
+
+:class:`EpisodeSlots` holds N episodes of one :class:`~textgym.envs.TextGenEnv` task as
+right-padded arrays of shape (N, max_length) plus one :class:`Episode` record per slot, and
+advances any subset of them by one agent token. :class:`~textgym.envs.TextGenEnv` is this with
+N = 1 and :class:`~textgym.envs.TextGenVectorEnv` with N slots, so both step identically by
+construction. What is task-specific (when the agent's turn ends, what the env answers, what
+the reward scores, the end-of-episode ``info``) comes from the env's hooks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from textgym.envs.text_gen import TextGenEnv
+
+#: Role of the agent's turns in :attr:`Episode.turns`.
+AGENT = "assistant"
+#: Role of the opening prompt in :attr:`Episode.turns`.
+PROMPT = "prompt"
+
+
+@dataclass
+class Turn:
+    """One piece of an episode's token state: the prompt, an agent turn, or context the env added.
+
+    Attributes:
+        role: ``"prompt"``, ``"assistant"`` (the agent) or the context's speaker (e.g. ``"user"``).
+        text: The turn's text (an agent turn: its tokens decoded without stop and special tokens).
+        token_ids: The tokens it put in the observation, in order (empty for context that did
+            not fit).
+    """
+
+    role: str
+    text: str
+    token_ids: list[int]
+
+
+@dataclass
+class Episode:
+    """The Python-side record of one episode; the env's hooks read it.
+
+    Attributes:
+        index: Index of the episode's prompt in ``env.prompts``.
+        prompt: That prompt.
+        turns: The prompt, then each finished agent turn and each piece of context, in order.
+            The agent's unfinished turn is not in it: its tokens are only in the token arrays.
+        components: The episode's reward components so far: each finished agent turn's
+            components summed, plus what :meth:`TextGenEnv.end_turn` added.
+    """
+
+    index: int
+    prompt: str
+    turns: list[Turn]
+    components: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def agent_turns(self) -> list[Turn]:
+        """The agent's finished turns, in order."""
+        return [t for t in self.turns if t.role == AGENT]
+
+
+@dataclass
+class TurnEnd:
+    """What the env does when the agent's turn ends (the return value of :meth:`TextGenEnv.end_turn`).
+
+    Attributes:
+        terminated: Whether the episode ends here. The default, ``True``, is the single-turn MDP.
+        reward: Added to the reward of the step that ended the turn (e.g. a goal bonus).
+        components: Added to the episode's reward components (e.g. ``{"success": 1.0}``).
+        context: Token ids the env appends to the observation after the agent's tokens (e.g. a
+            simulated user's answer). They are context, never actions. If they do not fit in
+            ``max_length`` (keeping one position free for the agent when the episode goes on),
+            nothing is appended, a warning is raised and the episode is truncated (or, when it
+            terminates anyway, ``info["closing_not_shown"]`` says so).
+        context_role: The speaker of the context, for :attr:`Episode.turns`.
+        context_text: The context's text, for :attr:`Episode.turns` and error messages. With
+            an empty text and no tokens nothing is recorded.
+    """
+
+    terminated: bool = True
+    reward: float = 0.0
+    components: Mapping[str, float] = field(default_factory=dict)
+    context: Sequence[int] = ()
+    context_role: str = "user"
+    context_text: str = ""
+
+
+@dataclass
+class SlotsStep:
+    """The outcome of :meth:`EpisodeSlots.step` for the stepped slots, in the order given."""
+
+    rewards: np.ndarray  # (k,) float64
+    terminated: np.ndarray  # (k,) bool
+    truncated: np.ndarray  # (k,) bool
+    infos: list[dict[str, Any]]  # the info each slot's step returns ({} mid-turn)
+
+
+class EpisodeSlots:
+    """N episodes of one env's task as right-padded token arrays, stepped together.
+
+    Slot ``i``'s real tokens are ``ids[i, : length[i]]``; no token ever moves once written.
+    Within them, the agent's current turn is ``ids[i, turn_start[i] : length[i]]``.
+
+    Args:
+        env: The env whose task, tokenizer, reward and hooks the slots use.
+        n: Number of slots.
+    """
+
+    def __init__(self, env: TextGenEnv, n: int):
+        self.env = env
+        self.n = n
+        length = env.max_length
+        self.ids = np.full((n, length), env.pad_token_id, dtype=np.int64)  # (n, max_length)
+        self.mask = np.zeros((n, length), dtype=np.int64)  # (n, max_length)
+        self.length = np.zeros(n, dtype=np.int64)  # real tokens per slot
+        self.n_new = np.zeros(n, dtype=np.int64)  # agent tokens per slot (the env's token budget)
+        self.turn_start = np.zeros(n, dtype=np.int64)  # where the agent's current turn starts
+        self.last_score = np.zeros(n)  # score of the current turn so far (immediate mode)
+        self.episodes: list[Episode | None] = [None] * n
+        self._stop_ids = np.array(sorted(env.stop_token_ids), dtype=np.int64)
+
+    def obs(self, i: int | None = None) -> dict[str, np.ndarray]:
+        """Copies of the arrays: all slots, shape (n, max_length), or slot ``i``, (max_length,)."""
+        if i is None:
+            return {"input_ids": self.ids.copy(), "attention_mask": self.mask.copy()}
+        return {"input_ids": self.ids[i].copy(), "attention_mask": self.mask[i].copy()}
+
+    def begin(self, i: int, index: int) -> dict[str, Any]:
+        """Start a new episode in slot ``i`` from prompt ``index``; return its reset info."""
+        env = self.env
+        prompt_ids = env.prompt_ids[index]
+        episode = Episode(index, env.prompts[index], [Turn(PROMPT, env.prompts[index], prompt_ids.tolist())])
+        n = len(prompt_ids)
+        self.ids[i].fill(env.pad_token_id)
+        self.mask[i].fill(0)
+        self.ids[i, :n] = prompt_ids
+        self.mask[i, :n] = 1
+        self.length[i] = n
+        self.n_new[i] = 0
+        self.turn_start[i] = n
+        self.last_score[i] = 0.0
+        self.episodes[i] = episode
+        return env.reset_info(episode)
+
+    def episode(self, i: int) -> Episode:
+        """Slot ``i``'s episode record."""
+        episode = self.episodes[i]
+        if episode is None:
+            raise RuntimeError(f"slot {i} has no episode; reset first")
+        return episode
+
+    def reply_ids(self, i: int) -> np.ndarray:
+        """The agent's unfinished turn in slot ``i``."""
+        return self.ids[i, self.turn_start[i] : self.length[i]]
+
+    def replies(self, i: int, values: Sequence[float | None] | None = None) -> list[str]:
+        """Slot ``i``'s agent turns as text, the unfinished one last if it has tokens.
+
+        With ``values`` (one per agent token, in order; fewer is fine), each turn is its
+        tokens coloured by their values (:func:`textgym.render.colorize_tokens`), stop tokens
+        included; without, the turns' texts.
+        """
+        episode = self.episode(i)
+        turns = [t.token_ids for t in episode.agent_turns]
+        current = self.reply_ids(i).tolist()
+        if values is None:
+            texts = [t.text for t in episode.agent_turns]
+            return texts + ([self.env.decode_completion(current)] if current else [])
+        from textgym.render import colorize_tokens, token_pieces
+
+        given = [v for v in values if v is not None]
+        scale = {"vmin": min(given), "vmax": max(given)} if given else {}  # one colour scale for all turns
+        out, k = [], 0
+        for ids in turns + ([current] if current else []):
+            vals = list(values[k : k + len(ids)])
+            k += len(ids)
+            pieces = token_pieces(self.env.tokenizer, ids)
+            out.append(colorize_tokens(pieces, vals + [None] * (len(pieces) - len(vals)), **scale).lstrip())
+        return out
+
+    def step(self, slots: np.ndarray, actions: np.ndarray) -> SlotsStep:
+        """Append one agent token to each of ``slots``; score, answer and end turns and episodes.
+
+        Every reply scored in this step (every turn that ends; every unfinished one too in
+        immediate mode) is scored with **one** batched reward call.
+
+        Args:
+            slots: Indices of the slots to step, shape (k,); each must hold a running episode.
+            actions: Their token ids, shape (k,), already validated.
+        """
+        env = self.env
+        k = len(slots)
+        rewards = np.zeros(k)
+        terminated = np.zeros(k, dtype=bool)
+        truncated = np.zeros(k, dtype=bool)
+        infos: list[dict[str, Any]] = [{} for _ in range(k)]
+        if k == 0:
+            return SlotsStep(rewards, terminated, truncated, infos)
+        pos = self.length[slots]
+        self.ids[slots, pos] = actions
+        self.mask[slots, pos] = 1
+        self.length[slots] += 1
+        self.n_new[slots] += 1
+        turn_over = np.isin(actions, self._stop_ids)
+        if env.max_reply_tokens is not None:
+            turn_over |= self.length[slots] - self.turn_start[slots] >= env.max_reply_tokens
+        # The env's own token budget: the agent's tokens, and the observation's positions.
+        out_of_tokens = (self.n_new[slots] >= env.max_new_tokens) | (self.length[slots] >= env.max_length)
+        reply_done = turn_over | out_of_tokens
+        immediate = env.reward_mode == "immediate"
+        to_score = np.flatnonzero(reply_done | immediate)
+        if len(to_score):
+            prompts = [env.turn_prompt(self.episode(int(slots[j]))) for j in to_score]
+            completions = [env.decode_completion(self.reply_ids(int(slots[j]))) for j in to_score]
+            out = env.score(prompts, completions)
+            for m, j in enumerate(to_score):
+                i = int(slots[j])
+                score = float(out.total[m])
+                rewards[j] = score - self.last_score[i] if immediate else score
+                self.last_score[i] = score
+                if reply_done[j]:
+                    components = {c: float(v[m]) for c, v in out.components.items()}
+                    self._finish_reply(i, completions[m], components)
+                    infos[j].update(env.turn_info(self.episode(i), components))
+        reasons: dict[int, str] = {}
+        for j in np.flatnonzero(turn_over):
+            i = int(slots[j])
+            episode = self.episode(i)
+            end = env.end_turn(episode)
+            rewards[j] += end.reward
+            for c, v in end.components.items():
+                episode.components[c] = episode.components.get(c, 0.0) + float(v)
+            terminated[j] = end.terminated
+            reason = self._add_context(i, end)
+            if reason is not None and end.terminated:
+                infos[j]["closing_not_shown"] = reason
+            elif reason is not None:
+                truncated[j], reasons[int(j)] = True, reason
+        going_on = ~terminated & ~truncated
+        out_of_budget = going_on & (self.n_new[slots] >= env.max_new_tokens)
+        for j in np.flatnonzero(out_of_budget):
+            reasons[int(j)] = f"the agent wrote max_new_tokens={env.max_new_tokens} tokens"
+        for j in np.flatnonzero(going_on & ~out_of_budget & (self.length[slots] >= env.max_length)):
+            reasons[int(j)] = f"the observation is full (max_length={env.max_length})"
+        truncated[list(reasons)] = True
+        for j in np.flatnonzero(terminated | truncated):
+            infos[j].update(env.final_info(self.episode(int(slots[j])), reasons.get(int(j))))
+        return SlotsStep(rewards, terminated, truncated, infos)
+
+    def _finish_reply(self, i: int, text: str, components: Mapping[str, float]) -> None:
+        """Record slot ``i``'s current agent turn and start a new one."""
+        episode = self.episode(i)
+        for c, v in components.items():
+            episode.components[c] = episode.components.get(c, 0.0) + v
+        episode.turns.append(Turn(AGENT, text, self.reply_ids(i).tolist()))
+        self.turn_start[i] = self.length[i]
+        self.last_score[i] = 0.0
+
+    def _add_context(self, i: int, end: TurnEnd) -> str | None:
+        """Append the env's context tokens to slot ``i``; return why not if they do not fit."""
+        ids = [int(t) for t in end.context]
+        if not ids and not end.context_text:
+            return None
+        episode = self.episode(i)
+        free = self.env.max_length - int(self.length[i])
+        room = free - (0 if end.terminated else 1)  # leave the agent room to answer
+        if len(ids) > room:
+            reason = (
+                f"observation budget: the {end.context_role}'s turn {end.context_text!r} needs {len(ids)} tokens "
+                f"but only {max(room, 0)} of max_length={self.env.max_length} are free; raise max_length"
+            )
+            what = "the closing context is not shown" if end.terminated else "episode truncated"
+            warnings.warn(f"{what}: {reason}", stacklevel=4)
+            episode.turns.append(Turn(end.context_role, end.context_text, []))
+            return reason
+        n = int(self.length[i])
+        self.ids[i, n : n + len(ids)] = ids
+        self.mask[i, n : n + len(ids)] = 1
+        self.length[i] += len(ids)
+        self.turn_start[i] = self.length[i]
+        episode.turns.append(Turn(end.context_role, end.context_text, ids))
+        return None
