@@ -16,9 +16,8 @@ ALGOS = ("ppo", "a2c", "reinforce")
 
 
 def _algo_class(name: str) -> Any:
-    from stable_baselines3 import A2C, PPO
-
-    from agents import REINFORCE
+    # agents' classes, not SB3's: they restore the KL penalty (settings, adaptive coefficient) on load.
+    from agents import A2C, PPO, REINFORCE
 
     return {"ppo": PPO, "a2c": A2C, "reinforce": REINFORCE}[name]
 
