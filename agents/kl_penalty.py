@@ -36,6 +36,8 @@ def sampled_kl(buffer: EpisodeRolloutBuffer, policy: LMActorCriticPolicy, chunk:
     ``chunk`` rows, rebuilt from the buffer. Rows go in env-major order so that each slot's
     steps are consecutive and a segment shares one reference forward.
     """
+    if buffer.generator_ready:
+        raise RuntimeError("sampled_kl reads the rollout as stored by add(): call it before get()")
     total = buffer.buffer_size * buffer.n_envs
     actions = buffer.swap_and_flatten(buffer.actions).reshape(-1)  # (n_envs * buffer_size,), env-major
     ref = np.empty(total, dtype=np.float32)

@@ -13,6 +13,9 @@ tokens. Shapes:
 * CatText-v0 with the tiny model: the real env (its prompts, EOS, resets) stepped by random
   tokens, 16 envs, ``n_steps=64`` (``make_ppo``'s default).
 
+It also counts the tokens one update epoch forwards, per segment (as now) vs each episode
+forwarded once (the cost of cutting episodes at rollout boundaries, issue 11 item 2).
+
 SB3 (2.9) allocates observations in the space's dtype, int64 for textgym; that is what is
 measured. (Older SB3 versions stored float32, half of SB3's observation bytes.) Besides the
 totals, the observation storage alone is reported: SB3's observation arrays vs our heads,
@@ -105,6 +108,23 @@ def cattext_rollout(n_envs: int, n_steps: int, seed: int) -> tuple[spaces.Dict, 
     return env.observation_space, vocab, out
 
 
+def forward_tokens(buffer: agents.EpisodeRolloutBuffer) -> tuple[int, int]:
+    """Tokens one update epoch forwards, per segment as now, and with each episode forwarded once.
+
+    Now: one forward per segment over its last row. Whole episodes: each episode's tokens once
+    over all updates, so a segment that continues an episode from the previous rollout adds
+    only its new tokens (its prefix was paid there), and one that starts an episode adds its
+    prompt too.
+    """
+    now = whole = 0
+    for seg in buffer.segments():
+        lengths = buffer.rows(seg[[0, -1]])["attention_mask"].sum(axis=1)
+        now += int(lengths[1])
+        starts = bool(buffer.episode_starts[seg[0] % buffer.buffer_size, seg[0] // buffer.buffer_size])
+        whole += len(seg) + (int(lengths[0]) - 1 if starts else 0)
+    return now, whole
+
+
 def measure(name: str, space: spaces.Dict, vocab: int, n_envs: int, rollout: list) -> dict[str, Any]:
     """Fill both buffers with ``rollout``; bytes of each, and a check that observations agree."""
     n_steps = len(rollout)
@@ -119,6 +139,7 @@ def measure(name: str, space: spaces.Dict, vocab: int, n_envs: int, rollout: lis
         if rebuilt[key].dtype != stored.dtype or not np.array_equal(rebuilt[key], stored):
             raise AssertionError(f"{name}: rebuilt {key} differ from SB3's stored ones")
     ours_bytes, sb3_bytes = array_nbytes(ours), array_nbytes(sb3)
+    now, whole = forward_tokens(ours)
     ours_obs = sum(getattr(ours, name).nbytes for name in ("head_of", "heads", "head_pad", "tokens"))
     sb3_obs = sum(v.nbytes for v in sb3.observations.values())
     steps = n_steps * n_envs
@@ -139,6 +160,8 @@ def measure(name: str, space: spaces.Dict, vocab: int, n_envs: int, rollout: lis
         "ours_observation_bytes": ours_obs,
         "sb3_observation_bytes": sb3_obs,
         "observation_ratio": sb3_obs / ours_obs,
+        "update_forward_tokens_per_segment": now,
+        "update_forward_tokens_whole_episodes": whole,
     }
 
 
@@ -165,6 +188,12 @@ def main() -> None:
             f"{r['shape']:<32}{r['width']:>6}{r['n_steps'] * r['n_envs']:>7}{r['sb3_bytes']:>13,}"
             f"{r['ours_bytes']:>12,}{r['ratio']:>7.1f}x{r['sb3_observation_bytes']:>13,}"
             f"{r['ours_observation_bytes']:>10,}{r['observation_ratio']:>9.1f}x"
+        )
+    for r in rows:
+        now, whole = r["update_forward_tokens_per_segment"], r["update_forward_tokens_whole_episodes"]
+        print(
+            f"{r['shape']}: an update epoch forwards {now:,} tokens (one forward per segment); "
+            f"{whole:,} if each episode were forwarded once ({now / whole:.2f}x)"
         )
     bar = rows[0]["ratio"] >= 50
     print(f"SmolLM2 shape: ours {rows[0]['ratio']:.1f}x smaller than SB3's (bar: 50x) -> {'met' if bar else 'NOT met'}")
