@@ -1,14 +1,16 @@
 """Language-model agents for Stable-Baselines3.
 
 * :class:`LMActorCriticPolicy`: a causal LM with a value head as an SB3 actor-critic policy.
-* :class:`EpisodeRolloutBuffer`: minibatches of whole episode segments; KL penalty.
-* :class:`REINFORCE`: reward-to-go policy gradient with a learned baseline.
+* :class:`EpisodeRolloutBuffer`: token states in O(T) memory; minibatches of whole episode segments.
+* :class:`PPO`, :class:`A2C`: SB3's, plus a per-token KL penalty to the initial model (kept by save/load).
+* :class:`REINFORCE`: reward-to-go policy gradient with a learned baseline (same KL penalty).
 * :class:`GRPO`: group-relative policy optimization (GRPO, RLOO, Dr. GRPO, DAPO options), no critic.
 * :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`, :func:`make_grpo`, :func:`make_rloo`:
   wired with sensible defaults.
 * :func:`supervised_finetune`: the supervised warm start before RL.
 """
 
+from agents.algorithms import A2C, PPO
 from agents.buffer import EpisodeRolloutBuffer
 from agents.episodes import Episodes
 from agents.evaluation import evaluate_policy_text, paired_difference
@@ -21,7 +23,9 @@ from agents.sampling import SamplingConfig, process_logits
 from agents.sft import supervised_finetune, target_loss
 
 __all__ = [
+    "A2C",
     "GRPO",
+    "PPO",
     "REINFORCE",
     "Episodes",
     "EpisodeRolloutBuffer",

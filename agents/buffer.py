@@ -1,54 +1,225 @@
-"""Rollout buffer that yields whole episode segments, and applies the KL penalty."""
+"""Rollout buffer for token-state episodes: O(T) memory, minibatches of whole episode segments."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator
+from typing import Any
 
 import numpy as np
-import torch
 from gymnasium import spaces
-from stable_baselines3.common.buffers import DictRolloutBuffer
+from stable_baselines3.common.buffers import BaseBuffer, DictRolloutBuffer
 from stable_baselines3.common.type_aliases import DictRolloutBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
 
-if TYPE_CHECKING:
-    from stable_baselines3.common.base_class import BaseAlgorithm
+from agents.policy import check_token_observation_space
 
 
 class EpisodeRolloutBuffer(DictRolloutBuffer):
-    """A ``DictRolloutBuffer`` whose minibatches are made of whole episode segments.
+    """A ``DictRolloutBuffer`` for textgym token states: O(T) memory per episode, whole segments.
 
-    A segment is the run of consecutive steps of one env slot inside this rollout that
-    belong to one episode (an episode cut by the rollout's start or end gives a shorter
-    segment). Minibatches take segments in shuffled order, each kept whole and in time order,
-    so the policy can evaluate a segment with one forward pass over its last sequence.
-    A minibatch holds at most ``batch_size`` steps unless one segment alone is longer.
+    **Storage.** A token state is a right-padded row of width ``L`` (prompt + new tokens), and
+    within an episode each step's row is the previous row plus the previous action. SB3 stores
+    every step's whole row, so an episode of ``T`` tokens costs ``O(T * L)``, i.e. it grows with
+    the square of the episode length. This buffer stores *heads* — rows kept whole — and, per
+    step, which head it extends: step ``t`` of a slot whose head was stored at step ``b`` is
+    rebuilt as the head's tokens, then the slot's actions of steps ``b .. t-1``, then the head's
+    padding. A step becomes a head when it is not its predecessor plus the predecessor's action,
+    checked on the token ids in :meth:`add` (same tokens, one more real token, same padding): a
+    slot's first step in the rollout (an episode cut by the rollout's start), every reset, and any
+    row that an env changed in place. A head keeps only its real tokens and one padding id when
+    its padding is one repeated id (textgym's PAD), otherwise its whole row. Rebuilding is
+    therefore exact by construction, and an episode costs its prompt once plus a few bytes per step.
+    Attention masks must be right-padded runs of 1s with at least one real token (the only token
+    states :class:`agents.LMActorCriticPolicy` accepts); they are rebuilt from the lengths.
+    Observations come back in the space's dtypes (int64 for textgym).
 
-    Token ids are stored as int64 (SB3 stores observations as float32).
+    **Minibatches.** A segment is the run of consecutive steps of one env slot inside this rollout
+    that belong to one episode (an episode cut by the rollout's start or end gives a shorter
+    segment). Minibatches take segments in shuffled order, each kept whole and in time order, so
+    the policy can evaluate a segment with one forward pass over its last row. A minibatch holds
+    at most ``batch_size`` steps unless one segment alone is longer.
 
-    When attached to an algorithm (:func:`agents.attach`, done by ``make_ppo`` and friends)
-    whose policy holds a reference model, :meth:`compute_returns_and_advantage` first
-    subtracts ``beta * (log pi(a|s) - log pi_ref(a|s))`` from each step's reward (the sampled
-    per-token KL; Ziegler et al. 2019), logs ``train/kl_ref`` and ``train/kl_coef``, and
-    adapts ``beta``.
+    **Episodes cut by the rollout (issue 11, item 2; not changed here).** An episode running
+    across a rollout's end is trained in two updates: its first piece ``A`` with a bootstrap
+    at the cut, then its rest ``B``, whose forward must re-encode the prompt and ``A`` because
+    the weights changed in between (cached keys/values would be stale). Per update epoch that
+    is 1.63x the tokens of forwarding each episode once for SmolLM2 with 128 + 256 tokens, 16
+    envs and 256 steps, and 1.29x on CatText (``benchmarks/buffer_memory.py``). The options:
+    (a) keep ``A`` out of update ``k`` and train it whole with ``B`` in update ``k + 1``: exact
+    GAE across the cut (no bootstrap there), but ``A``'s actions come from the policy before
+    update ``k``, so its PPO ratios start away from 1 (one update off-policy), its stored values
+    are an older critic's, and per-slot buffers lose their fixed length, which SB3's GAE loop,
+    ``segments`` and the KL penalty assume; (b) collect whole episodes (each slot steps until
+    its episode ends): on-policy and exact, but a VecEnv steps all slots together, so slots that
+    finish early either generate steps that are thrown away (up to one episode per slot and
+    rollout) or cut their next episode again, and rollouts stop having ``n_steps`` steps.
+    Neither keeps SB3's PPO as it is at a cost we judged worth it without measurements on
+    training curves, so the cut stays as SB3 does it (bootstrapped unless terminated or the
+    env's own budget ran out, see ``agents.factory.BudgetIsPartOfTask``).
+
+    **Reward shaping.** ``before_returns``, when set, is called with the buffer just before
+    :meth:`compute_returns_and_advantage` (after the rollout is complete): the KL penalty of
+    :class:`agents.PPO` and friends subtracts its per-token penalty from ``rewards`` there.
     """
 
+    observation_space: spaces.Dict
+
     def __init__(self, *args: Any, **kwargs: Any):
-        self.algorithm: BaseAlgorithm | None = None
-        self.kl_per_token: float | None = None
+        self.before_returns: Callable[[EpisodeRolloutBuffer], None] | None = None
         super().__init__(*args, **kwargs)
 
     def reset(self) -> None:
-        """Allocate storage; observations keep their integer dtype."""
-        super().reset()
-        for key, shape in self.obs_shape.items():
-            space = self.observation_space[key] if isinstance(self.observation_space, spaces.Dict) else None
-            dtype = space.dtype if space is not None else np.float32
-            self.observations[key] = np.zeros((self.buffer_size, self.n_envs, *shape), dtype=dtype)
+        """Allocate storage for one rollout: per-step arrays, and an empty token store."""
+        self.width = check_token_observation_space(self.observation_space)
+        self.ids_dtype = np.dtype(self.observation_space["input_ids"].dtype)
+        self.mask_dtype = np.dtype(self.observation_space["attention_mask"].dtype)
+        if not np.issubdtype(self.ids_dtype, np.integer):
+            raise ValueError(f"EpisodeRolloutBuffer stores integer token ids; input_ids has dtype {self.ids_dtype}")
+        size = (self.buffer_size, self.n_envs)
+        self.actions = np.zeros((*size, self.action_dim), dtype=self.action_space.dtype)
+        for name in ("rewards", "returns", "episode_starts", "values", "log_probs", "advantages"):
+            setattr(self, name, np.zeros(size, dtype=np.float32))
+        self.head_of = np.full(size, -1, dtype=np.int32)  # head each step extends; -1 = not filled
+        # One row per head: offset into `tokens`, tokens stored, real tokens, step it was stored at.
+        self.heads = np.zeros((2 * self.n_envs, 4), dtype=np.int64)
+        self.head_pad = np.zeros(2 * self.n_envs, dtype=self.ids_dtype)  # padding id of each head
+        self.tokens = np.zeros(self.n_envs * self.width, dtype=self.ids_dtype)
+        self.n_heads = 0
+        self.n_tokens = 0
+        self.generator_ready = False
+        BaseBuffer.reset(self)
 
-    def attach(self, algorithm: BaseAlgorithm) -> None:
-        """Give the buffer the algorithm whose policy and logger the KL penalty uses."""
-        self.algorithm = algorithm
+    # ----- storing -----
+    def add(  # type: ignore[override]
+        self,
+        obs: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: np.ndarray,
+        episode_start: np.ndarray,
+        value: Any,
+        log_prob: Any,
+    ) -> None:
+        """Store one step of every slot; observations as heads or as extensions of the last step."""
+        ids, lengths = self._check_obs(obs)
+        extends = np.zeros(self.n_envs, dtype=bool)
+        if self.pos > 0:
+            prev = self._rebuild(np.full(self.n_envs, self.pos - 1), np.arange(self.n_envs))
+            prev_len = prev["attention_mask"].sum(axis=1)
+            # The row this step must equal to extend the last one: last row with its action written
+            # at its first padding position (rows already at full width cannot grow).
+            room = prev_len < self.width
+            expected = prev["input_ids"]
+            slots = np.flatnonzero(room)
+            expected[slots, prev_len[slots]] = self.actions[self.pos - 1, slots, 0]
+            extends = room & (lengths == prev_len + 1) & (ids == expected).all(axis=1)
+            self.head_of[self.pos, extends] = self.head_of[self.pos - 1, extends]
+        for slot in np.flatnonzero(~extends):
+            self.head_of[self.pos, slot] = self._store_head(ids[slot], int(lengths[slot]))
+        self.actions[self.pos] = np.asarray(action).reshape((self.n_envs, self.action_dim))
+        self.rewards[self.pos] = np.asarray(reward)
+        self.episode_starts[self.pos] = np.asarray(episode_start)
+        self.values[self.pos] = value.clone().cpu().numpy().flatten()
+        self.log_probs[self.pos] = log_prob.clone().cpu().numpy().reshape(-1)
+        self.pos += 1
+        if self.pos == self.buffer_size:
+            self.full = True
+            # Growth left spare capacity; the finished rollout keeps exactly what it uses.
+            self.tokens = self.tokens[: self.n_tokens].copy()
+            self.heads = self.heads[: self.n_heads].copy()
+            self.head_pad = self.head_pad[: self.n_heads].copy()
+
+    def _check_obs(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids (n_envs, L) and real lengths (n_envs,); ValueError for anything else."""
+        if set(obs) != {"input_ids", "attention_mask"}:
+            raise ValueError(f"EpisodeRolloutBuffer stores input_ids and attention_mask; got keys {sorted(obs)}")
+        shape = (self.n_envs, self.width)
+        ids, mask = np.asarray(obs["input_ids"]), np.asarray(obs["attention_mask"])
+        if ids.shape != shape or mask.shape != shape:
+            raise ValueError(
+                f"expected input_ids and attention_mask of shape {shape}, got {ids.shape} and {mask.shape}"
+            )
+        lengths = (mask != 0).sum(axis=1)
+        prefix = np.arange(self.width)[None, :] < lengths[:, None]
+        if not np.array_equal(mask, prefix) or (lengths == 0).any():
+            raise ValueError(
+                "EpisodeRolloutBuffer needs right-padded token states: each attention_mask must be 1 on a "
+                "non-empty prefix of real tokens and 0 after it (it is rebuilt from the lengths)"
+            )
+        stored = ids.astype(self.ids_dtype, copy=False)
+        if not np.array_equal(stored, ids):
+            raise ValueError(f"token ids are not exactly representable as the space's dtype {self.ids_dtype}")
+        return stored, lengths
+
+    def _store_head(self, row: np.ndarray, length: int) -> int:
+        """Keep one row whole; return its head index."""
+        tail = row[length:]
+        if len(tail) == 0 or (tail == tail[0]).all():
+            stored, pad = length, (tail[0] if len(tail) else 0)  # real tokens + one padding id
+        else:
+            stored, pad = self.width, 0  # irregular padding: the whole row, verbatim
+        if self.n_tokens + stored > len(self.tokens):
+            self.tokens = np.concatenate([self.tokens, np.zeros_like(self.tokens, shape=max(stored, len(self.tokens)))])
+        if self.n_heads == len(self.heads):
+            self.heads = np.concatenate([self.heads, np.zeros_like(self.heads)])
+            self.head_pad = np.concatenate([self.head_pad, np.zeros_like(self.head_pad)])
+        self.tokens[self.n_tokens : self.n_tokens + stored] = row[:stored]
+        self.heads[self.n_heads] = (self.n_tokens, stored, length, self.pos)
+        self.head_pad[self.n_heads] = pad
+        self.n_tokens += stored
+        self.n_heads += 1
+        return self.n_heads - 1
+
+    # ----- rebuilding -----
+    def _actions_by_step(self) -> np.ndarray:
+        """Actions as (buffer_size, n_envs), whichever layout they are in."""
+        if self.generator_ready:  # flattened env-major by get(): index env * buffer_size + step
+            return self.actions.reshape(self.n_envs, self.buffer_size).T
+        return self.actions[:, :, 0]
+
+    def _rebuild(self, steps: np.ndarray, envs: np.ndarray) -> dict[str, np.ndarray]:
+        """Observations of the given (step, env) pairs, each (n, L), exactly as they were added."""
+        head = self.head_of[steps, envs]
+        if (head < 0).any():
+            raise IndexError("rebuilding a step that was not added")
+        offset, stored, head_len, head_step = self.heads[head].T
+        lengths = head_len + (steps - head_step)
+        pos = np.arange(self.width)[None, :]  # (1, L)
+        ids = np.repeat(self.head_pad[head][:, None], self.width, axis=1)  # (n, L), padding first
+        in_head = pos < stored[:, None]
+        ids[in_head] = self.tokens[(offset[:, None] + pos)[in_head]]
+        # Positions past the head's real tokens hold the actions of the steps since the head.
+        appended = (pos >= head_len[:, None]) & (pos < lengths[:, None])
+        action_step = head_step[:, None] + (pos - head_len[:, None])  # (n, L): step whose action is here
+        env_of = np.broadcast_to(envs[:, None], ids.shape)
+        ids[appended] = self._actions_by_step()[action_step[appended], env_of[appended]]
+        mask = (pos < lengths[:, None]).astype(self.mask_dtype)
+        return {"input_ids": ids, "attention_mask": mask}
+
+    def rows(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+        """Observations (n, L) of flat env-major indices ``env * buffer_size + step`` (as ``get``)."""
+        indices = np.asarray(indices)
+        return self._rebuild(indices % self.buffer_size, indices // self.buffer_size)
+
+    @property
+    def observations(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """All stored observations, rebuilt, in SB3's layout.
+
+        ``(buffer_size, n_envs, L)`` before :meth:`get` and ``(n_envs * buffer_size, L)`` (env-major)
+        after it, like ``DictRolloutBuffer``; unfilled steps are zeros. This materialises the
+        ``O(T * L)`` arrays the buffer avoids storing: for inspection, not for training loops.
+        """
+        filled = self.buffer_size if self.full else self.pos
+        out = {
+            "input_ids": np.zeros((self.buffer_size, self.n_envs, self.width), dtype=self.ids_dtype),
+            "attention_mask": np.zeros((self.buffer_size, self.n_envs, self.width), dtype=self.mask_dtype),
+        }
+        steps, envs = np.meshgrid(np.arange(filled), np.arange(self.n_envs), indexing="ij")
+        rebuilt = self._rebuild(steps.reshape(-1), envs.reshape(-1))
+        for key, value in rebuilt.items():
+            out[key][:filled] = value.reshape(filled, self.n_envs, self.width)
+        if self.generator_ready:
+            return {key: self.swap_and_flatten(value) for key, value in out.items()}
+        return out
 
     # ----- segments -----
     def segments(self) -> list[np.ndarray]:
@@ -66,8 +237,6 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
         assert self.full, "the rollout buffer is not full"
         segments = self.segments()
         if not self.generator_ready:
-            for key, obs in self.observations.items():
-                self.observations[key] = self.swap_and_flatten(obs)
             for name in ("actions", "values", "log_probs", "advantages", "returns"):
                 self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
             self.generator_ready = True
@@ -86,33 +255,22 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
         if batch:
             yield self._get_samples(np.concatenate(batch))
 
-    # ----- KL penalty -----
-    def compute_returns_and_advantage(self, last_values: torch.Tensor, dones: np.ndarray) -> None:
-        """Apply the KL penalty (when attached and enabled), then SB3's GAE."""
-        algo = self.algorithm
-        policy = getattr(algo, "policy", None)
-        if policy is not None and getattr(policy, "reference", None) is not None:
-            kl = self._sampled_kl(policy)  # (buffer_size, n_envs)
-            self.kl_per_token = float(kl.mean())
-            coef = policy.kl.coef
-            if policy.kl.enabled:
-                self.rewards -= (coef * kl).astype(np.float32)
-                policy.kl_applied = True
-                policy.kl.update(self.kl_per_token, kl.size)
-            algo.logger.record("train/kl_ref", self.kl_per_token)
-            algo.logger.record("train/kl_coef", coef)
-        super().compute_returns_and_advantage(last_values, dones)
+    def _get_samples(  # type: ignore[override]
+        self, batch_inds: np.ndarray, env: VecNormalize | None = None
+    ) -> DictRolloutBufferSamples:
+        """One minibatch of flat env-major indices, observations rebuilt."""
+        return DictRolloutBufferSamples(
+            observations={key: self.to_torch(value) for key, value in self.rows(batch_inds).items()},
+            actions=self.to_torch(self.actions[batch_inds].astype(np.float32, copy=False)),
+            old_values=self.to_torch(self.values[batch_inds].flatten()),
+            old_log_prob=self.to_torch(self.log_probs[batch_inds].flatten()),
+            advantages=self.to_torch(self.advantages[batch_inds].flatten()),
+            returns=self.to_torch(self.returns[batch_inds].flatten()),
+        )
 
-    @torch.no_grad()
-    def _sampled_kl(self, policy: Any, chunk: int = 1024) -> np.ndarray:
-        """``log pi - log pi_ref`` of every stored action, (buffer_size, n_envs)."""
-        # env-major order makes each env's steps consecutive, so segments share one forward.
-        obs = {k: self.swap_and_flatten(v.copy()) for k, v in self.observations.items()}
-        actions = self.swap_and_flatten(self.actions.copy()).reshape(-1)
-        ref = np.empty(len(actions), dtype=np.float32)
-        for start in range(0, len(actions), chunk):
-            sl = slice(start, start + chunk)
-            batch = {k: torch.as_tensor(v[sl], device=self.device) for k, v in obs.items()}
-            ref[sl] = policy.reference_log_prob(batch, torch.as_tensor(actions[sl], device=self.device)).cpu().numpy()
-        ref = ref.reshape(self.n_envs, self.buffer_size).T  # back to (buffer_size, n_envs)
-        return self.log_probs - ref
+    # ----- returns -----
+    def compute_returns_and_advantage(self, last_values: Any, dones: np.ndarray) -> None:
+        """Let ``before_returns`` shape the rewards (KL penalty), then SB3's GAE."""
+        if self.before_returns is not None:
+            self.before_returns(self)
+        super().compute_returns_and_advantage(last_values, dones)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode
-from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 
+from agents.algorithms import A2C, PPO
 from agents.buffer import EpisodeRolloutBuffer
 from agents.grpo import GRPO
 from agents.policy import LMActorCriticPolicy
@@ -19,10 +20,8 @@ from agents.reinforce import REINFORCE
 from agents.vec_env import TextGenSB3VecEnv
 from textgym.envs import TextGenEnv
 
-#: Policy keyword arguments that belong to LMActorCriticPolicy.
-POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic", "kl_coef", "target_kl", "kl_horizon", "log_kl")
-#: The sampling keys alone (algorithms that own their KL options, such as GRPO).
-SAMPLING_KEYS = ("temperature", "top_k", "top_p")
+#: Keyword arguments that belong to LMActorCriticPolicy (the KL options belong to the algorithm).
+POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic")
 
 
 def resolve_env_id(env_id: str) -> str:
@@ -150,23 +149,30 @@ def _make_vec(env: Any, n_envs: int, seed: int | None, env_kwargs: dict[str, Any
 
 
 def attach(algorithm: BaseAlgorithm) -> BaseAlgorithm:
-    """Connect an algorithm's EpisodeRolloutBuffer to it (needed again after ``load``)."""
-    buffer = getattr(algorithm, "rollout_buffer", None)
-    if not isinstance(buffer, EpisodeRolloutBuffer):
-        raise TypeError("attach() needs an algorithm built with rollout_buffer_class=EpisodeRolloutBuffer")
-    buffer.attach(algorithm)
+    """Deprecated no-op: :class:`agents.PPO` and friends apply the KL penalty themselves, also after ``load``."""
+    warnings.warn(
+        "agents.attach() is no longer needed and does nothing: agents.PPO / A2C / REINFORCE apply the KL "
+        "penalty themselves, also after load(). Load with agents.PPO.load(...) instead of "
+        "stable_baselines3.PPO.load(...).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return algorithm
 
 
-def _split_kwargs(
-    model: Any, kwargs: dict[str, Any], keys: tuple[str, ...] = POLICY_KEYS
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split_kwargs(model: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
     policy_kwargs.setdefault("model", model)
-    for key in keys:
+    for key in POLICY_KEYS:
         if key in kwargs:
             policy_kwargs[key] = kwargs.pop(key)
     return policy_kwargs, kwargs
+
+
+def _kl_defaults(kwargs: dict[str, Any]) -> None:
+    # This project's defaults: a KL penalty of 0.05 per token, and KL logged even without one.
+    kwargs.setdefault("kl_coef", 0.05)
+    kwargs.setdefault("log_kl", True)
 
 
 def _build(
@@ -182,7 +188,7 @@ def _build(
     policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
     algo_kwargs = {**defaults, **algo_kwargs}
     venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-    algo = cls(
+    return cls(
         LMActorCriticPolicy,
         venv,
         policy_kwargs=policy_kwargs,
@@ -190,7 +196,6 @@ def _build(
         seed=seed,
         **algo_kwargs,
     )
-    return attach(algo)
 
 
 def make_ppo(
@@ -201,21 +206,22 @@ def make_ppo(
     env_kwargs: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> PPO:
-    """SB3 PPO with :class:`LMActorCriticPolicy` and :class:`EpisodeRolloutBuffer`.
+    """:class:`agents.PPO` with :class:`LMActorCriticPolicy` and :class:`EpisodeRolloutBuffer`.
 
     Defaults suit short token-level episodes: undiscounted returns (``gamma=1``), GAE
     ``lambda=0.95``, 64 steps per env per rollout, minibatches of about 512 steps (whole
     episode segments), 4 epochs, AdamW at 3e-4, and a fixed KL penalty of 0.05 per token to
-    the initial model. Sampling settings and KL options (``temperature``, ``top_k``,
-    ``top_p``, ``separate_critic``, ``kl_coef``, ``target_kl``, ``kl_horizon``,
-    ``log_kl``) may be given directly; everything else goes to ``PPO``.
+    the initial model (``train/kl_ref`` logged). Sampling settings (``temperature``, ``top_k``,
+    ``top_p``, ``separate_critic``) go to the policy; everything else, the KL options
+    (``kl_coef``, ``kl_target``, ``kl_horizon``, ``log_kl``) and SB3's own ``target_kl``
+    included, goes to :class:`agents.PPO`.
 
     >>> import agents
     >>> ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8)
-    >>> type(ppo.rollout_buffer).__name__, ppo.policy.kl.coef
-    ('EpisodeRolloutBuffer', 0.05)
+    >>> type(ppo).__name__, type(ppo.rollout_buffer).__name__, ppo.kl_controller.coef
+    ('PPO', 'EpisodeRolloutBuffer', 0.05)
     """
-    kwargs.setdefault("kl_coef", 0.05)
+    _kl_defaults(kwargs)
     defaults = dict(
         learning_rate=3e-4,
         n_steps=64,
@@ -238,8 +244,8 @@ def make_a2c(
     env_kwargs: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> A2C:
-    """SB3 A2C with the LM policy (AdamW instead of A2C's default RMSprop)."""
-    kwargs.setdefault("kl_coef", 0.05)
+    """:class:`agents.A2C` with the LM policy (AdamW instead of A2C's default RMSprop), KL 0.05."""
+    _kl_defaults(kwargs)
     defaults = dict(
         learning_rate=1e-4,
         n_steps=32,
@@ -261,8 +267,8 @@ def make_reinforce(
     env_kwargs: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> REINFORCE:
-    """:class:`REINFORCE` with the LM policy."""
-    kwargs.setdefault("kl_coef", 0.05)
+    """:class:`REINFORCE` with the LM policy, KL 0.05."""
+    _kl_defaults(kwargs)
     defaults = dict(learning_rate=1e-4, n_steps=32, gamma=1.0)
     return _build(REINFORCE, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
 
@@ -324,7 +330,7 @@ def _build_grouped(
     defaults: dict[str, Any],
     kwargs: dict[str, Any],
 ) -> GRPO:
-    policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs, SAMPLING_KEYS)
+    policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
     defaults = {"learning_rate": 3e-4, "n_epochs": 1, "batch_size": max(group_size, n_envs // 4), **defaults}
     venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, group_size=group_size, whole_episodes=True)
     return cls(LMActorCriticPolicy, venv, policy_kwargs=policy_kwargs, seed=seed, **{**defaults, **algo_kwargs})

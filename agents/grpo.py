@@ -211,7 +211,7 @@ class GRPO(OnPolicyAlgorithm):
             raise ValueError("GRPO trains no critic: separate_critic must be False")
         # The policy holds the reference model only when this algorithm needs it; the
         # penalty itself is computed here, not in the policy or a buffer.
-        policy_kwargs.update(kl_coef=0.0, target_kl=None, log_kl=kl_coef > 0 or log_kl)
+        policy_kwargs["build_reference"] = kl_coef > 0 or log_kl
         super().__init__(
             policy,
             env,

@@ -17,7 +17,8 @@ class KLController:
 
     Attributes:
         initial_coef: Starting coefficient.
-        target: Target KL per token (nats); ``None`` keeps ``beta`` fixed.
+        target: Target KL per token (nats); ``None`` keeps ``beta`` fixed. The algorithms'
+            ``kl_target`` (not SB3 PPO's ``target_kl``, which stops an update's epochs early).
         horizon: Tokens over which the controller moves ``beta`` by at most 20%.
     """
 
@@ -30,7 +31,7 @@ class KLController:
         if self.initial_coef < 0:
             raise ValueError(f"kl_coef must be >= 0, got {self.initial_coef}")
         if self.target is not None and self.target <= 0:
-            raise ValueError(f"target_kl must be > 0, got {self.target}")
+            raise ValueError(f"kl_target must be > 0, got {self.target}")
         if self.target is not None and self.initial_coef == 0:
             raise ValueError("an adaptive KL coefficient needs kl_coef > 0 to start from")
         if self.horizon <= 0:

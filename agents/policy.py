@@ -14,7 +14,6 @@ from torch import nn
 from transformers import DynamicCache, PreTrainedModel
 
 from agents.episodes import Episodes
-from agents.kl import KLController
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
 
@@ -59,9 +58,10 @@ class LMActorCriticPolicy(ActorCriticPolicy):
       :class:`agents.EpisodeRolloutBuffer` lays them out) and reads all their log-probs and
       values from one forward pass over the run's last row; rows sharing no prefix are
       computed on their own.
-    * KL to the frozen initial model (held once, in this policy) is applied as a per-token
-      reward penalty by :class:`agents.EpisodeRolloutBuffer` (Ziegler et al. 2019), with a
-      fixed or adaptive coefficient.
+    * A frozen copy of the initial model (``build_reference=True``), held once, in this policy,
+      gives :meth:`reference_log_prob`. The KL penalty itself belongs to the algorithm
+      (:class:`agents.PPO`, :class:`agents.A2C`, :class:`agents.REINFORCE`), which asks for the
+      reference; plain SB3 algorithms apply no penalty and build no reference.
 
     Dropout is disabled so that old and new log-probs come from the same distribution.
 
@@ -75,11 +75,8 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         top_k: Keep the k most likely tokens (0 = all).
         top_p: Nucleus sampling mass (1.0 = off).
         separate_critic: Give the critic its own copy of the trunk.
-        kl_coef: Initial coefficient of the KL-to-reference penalty (0 with ``target_kl=None``
-            and ``log_kl=False`` drops the reference model entirely).
-        target_kl: Target KL per token for the adaptive coefficient; ``None`` keeps it fixed.
-        kl_horizon: Horizon (in tokens) of the adaptive coefficient's updates.
-        log_kl: Keep the reference to log ``train/kl_ref`` even when ``kl_coef`` is 0.
+        build_reference: Keep a frozen copy of the initial model (a full model's memory) for
+            :meth:`reference_log_prob`; set by the KL-penalised algorithms.
         kv_cache: Keep per-slot keys/values during rollouts (one token per step). ``False``
             recomputes every observation's whole prefix at every step: the naive per-token
             design, kept so benchmarks can time it in the same SB3 loop.
@@ -98,10 +95,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         top_k: int = 0,
         top_p: float = 1.0,
         separate_critic: bool = False,
-        kl_coef: float = 0.0,
-        target_kl: float | None = None,
-        kl_horizon: int = 10_000,
-        log_kl: bool = True,
+        build_reference: bool = False,
         kv_cache: bool = True,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.AdamW,
         optimizer_kwargs: dict[str, Any] | None = None,
@@ -112,13 +106,19 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         self.max_length = check_token_observation_space(observation_space)
         if kwargs.get("use_sde"):
             raise ValueError("LMActorCriticPolicy does not support gSDE")
+        moved = sorted({"kl_coef", "target_kl", "kl_horizon", "log_kl"} & kwargs.keys())
+        if moved:
+            raise ValueError(
+                f"{moved} are no longer policy options: the KL penalty belongs to the algorithm. Use "
+                "agents.PPO / A2C / REINFORCE (or make_ppo / make_a2c / make_reinforce) with kl_coef, "
+                "kl_target (formerly the policy's target_kl), kl_horizon, log_kl"
+            )
         # A model object must not become a submodule before nn.Module.__init__ (nor twice,
         # as model_spec and as lm): keep it as a plain attribute; _build adopts it as self.lm.
         object.__setattr__(self, "model_spec", model)
         self.sampling = SamplingConfig(temperature, top_k, top_p)
         self.separate_critic = separate_critic
-        self.kl = KLController(kl_coef, target_kl, kl_horizon)
-        self.log_kl = log_kl
+        self.build_reference = build_reference
         self.kv_cache = kv_cache
         kwargs.pop("ortho_init", None)
         super().__init__(
@@ -152,11 +152,10 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         nn.init.zeros_(self.value_net.bias)
         self.critic_trunk = copy.deepcopy(lm.base_model) if self.separate_critic else None
         self.reference: PreTrainedModel | None = None
-        if self.kl.enabled or self.log_kl:
+        if self.build_reference:
             self.reference = copy.deepcopy(lm).eval().requires_grad_(False)
         self._actor_cache = SlotKVCache()
         self._critic_cache = SlotKVCache()
-        self.kl_applied = False
         params = [p for p in self.parameters() if p.requires_grad]
         self.optimizer = self.optimizer_class(params, lr=lr_schedule(1), **self.optimizer_kwargs)
 
@@ -181,23 +180,13 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             top_k=self.sampling.top_k,
             top_p=self.sampling.top_p,
             separate_critic=self.separate_critic,
-            kl_coef=self.kl.initial_coef,
-            target_kl=self.kl.target,
-            kl_horizon=self.kl.horizon,
-            log_kl=self.log_kl,
+            build_reference=self.build_reference,
         )
         return data
 
     def set_training_mode(self, mode: bool) -> None:
         """Switch train/eval; entering training means the weights will change: drop caches."""
         if mode:
-            if self.kl.enabled and not self.kl_applied:
-                raise RuntimeError(
-                    "KL regularization is on but the last rollout got no KL penalty: the rollout buffer "
-                    "is not an attached agents.EpisodeRolloutBuffer. Build the model with agents.make_ppo / "
-                    "make_a2c / make_reinforce, or call agents.attach(model) after PPO.load()."
-                )
-            self.kl_applied = False
             self._actor_cache.invalidate()
             self._critic_cache.invalidate()
         self.reference_eval()
@@ -374,7 +363,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
     def reference_log_prob(self, obs: dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
         """Log-probs (B,) of actions under the frozen reference model, episode-batched."""
         if self.reference is None:
-            raise RuntimeError("this policy holds no reference model (kl_coef=0, target_kl=None, log_kl=False)")
+            raise RuntimeError("this policy holds no reference model (build it with build_reference=True)")
         ids, lengths = self._read_obs(obs)
         actions = actions.long().reshape(-1)
         group, last = self.group_rows(ids, lengths, actions)
@@ -401,7 +390,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         """
         model = self.reference if reference else self.lm
         if model is None:
-            raise RuntimeError("this policy holds no reference model (kl_coef=0, target_kl=None, log_kl=False)")
+            raise RuntimeError("this policy holds no reference model (build it with build_reference=True)")
         hidden: list[torch.Tensor] = []
         g = episodes.group_size
         with torch.set_grad_enabled(torch.is_grad_enabled() and not reference):

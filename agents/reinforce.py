@@ -13,10 +13,11 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy, Mul
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from torch.nn import functional as F
 
+from agents.kl_penalty import KLPenaltyMixin
 from agents.policy import LMActorCriticPolicy
 
 
-class REINFORCE(OnPolicyAlgorithm):
+class REINFORCE(KLPenaltyMixin, OnPolicyAlgorithm):
     """Monte-Carlo policy gradient (Williams 1992) with a learned baseline.
 
     The gradient estimate is ``mean_t (G_t - V(s_t)) * grad log pi(a_t | s_t)`` with the
@@ -26,6 +27,11 @@ class REINFORCE(OnPolicyAlgorithm):
     which is exactly the reward-to-go within an episode; only where the rollout cuts an
     episode, or the env truncates it, is the tail replaced by the value estimate
     (bootstrapping), never at termination (EOS). One gradient step per rollout.
+
+    With :class:`agents.LMActorCriticPolicy`, the per-token KL penalty to the frozen initial model
+    is applied to the rewards as in :class:`agents.PPO` (``kl_coef``, ``kl_target``,
+    ``kl_horizon``, ``log_kl``; :func:`agents.make_reinforce` sets ``kl_coef=0.05``), and
+    :class:`agents.EpisodeRolloutBuffer` is the default rollout buffer.
 
     Args:
         policy: Policy class or alias (``"LMActorCriticPolicy"``, ``"MlpPolicy"``, ...).
@@ -37,7 +43,7 @@ class REINFORCE(OnPolicyAlgorithm):
         vf_coef: Value-loss weight.
         max_grad_norm: Gradient clipping.
         normalize_advantage: Standardize ``G_t - V(s_t)`` within the rollout.
-        rollout_buffer_class: Buffer class (``agents.EpisodeRolloutBuffer`` for LM policies).
+        rollout_buffer_class: Buffer class (default ``agents.EpisodeRolloutBuffer`` for LM policies).
         rollout_buffer_kwargs: Its keyword arguments.
         stats_window_size: Episodes averaged in the logs.
         tensorboard_log: TensorBoard directory.
@@ -46,6 +52,10 @@ class REINFORCE(OnPolicyAlgorithm):
         seed: Random seed.
         device: Torch device.
         _init_setup_model: Build the networks now (SB3 convention).
+        kl_coef: Initial coefficient of the per-token KL penalty (0: no penalty).
+        kl_target: Target KL per token for the adaptive coefficient; ``None`` keeps it fixed.
+        kl_horizon: Tokens over which the adaptive coefficient moves by at most 20%.
+        log_kl: Keep the reference to log ``train/kl_ref`` even when ``kl_coef`` is 0.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -74,7 +84,12 @@ class REINFORCE(OnPolicyAlgorithm):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        kl_coef: float = 0.0,
+        kl_target: float | None = None,
+        kl_horizon: int = 10_000,
+        log_kl: bool = False,
     ):
+        self._init_kl(kl_coef, kl_target, kl_horizon, log_kl)
         super().__init__(
             policy,
             env,

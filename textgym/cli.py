@@ -25,9 +25,8 @@ DEFAULTS = {
 
 
 def _algo_class(name: str) -> Any:
-    from stable_baselines3 import A2C, PPO
-
-    from agents import GRPO, REINFORCE
+    # agents' classes, not SB3's: they restore the KL penalty (settings, adaptive coefficient) on load.
+    from agents import A2C, GRPO, PPO, REINFORCE
 
     return {"ppo": PPO, "a2c": A2C, "reinforce": REINFORCE, "grpo": GRPO, "rloo": GRPO}[name]
 

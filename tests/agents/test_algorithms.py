@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.buffers import DictRolloutBuffer
 from stable_baselines3.common.logger import KVWriter, Logger
+from stable_baselines3.common.vec_env import VecEnvWrapper
 from transformers import GPT2LMHeadModel
 
 import agents
@@ -64,23 +66,126 @@ def test_adaptive_kl_controller() -> None:
         agents.KLController(0.0, target=0.1)
 
 
-def test_kl_without_attached_buffer_is_an_error() -> None:
-    ppo = PPO(
-        agents.LMActorCriticPolicy,
-        agents.make_env("CatText-v0", n_envs=2),
-        n_steps=8,
-        batch_size=8,
-        policy_kwargs=dict(model="tiny", kl_coef=0.1),
+def test_plain_sb3_ppo_runs_the_lm_policy_without_reference_or_penalty() -> None:
+    # Built by hand, SB3's own PPO works with the policy; it applies no KL penalty, so the
+    # policy holds no reference copy. The old policy-level KL options name their new home.
+    env = agents.make_env("CatText-v0", n_envs=2)
+    ppo = PPO(agents.LMActorCriticPolicy, env, n_steps=8, batch_size=8, policy_kwargs=dict(model="tiny"))
+    ppo.learn(16)
+    assert ppo.policy.reference is None
+    with pytest.raises(RuntimeError, match="no reference"):
+        ppo.policy.reference_log_prob(ppo.policy.obs_to_tensor(env.reset())[0], torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="belongs to the algorithm"):
+        PPO(agents.LMActorCriticPolicy, env, n_steps=8, policy_kwargs=dict(model="tiny", kl_coef=0.1))
+
+
+class RecordRewards(VecEnvWrapper):
+    """Keeps a copy of each step's env rewards, before SB3 or the KL penalty touch them."""
+
+    def __init__(self, venv):
+        super().__init__(venv)
+        self.rewards = []
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.rewards.append(rewards.copy())
+        return obs, rewards, dones, infos
+
+
+def reference_log_prob_by_hand(reference, ids, mask, action) -> float:
+    prefix = torch.as_tensor(ids)[torch.as_tensor(mask).bool()][None]  # (1, real tokens)
+    with torch.no_grad():
+        return float(torch.log_softmax(reference(input_ids=prefix).logits[0, -1], -1)[int(action)])
+
+
+@pytest.mark.parametrize(
+    ("make", "cls", "kwargs"),
+    [
+        (agents.make_ppo, agents.PPO, dict(batch_size=16, n_epochs=2)),
+        (agents.make_a2c, agents.A2C, {}),
+        (agents.make_reinforce, agents.REINFORCE, {}),
+    ],
+    ids=["ppo", "a2c", "reinforce"],
+)
+def test_loaded_algorithm_applies_the_kl_penalty_without_attach(tmp_path, make, cls, kwargs) -> None:
+    torch.manual_seed(0)
+    coef, n_envs, n_steps = 0.2, 2, 8
+    algo = make("CatText-v0", n_envs=n_envs, n_steps=n_steps, learning_rate=3e-3, kl_coef=coef, **kwargs)
+    algo.learn(4 * n_envs * n_steps)  # move the policy away from its reference
+    algo.save(tmp_path / "agent.zip")
+    env = RecordRewards(agents.make_env("CatText-v0", n_envs=n_envs, seed=7))
+    loaded = cls.load(tmp_path / "agent.zip", env=env, device="cpu")
+    assert type(loaded.rollout_buffer).__name__ == "EpisodeRolloutBuffer"
+    capture = Capture()
+    loaded.set_logger(Logger(folder=None, output_formats=[capture]))
+    loaded.learn(n_envs * n_steps, log_interval=1)  # one rollout, then one update (A2C logs every 100)
+
+    buf, reference = loaded.rollout_buffer, loaded.policy.reference
+    assert reference is not None and not any(p.requires_grad for p in reference.parameters())
+    # The reference is the initial model, restored by load, not the trained policy.
+    for (name, p), q in zip(algo.policy.reference.named_parameters(), reference.parameters(), strict=True):
+        assert torch.equal(p, q), name
+    env_rewards = np.stack(env.rewards)  # (n_steps, n_envs)
+    log_pi = buf.log_probs.reshape(n_envs, n_steps).T  # get() left them env-major
+    actions = buf.actions.reshape(n_envs, n_steps).T
+    obs = {k: v.reshape(n_envs, n_steps, -1).transpose(1, 0, 2) for k, v in buf.observations.items()}
+    kl = np.empty((n_steps, n_envs))
+    for t in range(n_steps):
+        for e in range(n_envs):
+            ids, mask = obs["input_ids"][t, e], obs["attention_mask"][t, e]
+            kl[t, e] = log_pi[t, e] - reference_log_prob_by_hand(reference, ids, mask, actions[t, e])
+    assert np.abs(kl).max() > 1e-3  # the policy moved: the penalty is not trivially zero
+    # CatText episodes end by EOS or its own budget, so SB3 adds no bootstrap to the rewards.
+    np.testing.assert_allclose(buf.rewards, env_rewards - coef * kl, atol=1e-4, rtol=0)
+    rows = [row for row in capture.rows if "train/kl_ref" in row]
+    assert rows[-1]["train/kl_coef"] == coef
+    assert rows[-1]["train/kl_ref"] == pytest.approx(kl.mean(), abs=1e-5)
+
+
+def test_adaptive_kl_coefficient_is_restored_by_load(tmp_path) -> None:
+    ppo = agents.make_ppo(
+        "CatText-v0", n_envs=2, n_steps=8, batch_size=16, learning_rate=3e-3, kl_coef=0.1, kl_target=1e-4, kl_horizon=50
     )
-    with pytest.raises(RuntimeError, match="KL"):
+    ppo.learn(3 * 16)
+    assert ppo.kl_controller.coef != pytest.approx(0.1)  # adapted
+    ppo.save(tmp_path / "agent.zip")
+    loaded = agents.PPO.load(tmp_path / "agent.zip", env=agents.make_env("CatText-v0", n_envs=2), device="cpu")
+    assert loaded.kl_controller == ppo.kl_controller  # coef, target, horizon, initial coef
+    capture = Capture()
+    loaded.set_logger(Logger(folder=None, output_formats=[capture]))
+    loaded.learn(16)
+    logged = [row["train/kl_coef"] for row in capture.rows if "train/kl_coef" in row]
+    assert logged[0] == ppo.kl_controller.coef  # the loaded model's first rollout uses the saved coef
+
+
+def test_sb3_target_kl_reaches_ppo_untouched() -> None:
+    ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8, target_kl=0.03, kl_target=0.5)
+    assert ppo.target_kl == 0.03  # SB3's early stop of the epochs
+    assert ppo.kl_controller.target == 0.5  # the penalty's adaptive target
+    plain = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8)
+    assert plain.target_kl is None and plain.kl_controller.target is None
+
+
+def test_kl_penalty_misuse_is_an_error() -> None:
+    ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8)
+    with pytest.warns(DeprecationWarning, match="no longer needed"):
+        assert agents.attach(ppo) is ppo
+    ppo.rollout_buffer = DictRolloutBuffer(8, ppo.observation_space, ppo.action_space, n_envs=2)
+    with pytest.raises(RuntimeError, match="does not carry"):
         ppo.learn(16)
+    with pytest.raises(ValueError, match="LMActorCriticPolicy"):
+        agents.PPO("MlpPolicy", "CartPole-v1", kl_coef=0.1)
+    agents.REINFORCE("MlpPolicy", "CartPole-v1", n_steps=8).learn(16)  # no KL by default: any policy
 
 
 def test_save_load_is_bit_exact(tmp_path) -> None:
     ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=16, batch_size=16, n_epochs=1, learning_rate=1e-3)
     ppo.learn(32)
     ppo.save(tmp_path / "agent.zip")
-    loaded = PPO.load(tmp_path / "agent.zip", device="cpu")
+    loaded = agents.PPO.load(tmp_path / "agent.zip", device="cpu")
     a, b = ppo.policy.state_dict(), loaded.policy.state_dict()
     assert a.keys() == b.keys()
     for key in a:

@@ -7,6 +7,7 @@ import torch
 
 import agents
 from agents import EpisodeRolloutBuffer
+from agents.kl_penalty import sampled_kl
 from textgym.envs import TextGenEnv
 from textgym.models import load_tokenizer
 
@@ -109,9 +110,9 @@ def test_sampled_kl_is_log_pi_minus_log_ref_of_each_stored_action() -> None:
     callback.on_training_start(locals(), globals())
     model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
     policy, buf = model.policy, model.rollout_buffer
-    assert buf.kl_per_token == pytest.approx(0.0, abs=1e-6)
+    assert model.kl_per_token == pytest.approx(0.0, abs=1e-6)
     buf.log_probs[:] = 0.0  # any stored values: the KL must be them minus the reference's
-    kl = buf._sampled_kl(policy)  # (n_steps, n_envs)
+    kl = sampled_kl(buf, policy)  # (n_steps, n_envs)
     for t in range(buf.buffer_size):
         for e in range(buf.n_envs):
             ids = torch.as_tensor(buf.observations["input_ids"][t, e])
@@ -120,3 +121,112 @@ def test_sampled_kl_is_log_pi_minus_log_ref_of_each_stored_action() -> None:
             with torch.no_grad():
                 ref = torch.log_softmax(policy.reference(input_ids=prefix).logits[0, -1], -1)
             assert kl[t, e] == pytest.approx(-float(ref[int(buf.actions[t, e].item())]), abs=1e-4)
+
+
+# ----- O(T) storage: observations rebuilt exactly -----
+def scripted_rollout(seed: int, n_envs: int, width: int, n_steps: int, pad: int = 5, vocab: int = 40):
+    """A token-level rollout with everything that cuts or breaks an episode, and its heads.
+
+    Each slot starts mid-episode (cut by the rollout's start); an action 0 is EOS (reset with a
+    new prompt); a full row truncates; one row in 12 is rewritten by the env (its first token
+    changes), and one in 15 gets a stray padding id (irregular padding). Returns per step
+    (obs, actions, episode_starts), plus the expected number of heads and stored tokens: a
+    step is a head when it is a slot's first step, a reset, a rewritten row, or its padding is
+    irregular and its predecessor's was not, or the other way round (a head with irregular
+    padding is stored whole, and rows with the same stray id extend it).
+    """
+    rng = np.random.default_rng(seed)
+
+    def prompt() -> list[int]:
+        return rng.integers(1, vocab, size=rng.integers(1, width // 2)).tolist()
+
+    def row(tokens: list[int], irregular: bool) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.full(width, pad, dtype=np.int64)
+        ids[: len(tokens)] = tokens
+        mask = (np.arange(width) < len(tokens)).astype(np.int64)
+        if irregular:
+            ids[-1] = pad + 1
+        return ids, mask
+
+    state = []
+    for _ in range(n_envs):  # advance each slot a random number of steps before the rollout
+        tokens = prompt()
+        tokens += rng.integers(1, vocab, size=rng.integers(0, width - len(tokens))).tolist()
+        state.append(tokens)
+    starts = np.zeros(n_envs, dtype=bool)
+    kind = [("first", False)] * n_envs  # why each slot's current row is (or is not) a head
+    steps, heads, stored = [], 0, 0
+    for _ in range(n_steps):
+        rows = []
+        for e in range(n_envs):
+            irregular = kind[e][0] == "cont" and len(state[e]) < width - 1 and rng.random() < 1 / 15
+            rows.append(row(state[e], irregular))
+            # A row extends an irregular one only when it has the same stray padding id.
+            is_head = kind[e][0] != "cont" or kind[e][1] != irregular
+            heads += is_head
+            stored += (width if irregular else len(state[e])) if is_head else 0
+            kind[e] = ("cont", irregular)  # the next row follows an irregular one
+        obs = {k: np.stack([r[i] for r in rows]) for i, k in enumerate(("input_ids", "attention_mask"))}
+        actions = rng.integers(0, vocab, size=n_envs)
+        steps.append((obs, actions, starts.copy()))
+        for e in range(n_envs):
+            a = int(actions[e])
+            starts[e] = a == 0 or len(state[e]) == width
+            if starts[e]:
+                state[e], kind[e] = prompt(), ("reset", False)
+            else:
+                state[e] = [*state[e], a]
+                if rng.random() < 1 / 12:
+                    state[e][0] = (state[e][0] % (vocab - 1)) + 1 if state[e][0] != vocab - 1 else 1
+                    kind[e] = ("rewritten", False)
+    return steps, heads, stored
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rebuilt_observations_equal_sb3s_stored_ones(seed: int) -> None:
+    from gymnasium import spaces
+    from stable_baselines3.common.buffers import DictRolloutBuffer
+
+    n_envs, width, n_steps = 3, 12, 40
+    obs_space = spaces.Dict(
+        {"input_ids": spaces.Box(0, 39, (width,), np.int64), "attention_mask": spaces.Box(0, 1, (width,), np.int64)}
+    )
+    ours = EpisodeRolloutBuffer(n_steps, obs_space, spaces.Discrete(40), n_envs=n_envs)
+    sb3 = DictRolloutBuffer(n_steps, obs_space, spaces.Discrete(40), n_envs=n_envs)
+    steps, n_heads, n_tokens = scripted_rollout(seed, n_envs, width, n_steps)
+    for rollout in range(2):  # reset() between rollouts leaves nothing behind
+        ours.reset()
+        sb3.reset()
+        for obs, actions, starts in steps:
+            for buf in (ours, sb3):
+                buf.add(obs, actions[:, None], np.zeros(n_envs), starts, torch.zeros(n_envs), torch.zeros(n_envs))
+        # compact: one head per slot start, reset, rewritten or irregular row; only their tokens kept
+        assert (ours.n_heads, ours.n_tokens) == (n_heads, n_tokens)
+        for key in sb3.observations:
+            assert ours.observations[key].dtype == sb3.observations[key].dtype == np.int64
+            np.testing.assert_array_equal(ours.observations[key], sb3.observations[key])
+        for buf in (ours, sb3):
+            buf.compute_returns_and_advantage(torch.zeros(n_envs), np.zeros(n_envs))
+            next(buf.get(batch_size=8))  # flattens env-major
+        index = np.random.default_rng(rollout).permutation(n_envs * n_steps)[:25]
+        a, b = ours._get_samples(index), sb3._get_samples(index)
+        for key in sb3.observations:
+            np.testing.assert_array_equal(ours.observations[key], sb3.observations[key])  # env-major now
+            assert torch.equal(a.observations[key], b.observations[key])
+        assert torch.equal(a.actions, b.actions)
+
+
+def test_add_rejects_masks_that_are_not_right_padded(cat_env) -> None:
+    obs, _ = cat_env.reset(seed=0)
+    for bad in ("flipped", "two", "empty"):
+        buf = EpisodeRolloutBuffer(2, cat_env.observation_space, cat_env.action_space)
+        mask = obs["attention_mask"].copy()
+        if bad == "flipped":
+            mask = mask[::-1].copy()
+        elif bad == "two":
+            mask[0] = 2
+        else:
+            mask[:] = 0
+        batch = {"input_ids": obs["input_ids"][None], "attention_mask": mask[None]}
+        with pytest.raises(ValueError, match="right-padded"):
+            buf.add(batch, np.array([[1]]), np.zeros(1), np.ones(1), torch.zeros(1, 1), torch.zeros(1))

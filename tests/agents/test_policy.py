@@ -153,7 +153,9 @@ def test_a_model_object_is_adopted(cat_env) -> None:
     from textgym.models import load_model
 
     lm = load_model("tiny")
-    policy = LMActorCriticPolicy(cat_env.observation_space, cat_env.action_space, lambda _: 1e-4, model=lm, kl_coef=0.1)
+    policy = LMActorCriticPolicy(
+        cat_env.observation_space, cat_env.action_space, lambda _: 1e-4, model=lm, build_reference=True
+    )
     assert policy.lm is lm
     assert policy.reference is not lm
     ref_params = dict(policy.reference.named_parameters())
