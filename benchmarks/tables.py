@@ -62,7 +62,47 @@ def peer_trl(data: dict[str, Any]) -> str:
     return lines + "\n\n" + "; ".join(notes) + ".\n"
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"peer_trl": peer_trl}
+def buffer_memory(data: dict[str, Any]) -> str:
+    """Rollout buffer bytes, ours vs SB3's DictRolloutBuffer (benchmarks/buffer_memory.py)."""
+    rows = [
+        "| rollout shape | `DictRolloutBuffer` | `EpisodeRolloutBuffer` | smaller by |",
+        "|---|---|---|---|",
+    ]
+    for r in data["rows"]:
+        rows.append(
+            f"| {r['shape']}, {r['n_envs']} envs × {r['n_steps']} steps | {r['sb3_bytes'] / 2**20:,.2f} MiB | "
+            f"{r['ours_bytes'] / 2**10:,.1f} KiB | **{r['ratio']:.0f}×** |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def train_run(data: dict[str, Any]) -> str:
+    """Before/after table of a ``textgym train`` run (its ``textgym.json``) on CatText."""
+    before, after = data["before"], data["after"]
+
+    def row(label: str, r: dict[str, Any]) -> str:
+        c = r["components"]
+        return f"| {label} | {100 * c['topic']:.1f}% | {100 * c['fluency']:.1f}% | {r['mean_reward']:.3f} |"
+
+    head = [
+        f"| tiny model on {data['env_id'].split('/')[-1]} | mentions a cat | grammatical | mean reward (max 2) |",
+        "|---|---|---|---|",
+        row("before (validation prompts)", before),
+        row(f"after {data['algo'].upper()}, {data['timesteps']:,} steps (validation prompts)", after),
+    ]
+    note = f"\nTraining took {data['train_seconds']:.0f} s"
+    if data.get("n_envs"):
+        note += (
+            f" ({data['n_envs']} slots" + (f", groups of {data['group_size']}" if data.get("group_size") else "") + ")"
+        )
+    return "\n".join(head) + "\n" + note + ".\n"
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "peer_trl": peer_trl,
+    "buffer_memory": buffer_memory,
+    "train_run": train_run,
+}
 
 
 def render_file(path: Path) -> tuple[str, list[str]]:
