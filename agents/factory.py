@@ -21,7 +21,7 @@ from agents.vec_env import TextGenSB3VecEnv
 from textgym.envs import TextGenEnv
 
 #: Keyword arguments that belong to LMActorCriticPolicy (the KL options belong to the algorithm).
-POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic")
+POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic", "lora")
 
 
 def resolve_env_id(env_id: str) -> str:
@@ -212,7 +212,7 @@ def make_ppo(
     ``lambda=0.95``, 64 steps per env per rollout, minibatches of about 512 steps (whole
     episode segments), 4 epochs, AdamW at 3e-4, and a fixed KL penalty of 0.05 per token to
     the initial model (``train/kl_ref`` logged). Sampling settings (``temperature``, ``top_k``,
-    ``top_p``, ``separate_critic``) go to the policy; everything else, the KL options
+    ``top_p``, ``separate_critic``) and ``lora`` go to the policy; everything else, the KL options
     (``kl_coef``, ``kl_target``, ``kl_horizon``, ``log_kl``) and SB3's own ``target_kl``
     included, goes to :class:`agents.PPO`.
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import torch
 from torch.nn import functional as F
+from transformers.pytorch_utils import Conv1D
 
 
 def supports(trunk: torch.nn.Module) -> bool:
@@ -67,6 +68,16 @@ def _plan(trunk: torch.nn.Module) -> _Plan:
     plan = getattr(trunk, "_textgym_fast_plan", None)
     if plan is not None and plan.wte is trunk.wte.weight and len(plan.layers) == len(trunk.h):
         return plan
+
+    for block in trunk.h:
+        for module in (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc, block.mlp.c_proj):
+            # A wrapped layer (e.g. LoRA) still exposes .weight, but its output is not x @ W + b:
+            # refuse instead of silently computing the base model.
+            if type(module) is not Conv1D:
+                raise ValueError(
+                    f"the lean GPT-2 step needs plain Conv1D layers, found {type(module).__name__}; "
+                    "use SlotKVCache(lean=False) (the transformers forward) for adapted models"
+                )
 
     def ln(m: torch.nn.LayerNorm) -> tuple[torch.Tensor, torch.Tensor, float]:
         return m.weight, m.bias, m.eps

@@ -292,7 +292,7 @@ class GRPO(OnPolicyAlgorithm):
 
     def _finish_rollout(self, episodes: Episodes) -> None:
         """Reference log-probs, KL penalty and advantages of a fresh rollout."""
-        if self.policy.reference is not None:
+        if self.policy.build_reference:
             episodes.ref_log_probs = torch.zeros_like(episodes.old_log_probs)
             ref, _ = self.policy.episode_log_probs(episodes, reference=True)
             episodes.ref_log_probs[episodes.action_mask] = ref.float().cpu()

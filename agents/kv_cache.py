@@ -24,9 +24,15 @@ class SlotKVCache:
 
     Layout: per layer, keys and values of shape (N, heads, max_len, head_dim); slot i holds
     its ``length[i]`` tokens at positions ``[0, length[i])``, the rest is stale.
+
+    Args:
+        lean: Use the lean decode step of :mod:`agents.fast_decode` where it supports the trunk.
+            ``False`` always runs the transformers forward: needed when the trunk's layers are
+            wrapped (LoRA adapters), since the lean step reads the plain weight tensors.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lean: bool = True) -> None:
+        self.lean = lean
         self.n_slots = 0
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
@@ -136,7 +142,7 @@ class SlotKVCache:
     ) -> torch.Tensor:
         width = int(lengths[rows].max())
         sub_ids = ids[rows, :width]
-        if self.keys and fast_decode.supports(trunk):
+        if self.keys and self.lean and fast_decode.supports(trunk):
             rows_arg = self._rows_arg(cache_rows)
             start = torch.zeros(len(rows), dtype=torch.long)
             hidden = fast_decode.gpt2_forward(trunk, sub_ids, start, self.keys, self.values, rows_arg)
@@ -170,7 +176,7 @@ class SlotKVCache:
         cache_rows = slots[rows]
         past_len = self.length[cache_rows]  # tokens already cached per row
         new_tokens = ids[rows, past_len][:, None]  # (r, 1)
-        if fast_decode.supports(trunk):
+        if self.lean and fast_decode.supports(trunk):
             rows_arg = self._rows_arg(cache_rows)
             return fast_decode.gpt2_forward(trunk, new_tokens, past_len, self.keys, self.values, rows_arg)[:, 0]
         width = int(past_len.max())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -13,6 +15,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 from transformers import DynamicCache, PreTrainedModel
 
+from agents import lora as lora_utils
 from agents.episodes import Episodes
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
@@ -59,7 +62,8 @@ class LMActorCriticPolicy(ActorCriticPolicy):
       values from one forward pass over the run's last row; rows sharing no prefix are
       computed on their own.
     * A frozen copy of the initial model (``build_reference=True``), held once, in this policy,
-      gives :meth:`reference_log_prob`. The KL penalty itself belongs to the algorithm
+      gives :meth:`reference_log_prob`; with LoRA no copy is made: the reference is the same
+      model with its adapters switched off (:meth:`reference_model`). The KL penalty itself belongs to the algorithm
       (:class:`agents.PPO`, :class:`agents.A2C`, :class:`agents.REINFORCE`), which asks for the
       reference; plain SB3 algorithms apply no penalty and build no reference.
 
@@ -76,7 +80,20 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         top_p: Nucleus sampling mass (1.0 = off).
         separate_critic: Give the critic its own copy of the trunk.
         build_reference: Keep a frozen copy of the initial model (a full model's memory) for
-            :meth:`reference_log_prob`; set by the KL-penalised algorithms.
+            :meth:`reference_log_prob`; set by the KL-penalised algorithms. With ``lora`` it
+            costs nothing: the reference is the base weights with the adapters off.
+        lora: Train LoRA adapters instead of the whole model (needs the ``lora`` extra,
+            ``pip install 'textgym[lora]'``): a dict of ``peft.LoraConfig`` keyword arguments
+            (e.g. ``dict(r=16, lora_alpha=32)``) or a ``LoraConfig``. Without
+            ``target_modules``, every attention and MLP projection of the architecture
+            (:data:`agents.lora.DEFAULT_TARGET_MODULES`). The adapters are injected into the
+            model in place (``self.lm`` stays the transformers model); only they and the
+            value head are trainable and given to the optimizer; LoRA dropout is disabled
+            with all other dropout. Rollouts then use the transformers forward, never the
+            lean GPT-2 step (which reads the base weights only). With ``separate_critic`` the
+            critic's trunk is a copy of the LoRA'd trunk: its base weights are frozen too and
+            it trains its own adapters (a trunk's memory, as without LoRA). ``save``/``load``
+            keep the adapters' weights and configuration.
         kv_cache: Keep per-slot keys/values during rollouts (one token per step). ``False``
             recomputes every observation's whole prefix at every step: the naive per-token
             design, kept so benchmarks can time it in the same SB3 loop.
@@ -97,6 +114,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         separate_critic: bool = False,
         build_reference: bool = False,
         kv_cache: bool = True,
+        lora: dict[str, Any] | Any | None = None,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.AdamW,
         optimizer_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -120,6 +138,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         self.separate_critic = separate_critic
         self.build_reference = build_reference
         self.kv_cache = kv_cache
+        self.lora = lora
+        if lora is not None:
+            lora_utils.import_peft()  # fail before loading a model when the extra is missing
         kwargs.pop("ortho_init", None)
         super().__init__(
             observation_space,
@@ -145,17 +166,29 @@ class LMActorCriticPolicy(ActorCriticPolicy):
                 f"model {name!r} has a vocabulary of {n_vocab} tokens but the action space is "
                 f"Discrete({self.action_space.n}); use the env's tokenizer's model"
             )
-        self.lm = lm.float()
+        lm = lm.float()
+        if self.lora is not None:
+            if lora_utils.has_lora(lm):
+                raise ValueError("the model already holds LoRA layers; pass the plain model with lora=...")
+            config = lora_utils.lora_config(self.lora, lm)
+            lm = lora_utils.add_lora(lm, config)
+            _disable_dropout(lm)  # LoRA's own dropout, for the same reason as the model's
+            # Saved by SB3 as a constructor argument: load rebuilds the same adapters, then
+            # loads their weights from the state dict.
+            self.lora = lora_utils.config_kwargs(config)
+        self.lm = lm
         hidden = lm.config.get_text_config().hidden_size
         self.value_net = nn.Linear(hidden, 1)
         nn.init.zeros_(self.value_net.weight)
         nn.init.zeros_(self.value_net.bias)
         self.critic_trunk = copy.deepcopy(lm.base_model) if self.separate_critic else None
         self.reference: PreTrainedModel | None = None
-        if self.build_reference:
+        if self.build_reference and self.lora is None:
             self.reference = copy.deepcopy(lm).eval().requires_grad_(False)
-        self._actor_cache = SlotKVCache()
-        self._critic_cache = SlotKVCache()
+        # The lean decode step reads the base weight tensors and would ignore the adapters.
+        lean = self.lora is None
+        self._actor_cache = SlotKVCache(lean=lean)
+        self._critic_cache = SlotKVCache(lean=lean)
         params = [p for p in self.parameters() if p.requires_grad]
         self.optimizer = self.optimizer_class(params, lr=lr_schedule(1), **self.optimizer_kwargs)
 
@@ -181,6 +214,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             top_p=self.sampling.top_p,
             separate_critic=self.separate_critic,
             build_reference=self.build_reference,
+            lora=self.lora,
         )
         return data
 
@@ -359,17 +393,33 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             values = self.value_net(self._sequence_hidden(self.critic_trunk, ids, lengths, group, last))
         return values, dist.log_prob(actions), dist.entropy()
 
+    @contextmanager
+    def reference_model(self) -> Iterator[PreTrainedModel]:
+        """The frozen reference model, for the duration of a ``with`` block.
+
+        Without LoRA, the copy made at construction. With LoRA, ``self.lm`` itself with every
+        adapter switched off, i.e. the initial weights (the base weights are never trained);
+        the adapters are back on when the block ends. Every reader of the reference goes
+        through here, so both cases behave the same.
+        """
+        if not self.build_reference:
+            raise RuntimeError("this policy holds no reference model (build it with build_reference=True)")
+        if self.reference is not None:
+            yield self.reference
+            return
+        with lora_utils.adapters_disabled(self.lm) as base:
+            yield base
+
     @torch.no_grad()
     def reference_log_prob(self, obs: dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
         """Log-probs (B,) of actions under the frozen reference model, episode-batched."""
-        if self.reference is None:
-            raise RuntimeError("this policy holds no reference model (build it with build_reference=True)")
         ids, lengths = self._read_obs(obs)
         actions = actions.long().reshape(-1)
         group, last = self.group_rows(ids, lengths, actions)
-        hidden = self._sequence_hidden(self.reference.base_model, ids, lengths, group, last)
-        dist = self._distribution(self.reference.get_output_embeddings()(hidden))
-        return dist.log_prob(actions)
+        with self.reference_model() as reference:
+            hidden = self._sequence_hidden(reference.base_model, ids, lengths, group, last)
+            logits = reference.get_output_embeddings()(hidden)
+        return self._distribution(logits).log_prob(actions)
 
     # ----- whole episodes, prompt shared by a group -----
     def episode_log_probs(
@@ -388,22 +438,26 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             share_prompt: Encode each prompt once per group (False: once per episode, the
                 plain forward; equal up to float rounding, kept for tests and comparison).
         """
-        model = self.reference if reference else self.lm
-        if model is None:
-            raise RuntimeError("this policy holds no reference model (build it with build_reference=True)")
+        if reference:
+            with torch.no_grad(), self.reference_model() as model:
+                return self._episode_log_probs(model, episodes, share_prompt)
+        return self._episode_log_probs(self.lm, episodes, share_prompt)
+
+    def _episode_log_probs(
+        self, model: PreTrainedModel, episodes: Episodes, share_prompt: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         hidden: list[torch.Tensor] = []
         g = episodes.group_size
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not reference):
-            for k, prompt in enumerate(episodes.prompts):
-                rows = slice(k * g, (k + 1) * g)
-                tokens, lengths, mask = episodes.tokens[rows], episodes.lengths[rows], episodes.action_mask[rows]
-                h = self._group_hidden(model.base_model, prompt, tokens, lengths, share_prompt)  # (G, T, hidden)
-                hidden.append(h[mask[:, : h.shape[1]].to(h.device)])
-            targets = episodes.tokens[episodes.action_mask].to(self.device)
-            logits = process_logits(model.get_output_embeddings()(torch.cat(hidden)), self.sampling)
-            log_probs = torch.log_softmax(logits, dim=-1)  # (n_actions, vocab)
-            entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
-            return log_probs.gather(1, targets[:, None]).squeeze(1), entropy
+        for k, prompt in enumerate(episodes.prompts):
+            rows = slice(k * g, (k + 1) * g)
+            tokens, lengths, mask = episodes.tokens[rows], episodes.lengths[rows], episodes.action_mask[rows]
+            h = self._group_hidden(model.base_model, prompt, tokens, lengths, share_prompt)  # (G, T, hidden)
+            hidden.append(h[mask[:, : h.shape[1]].to(h.device)])
+        targets = episodes.tokens[episodes.action_mask].to(self.device)
+        logits = process_logits(model.get_output_embeddings()(torch.cat(hidden)), self.sampling)
+        log_probs = torch.log_softmax(logits, dim=-1)  # (n_actions, vocab)
+        entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
+        return log_probs.gather(1, targets[:, None]).squeeze(1), entropy
 
     def _group_hidden(
         self, trunk: nn.Module, prompt: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, share_prompt: bool
