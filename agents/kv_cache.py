@@ -4,14 +4,47 @@ During rollout collection the policy sees, for each env slot, the previous obser
 the token it just chose. The cache keeps each slot's token sequence and its keys/values; an
 observation that is exactly "cached sequence + the last action" costs a one-token forward,
 anything else (a reset, another caller, changed weights) is recomputed from scratch.
+
+Which forward runs depends on the trunk's architecture:
+
+* GPT-2 (``GPT2Model``): the lean step of :mod:`agents.fast_decode`;
+* Llama family (``LlamaModel``, ``MistralModel``, ``Qwen2Model``, e.g. SmolLM2) with a RoPE
+  type of fixed frequencies: the lean step of :mod:`agents.fast_llama`;
+* anything else (or a configuration those steps do not reproduce): the ``transformers``
+  forward with a ``DynamicCache`` built from the slots' rows, masking each row's gap.
+
+The lean steps write keys/values straight into the slot rows, and their cache is allocated
+from the config; the generic path allocates it from the shapes of its first forward.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
-from agents import fast_decode
+from agents import fast_decode, fast_llama
+
+#: A lean step: (trunk, tokens (r, L), start (r,), keys, values, rows) -> hidden (r, L, hidden).
+LeanStep = Callable[
+    [torch.nn.Module, torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor], torch.Tensor | None],
+    torch.Tensor,
+]
+
+
+#: The cache layout a lean step needs: trunk -> (layers, heads, head_dim), read from the config.
+CacheLayout = Callable[[torch.nn.Module], tuple[int, int, int]]
+
+
+def _lean_step(trunk: torch.nn.Module) -> tuple[LeanStep, CacheLayout] | None:
+    """The lean step for ``trunk`` and its cache layout, or None for the ``transformers`` forward."""
+    # Looked up at call time (not bound at import) so tests can switch a step off.
+    if fast_decode.supports(trunk):
+        return fast_decode.gpt2_forward, fast_decode.cache_layout
+    if fast_llama.supports(trunk):
+        return fast_llama.llama_forward, fast_llama.cache_layout
+    return None
 
 
 def _layer_kv(cache: DynamicCache, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,13 +101,17 @@ class SlotKVCache:
             lengths: Real tokens per row, (N,).
         """
         reuse = self.reusable(ids, lengths)
+        lean = _lean_step(trunk)
+        if lean is not None and not self.keys:
+            self._allocate(trunk, lean[1])
+        step = None if lean is None else lean[0]
         full = torch.nonzero(~reuse).squeeze(1)
         inc = torch.nonzero(reuse).squeeze(1)
         out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []  # (rows, their hidden states)
         if len(full):
-            out_rows.append((full, self._recompute(trunk, ids, lengths, full)))
+            out_rows.append((full, self._recompute(trunk, step, ids, lengths, full)))
         if len(inc):
-            out_rows.append((inc, self._extend(trunk, ids, lengths, inc)))
+            out_rows.append((inc, self._extend(trunk, step, ids, lengths, inc)))
         self.hits += len(inc)
         self.misses += len(full)
         if len(out_rows) == 1:  # one kind of row (the common step): already every row, in order
@@ -89,19 +126,35 @@ class SlotKVCache:
         self.length = lengths.clone()
         return hidden
 
+    def _allocate(self, trunk: PreTrainedModel, layout: CacheLayout) -> None:
+        # From the config, before any forward: (N, heads, max_len, head_dim) per layer, in the
+        # dtype and on the device of the trunk's weights.
+        n_layers, heads, head_dim = layout(trunk)
+        weight = trunk.get_input_embeddings().weight
+        shape = (self.n_slots, heads, self.seq.shape[1], head_dim)
+        self.keys = [weight.new_zeros(shape) for _ in range(n_layers)]
+        self.values = [weight.new_zeros(shape) for _ in range(n_layers)]
+
     def _recompute(
-        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
+        self,
+        trunk: PreTrainedModel,
+        step: LeanStep | None,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        rows: torch.Tensor,
     ) -> torch.Tensor:
         width = int(lengths[rows].max())
         sub_ids = ids[rows, :width]
-        if self.keys and fast_decode.supports(trunk):
+        if step is not None:
             rows_arg = None if len(rows) == self.n_slots else rows
             start = torch.zeros(len(rows), dtype=torch.long)
-            hidden = fast_decode.gpt2_forward(trunk, sub_ids, start, self.keys, self.values, rows_arg)
+            hidden = step(trunk, sub_ids, start, self.keys, self.values, rows_arg)
             return hidden[torch.arange(len(rows)), lengths[rows] - 1]
         mask = (torch.arange(width)[None, :] < lengths[rows, None]).long()
-        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, past_key_values=DynamicCache())
-        cache = out.past_key_values
+        # An explicit config-less DynamicCache: given the config, transformers would keep only
+        # the last `sliding_window` keys of sliding layers, and the rows below need them all.
+        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, cache=DynamicCache())
+        cache = out.cache
         n_layers = len(cache.layers)
         if not self.keys:
             for layer in range(n_layers):
@@ -117,36 +170,37 @@ class SlotKVCache:
         return out.last_hidden_state[torch.arange(len(rows)), lengths[rows] - 1]
 
     def _extend(
-        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor
+        self,
+        trunk: PreTrainedModel,
+        step: LeanStep | None,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        rows: torch.Tensor,
     ) -> torch.Tensor:
         past_len = self.length[rows]  # tokens already cached per row
-        if fast_decode.supports(trunk):
-            all_rows = len(rows) == self.n_slots
-            new_tokens = ids[rows, past_len][:, None]  # (r, 1)
-            rows_arg = None if all_rows else rows
-            return fast_decode.gpt2_forward(trunk, new_tokens, past_len, self.keys, self.values, rows_arg)[:, 0]
+        new_tokens = ids[rows, past_len][:, None]  # (r, 1)
+        if step is not None:
+            rows_arg = None if len(rows) == self.n_slots else rows
+            return step(trunk, new_tokens, past_len, self.keys, self.values, rows_arg)[:, 0]
         width = int(past_len.max())
-        cache = DynamicCache(
-            ddp_cache_data=[
-                (k[rows, :, :width], v[rows, :, :width]) for k, v in zip(self.keys, self.values, strict=True)
-            ]
-        )
+        cache = DynamicCache()
+        for layer, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
+            cache.update(k[rows, :, :width], v[rows, :, :width], layer)
         # Rows have different lengths: the gap between a row's cached tokens and `width` is
         # masked out, and explicit position ids put the new token where it really is.
         mask = torch.cat(
             [(torch.arange(width)[None, :] < past_len[:, None]).long(), torch.ones(len(rows), 1, dtype=torch.long)],
             dim=1,
         )
-        new_tokens = ids[rows, past_len][:, None]
         out = trunk(
             input_ids=new_tokens,
             attention_mask=mask,
             position_ids=past_len[:, None],
-            past_key_values=cache,
+            cache=cache,
             use_cache=True,
         )
         for layer in range(len(self.keys)):
-            k, v = _layer_kv(out.past_key_values, layer)
+            k, v = _layer_kv(out.cache, layer)
             self.keys[layer][rows, :, past_len] = k[:, :, -1]
             self.values[layer][rows, :, past_len] = v[:, :, -1]
         return out.last_hidden_state[:, -1]
