@@ -237,9 +237,11 @@ def test_policy_rollout_with_cache_equals_without(cat_env, batcher, monkeypatch)
             torch.manual_seed(step)
             a2, v2, lp2 = naive(batch)
         assert a1.tolist() == a2.tolist()
-        # float32 agreement relative to the size (log-probs and values here are of order 5)
-        torch.testing.assert_close(lp1, lp2, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(v1, v2, atol=1e-5, rtol=1e-5)
+        # float32 rounding: values are sums of 64 terms of size ~0.5 and differ by up to ~1.5e-5
+        # between two correct paths; a slot that attends to the wrong keys (e.g. no mask for
+        # ragged rows) moves log-probs and values by 0.02 to 15 in this test.
+        torch.testing.assert_close(lp1, lp2, atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(v1, v2, atol=1e-4, rtol=1e-5)
         for i, e in enumerate(envs):
             o, _, te, tr, _ = e.step(int(a1[i]))
             obs[i] = e.reset()[0] if te or tr else o
