@@ -177,7 +177,7 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
 
 def _mask(positions: torch.Tensor, width: int, window: int | None) -> torch.Tensor:
     """Bool (r, 1, L, width): key j is visible to the token at position p iff j <= p (and p - j < window)."""
-    key = torch.arange(width)[None, None, :]
+    key = torch.arange(width, device=positions.device)[None, None, :]
     query = positions[:, :, None]
     visible = key <= query
     if window is not None:
@@ -217,11 +217,11 @@ def llama_forward(
     if tokens.dim() != 2 or start.shape != (tokens.shape[0],):
         raise ValueError(f"tokens must be (r, L) and start (r,); got {tuple(tokens.shape)} and {tuple(start.shape)}")
     r, length = tokens.shape
-    positions = start[:, None] + torch.arange(length)[None, :]  # (r, L)
+    positions = start[:, None] + torch.arange(length, device=start.device)[None, :]  # (r, L)
     width = int(positions.max()) + 1
     if width > keys[0].shape[2]:
         raise ValueError(f"tokens reach position {width - 1} but the cache holds {keys[0].shape[2]} positions")
-    slots = torch.arange(r) if rows is None else rows
+    slots = torch.arange(r, device=start.device) if rows is None else rows
     n_heads, n_kv, head_dim = plan.n_heads, plan.n_kv_heads, plan.head_dim
     # When every row starts at the same position, plain causal attention (or, for one new
     # token, attention to everything cached) needs no explicit mask, and SDPA runs faster
