@@ -4,7 +4,8 @@ For a small model the cost of a one-token forward through ``transformers`` is mo
 and module overhead (masks, cache objects, hooks), not arithmetic. This step runs the same
 weights with the minimum of tensor operations, writing each new key/value straight into the
 slot's cache row so a slot's tokens stay contiguous. The tests check it equals the
-``transformers`` forward; other architectures use that forward (``SlotKVCache`` falls back).
+``transformers`` forward; Llama-family trunks have their own step (:mod:`agents.fast_llama`),
+other architectures use the ``transformers`` forward (``SlotKVCache`` falls back).
 """
 
 from __future__ import annotations
@@ -167,3 +168,9 @@ def gpt2_forward(
         h = h + _linear(p.attn_proj, out.transpose(1, 2).reshape(r * length, n_heads * head_dim))
         h = h + _linear(p.mlp_proj, plan.act(_linear(p.c_fc, _layer_norm(h, p.ln_2))))
     return _layer_norm(h, plan.ln_f).view(r, length, -1)
+
+
+def cache_layout(trunk: torch.nn.Module) -> tuple[int, int, int]:
+    """(layers, heads, head_dim) of the cache this step reads and writes, from the config."""
+    config = trunk.config
+    return config.n_layer, config.n_head, config.n_embd // config.n_head

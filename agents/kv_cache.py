@@ -4,14 +4,47 @@ During rollout collection the policy sees, for each env slot, the previous obser
 the token it just chose. The cache keeps each slot's token sequence and its keys/values; an
 observation that is exactly "cached sequence + the last action" costs a one-token forward,
 anything else (a reset, another caller, changed weights) is recomputed from scratch.
+
+Which forward runs depends on the trunk's architecture:
+
+* GPT-2 (``GPT2Model``): the lean step of :mod:`agents.fast_decode`;
+* Llama family (``LlamaModel``, ``MistralModel``, ``Qwen2Model``, e.g. SmolLM2) with a RoPE
+  type of fixed frequencies: the lean step of :mod:`agents.fast_llama`;
+* anything else (or a configuration those steps do not reproduce): the ``transformers``
+  forward with a ``DynamicCache`` built from the slots' rows, masking each row's gap.
+
+The lean steps write keys/values straight into the slot rows, and their cache is allocated
+from the config; the generic path allocates it from the shapes of its first forward.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
-from agents import fast_decode
+from agents import fast_decode, fast_llama
+
+#: A lean step: (trunk, tokens (r, L), start (r,), keys, values, rows) -> hidden (r, L, hidden).
+LeanStep = Callable[
+    [torch.nn.Module, torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor], torch.Tensor | None],
+    torch.Tensor,
+]
+
+
+#: The cache layout a lean step needs: trunk -> (layers, heads, head_dim), read from the config.
+CacheLayout = Callable[[torch.nn.Module], tuple[int, int, int]]
+
+
+def _lean_step(trunk: torch.nn.Module) -> tuple[LeanStep, CacheLayout] | None:
+    """The lean step for ``trunk`` and its cache layout, or None for the ``transformers`` forward."""
+    # Looked up at call time (not bound at import) so tests can switch a step off.
+    if fast_decode.supports(trunk):
+        return fast_decode.gpt2_forward, fast_decode.cache_layout
+    if fast_llama.supports(trunk):
+        return fast_llama.llama_forward, fast_llama.cache_layout
+    return None
 
 
 def _layer_kv(cache: DynamicCache, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,9 +59,10 @@ class SlotKVCache:
     its ``length[i]`` tokens at positions ``[0, length[i])``, the rest is stale.
 
     Args:
-        lean: Use the lean decode step of :mod:`agents.fast_decode` where it supports the trunk.
-            ``False`` always runs the transformers forward: needed when the trunk's layers are
-            wrapped (LoRA adapters), since the lean step reads the plain weight tensors.
+        lean: Use a lean step (:mod:`agents.fast_decode`, :mod:`agents.fast_llama`) where one
+            supports the trunk. ``False`` always runs the transformers forward: needed when the
+            trunk's layers are wrapped (LoRA adapters), since the lean steps read the plain
+            weight tensors.
     """
 
     def __init__(self, lean: bool = True) -> None:
@@ -91,13 +125,17 @@ class SlotKVCache:
             raise ValueError("SlotKVCache.forward needs n_slots together with slots")
         self._ensure(n_slots, ids.shape[1])
         reuse = self.reusable(ids, lengths, slots)
+        lean = _lean_step(trunk) if self.lean else None
+        if lean is not None and not self.keys:
+            self._allocate(trunk, lean[1])
+        step = None if lean is None else lean[0]
         full = torch.nonzero(~reuse).squeeze(1)
         inc = torch.nonzero(reuse).squeeze(1)
         out_rows: list[tuple[torch.Tensor, torch.Tensor]] = []  # (rows, their hidden states)
         if len(full):
-            out_rows.append((full, self._recompute(trunk, ids, lengths, full, slots)))
+            out_rows.append((full, self._recompute(trunk, step, ids, lengths, full, slots)))
         if len(inc):
-            out_rows.append((inc, self._extend(trunk, ids, lengths, inc, slots)))
+            out_rows.append((inc, self._extend(trunk, step, ids, lengths, inc, slots)))
         self.hits += len(inc)
         self.misses += len(full)
         if len(out_rows) == 1:  # one kind of row (the common step): already every row, in order
@@ -112,8 +150,29 @@ class SlotKVCache:
         self.length[slots] = lengths
         return hidden
 
+    def _allocate(self, trunk: PreTrainedModel, layout: CacheLayout) -> None:
+        # From the config, before any forward: (N, heads, max_len, head_dim) per layer, in the
+        # dtype and on the device of the trunk's weights.
+        n_layers, heads, head_dim = layout(trunk)
+        weight = trunk.get_input_embeddings().weight
+        shape = (self.n_slots, heads, self.seq.shape[1], head_dim)
+        self.keys = [weight.new_zeros(shape) for _ in range(n_layers)]
+        self.values = [weight.new_zeros(shape) for _ in range(n_layers)]
+
+    def _rows_arg(self, cache_rows: torch.Tensor) -> torch.Tensor | None:
+        # The lean steps take None for "every slot, in order" (a faster indexing path).
+        if len(cache_rows) == self.n_slots and bool((cache_rows == torch.arange(self.n_slots)).all()):
+            return None
+        return cache_rows
+
     def _recompute(
-        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor, slots: torch.Tensor
+        self,
+        trunk: PreTrainedModel,
+        step: LeanStep | None,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        rows: torch.Tensor,
+        slots: torch.Tensor,
     ) -> torch.Tensor:
         # Rows with identical token states (the slots of a prompt group right after a reset)
         # are computed once; the copies get that row's keys/values.
@@ -121,11 +180,11 @@ class SlotKVCache:
         real = torch.arange(width)[None, :] < lengths[rows, None]
         uniq, inverse = torch.unique(torch.where(real, ids[rows, :width], -1), dim=0, return_inverse=True)
         if len(uniq) == len(rows):
-            return self._compute(trunk, ids, lengths, rows, slots[rows])
+            return self._compute(trunk, step, ids, lengths, rows, slots[rows])
         first = torch.full((len(uniq),), len(rows), dtype=torch.long).scatter_reduce(
             0, inverse, torch.arange(len(rows)), reduce="amin"
         )  # (u,): the first row of each distinct state
-        hidden = self._compute(trunk, ids, lengths, rows[first], slots[rows[first]])
+        hidden = self._compute(trunk, step, ids, lengths, rows[first], slots[rows[first]])
         src, dst = slots[rows[first]][inverse], slots[rows]  # (r,) cache slot to copy from / to
         for k, v in zip(self.keys, self.values, strict=True):
             k[dst, :, :width] = k[src, :, :width]
@@ -135,6 +194,7 @@ class SlotKVCache:
     def _compute(
         self,
         trunk: PreTrainedModel,
+        step: LeanStep | None,
         ids: torch.Tensor,
         lengths: torch.Tensor,
         rows: torch.Tensor,
@@ -142,14 +202,15 @@ class SlotKVCache:
     ) -> torch.Tensor:
         width = int(lengths[rows].max())
         sub_ids = ids[rows, :width]
-        if self.keys and self.lean and fast_decode.supports(trunk):
-            rows_arg = self._rows_arg(cache_rows)
+        if step is not None:
             start = torch.zeros(len(rows), dtype=torch.long)
-            hidden = fast_decode.gpt2_forward(trunk, sub_ids, start, self.keys, self.values, rows_arg)
+            hidden = step(trunk, sub_ids, start, self.keys, self.values, self._rows_arg(cache_rows))
             return hidden[torch.arange(len(rows)), lengths[rows] - 1]
         mask = (torch.arange(width)[None, :] < lengths[rows, None]).long()
-        cache = DynamicCache(config=trunk.config)
-        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, cache=cache)
+        # An explicit config-less DynamicCache: given the config, transformers would keep only
+        # the last `sliding_window` keys of sliding layers, and the rows below need them all.
+        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, cache=DynamicCache())
+        cache = out.cache
         n_layers = len(cache.layers)
         if not self.keys:
             for layer in range(n_layers):
@@ -164,23 +225,22 @@ class SlotKVCache:
         # (rows, width, hidden) -> hidden state at the last real token of each row
         return out.last_hidden_state[torch.arange(len(rows)), lengths[rows] - 1]
 
-    def _rows_arg(self, cache_rows: torch.Tensor) -> torch.Tensor | None:
-        # The lean steps take None for "every slot, in order" (a faster indexing path).
-        if len(cache_rows) == self.n_slots and bool((cache_rows == torch.arange(self.n_slots)).all()):
-            return None
-        return cache_rows
-
     def _extend(
-        self, trunk: PreTrainedModel, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor, slots: torch.Tensor
+        self,
+        trunk: PreTrainedModel,
+        step: LeanStep | None,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        rows: torch.Tensor,
+        slots: torch.Tensor,
     ) -> torch.Tensor:
         cache_rows = slots[rows]
         past_len = self.length[cache_rows]  # tokens already cached per row
         new_tokens = ids[rows, past_len][:, None]  # (r, 1)
-        if self.lean and fast_decode.supports(trunk):
-            rows_arg = self._rows_arg(cache_rows)
-            return fast_decode.gpt2_forward(trunk, new_tokens, past_len, self.keys, self.values, rows_arg)[:, 0]
+        if step is not None:
+            return step(trunk, new_tokens, past_len, self.keys, self.values, self._rows_arg(cache_rows))[:, 0]
         width = int(past_len.max())
-        cache = DynamicCache(config=trunk.config)
+        cache = DynamicCache()
         for layer, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
             cache.update(k[cache_rows, :, :width], v[cache_rows, :, :width], layer)
         # Rows have different lengths: the gap between a row's cached tokens and `width` is
@@ -197,7 +257,7 @@ class SlotKVCache:
             use_cache=True,
         )
         for layer in range(len(self.keys)):
-            k, v = _layer_kv(cache, layer)
+            k, v = _layer_kv(out.cache, layer)
             self.keys[layer][cache_rows, :, past_len] = k[:, :, -1]
             self.values[layer][cache_rows, :, past_len] = v[:, :, -1]
         return out.last_hidden_state[:, -1]

@@ -55,7 +55,10 @@ class LMActorCriticPolicy(ActorCriticPolicy):
       separate copy of the trunk (``separate_critic=True``).
     * Rollouts cost one token's forward per step: a per-slot KV cache is checked against each
       observation's token ids and reused when the observation is the cached sequence plus the
-      last action; otherwise (reset, changed weights) the slot is recomputed.
+      last action; otherwise (reset, changed weights) the slot is recomputed. GPT-2 and
+      Llama-family trunks (Llama, Mistral, Qwen2, e.g. SmolLM2) take a lean step that writes
+      keys/values straight into the cache; other architectures run the ``transformers``
+      forward over it (see :mod:`agents.kv_cache`).
     * Updates cost one forward per episode segment: :meth:`evaluate_actions` finds runs of
       rows where each row is the previous row plus its action (checked on the token ids, as
       :class:`agents.EpisodeRolloutBuffer` lays them out) and reads all their log-probs and

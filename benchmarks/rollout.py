@@ -12,35 +12,83 @@ Compared, in one run, on the same model, batch and lengths:
 The bare naive loop has none of the SB3/env/reward overhead ours pays, so "ours / naive
 (bare loop)" is the conservative ratio; "ours / naive (SB3 loop)" compares the designs.
 
-    python benchmarks/rollout.py [--n-envs 16] [--new-tokens 24]
+Models: ``tiny`` (GPT-2 architecture, the lean step of ``agents.fast_decode``) or
+``smollm2-135m`` (Llama architecture, the lean step of ``agents.fast_llama``). SmolLM2 gets
+CatText's natural-prose prompts exactly as the env gives them: the env applies no chat
+template, and generate must see the same prompts as the SB3 rollouts. Its reward is the
+topic term only by default: CatText's LM-fluency term re-reads every finished episode with
+a full SmolLM2 forward, about as many token-forwards as the rollout itself, which generate
+does not pay; ``--lm-fluency`` adds it (scored by the one SmolLM2 copy all methods share).
+
+The results are printed and written as JSON (``--json``, by default
+``benchmarks/results/rollout_<model>.json``): tokens/s of each method, the ratios, the
+settings, torch/transformers versions, threads and date.
+
+    python benchmarks/rollout.py [--model tiny|smollm2-135m] [--n-envs 16] [--new-tokens 24] [--repeats 5]
+        [--lm-fluency] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
+import transformers
 from common import best_of_interleaved, header
 
 import agents
+from textgym.data import CAT_WORDS
 from textgym.envs import CatTextEnv
+from textgym.envs.cat_text import LM_FLUENCY_WEIGHT, TOPIC_WEIGHT
 from textgym.models import load_model, load_tokenizer
+from textgym.rewards import KeywordReward, LMFluencyReward, WeightedSum
+
+MODELS = ("tiny", "smollm2-135m")
+RESULTS = Path(__file__).parent / "results"
+
+
+def env_factory(name: str, model: torch.nn.Module, t_new: int, lm_fluency: bool) -> Callable[[], CatTextEnv]:
+    """CatText for ``name``'s tokenizer, EOS not a stop token (every episode has t_new tokens, like generate)."""
+    if name == "tiny":
+        return lambda: CatTextEnv(max_new_tokens=t_new, stop_token_ids=[])
+    terms: dict[str, tuple[object, float]] = {"topic": (KeywordReward(CAT_WORDS), TOPIC_WEIGHT)}
+    if lm_fluency:
+        # CatText's default term for a non-grammar tokenizer, with the already-loaded model as the
+        # scorer instead of a second copy (nothing trains here, so it stays the reference).
+        terms["fluency"] = (LMFluencyReward(model, tokenizer=load_tokenizer(name)), LM_FLUENCY_WEIGHT)
+    reward = WeightedSum(terms, name="cat_text")
+    return lambda: CatTextEnv(tokenizer=name, reward=reward, max_new_tokens=t_new, stop_token_ids=[])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=MODELS, default="tiny")
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=24)
     parser.add_argument("--rollouts", type=int, default=8, help="episodes' worth of steps per timing")
+    parser.add_argument("--lm-fluency", action="store_true", help="smollm2: add CatText's LM-fluency reward term")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per method (best is kept)")
+    parser.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/rollout_<model>.json")
     args = parser.parse_args()
+    if args.lm_fluency and args.model == "tiny":
+        raise SystemExit("--lm-fluency is for smollm2-135m (the tiny model's CatText scores fluency by its grammar)")
     n, t_new = args.n_envs, args.new_tokens
-    header(f"rollout: tiny model, {n} envs, {t_new} new tokens")
+    header(f"rollout: {args.model} model, {n} envs, {t_new} new tokens")
     torch.manual_seed(0)
-    tok = load_tokenizer("tiny")
-    model = load_model("tiny")
-    env = CatTextEnv(max_new_tokens=t_new)
-    # Same prompts everywhere; they share a length so generate needs no padding.
-    prompt_len = 8
+    tok = load_tokenizer(args.model)
+    model = load_model(args.model)
+    make_env = env_factory(args.model, model, t_new, args.lm_fluency)
+    env = make_env()
+    # generate and the bare loop get n prompts of one length (no padding): the most common
+    # length, so that there are n of them and every method's tokens/s counts n rows.
+    prompt_len, count = Counter(len(ids) for ids in env.prompt_ids).most_common(1)[0]
+    if count < n:
+        raise SystemExit(f"only {count} prompts share a length ({prompt_len} tokens); use --n-envs {count} or fewer")
     prompts = [ids for ids in env.prompt_ids if len(ids) == prompt_len][:n]
     batch = torch.tensor([list(p) for p in prompts])
     steps = args.rollouts * t_new
@@ -69,9 +117,11 @@ def main() -> None:
 
     # Ours: EOS is forbidden (top-k would change the distribution, so we mask it in the env by
     # a stop set that is empty) so that every episode has exactly t_new tokens, like generate.
+    # Both collectors adopt the one loaded model (no second copy; nothing trains here).
     def sb3_collector(kv_cache: bool):  # noqa: ANN202
         ppo = agents.make_ppo(
-            lambda: CatTextEnv(max_new_tokens=t_new, stop_token_ids=[]),
+            make_env,
+            model=model,
             n_envs=n,
             n_steps=steps,
             batch_size=n * steps,
@@ -83,19 +133,43 @@ def main() -> None:
         return lambda: ppo.collect_rollouts(ppo.env, callback, ppo.rollout_buffer, n_rollout_steps=steps)
 
     ours, naive_sb3 = sb3_collector(True), sb3_collector(False)
-    t_gen, t_naive, t_naive_sb3, t_ours = best_of_interleaved([generate, naive, naive_sb3, ours])
+    t_gen, t_naive, t_naive_sb3, t_ours = best_of_interleaved([generate, naive, naive_sb3, ours], args.repeats)
+    methods = {
+        "transformers generate (KV cache)": t_gen,
+        "naive, bare loop: recompute prefix": t_naive,
+        "naive, SB3 loop: policy without cache": t_naive_sb3,
+        "ours: SB3 collect_rollouts": t_ours,
+    }
     print(f"{'method':<40}{'tokens/s':>10}")
-    for name, t in [
-        ("transformers generate (KV cache)", t_gen),
-        ("naive, bare loop: recompute prefix", t_naive),
-        ("naive, SB3 loop: policy without cache", t_naive_sb3),
-        ("ours: SB3 collect_rollouts", t_ours),
-    ]:
+    for name, t in methods.items():
         print(f"{name:<40}{tokens / t:>10.0f}")
-    print(
-        f"ours / generate = {t_gen / t_ours:.2f}x   ours / naive (bare loop) = {t_naive / t_ours:.2f}x   "
-        f"ours / naive (SB3 loop) = {t_naive_sb3 / t_ours:.2f}x"
-    )
+    # speed ratios: ours' tokens/s over the other method's (> 1: ours is faster)
+    ratios = {
+        "ours / generate": t_gen / t_ours,
+        "ours / naive (bare loop)": t_naive / t_ours,
+        "ours / naive (SB3 loop)": t_naive_sb3 / t_ours,
+    }
+    print("   ".join(f"{k} = {v:.2f}x" for k, v in ratios.items()))
+    result = {
+        "benchmark": "rollout",
+        "model": args.model,
+        "n_envs": n,
+        "new_tokens": t_new,
+        "rollouts_per_timing": args.rollouts,
+        "prompt_tokens_generate": prompt_len,
+        "reward": "grammar + topic" if args.model == "tiny" else "topic + LM fluency" if args.lm_fluency else "topic",
+        "timing": f"best of {args.repeats} interleaved repeats after one warm-up",
+        "tokens_per_s": {name: tokens / t for name, t in methods.items()},
+        "ratios_tokens_per_s": ratios,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "threads": torch.get_num_threads(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    path = args.json if args.json is not None else RESULTS / f"rollout_{args.model}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
