@@ -221,8 +221,8 @@ def test_policy_rollout_with_cache_equals_without(cat_env, batcher, monkeypatch)
     monkeypatch.setattr(fast_llama, "llama_forward", lambda *a: calls.append(a[1].shape) or lean(*a))
     lm = tiny_vocab_llama(int(cat_env.action_space.n))
     spaces = (cat_env.observation_space, cat_env.action_space, lambda _: 1e-4)
-    cached = LMActorCriticPolicy(*spaces, model=lm, log_kl=False)
-    naive = LMActorCriticPolicy(*spaces, model=copy.deepcopy(lm), log_kl=False, kv_cache=False)
+    cached = LMActorCriticPolicy(*spaces, model=lm)
+    naive = LMActorCriticPolicy(*spaces, model=copy.deepcopy(lm), kv_cache=False)
     torch.nn.init.normal_(cached.value_net.weight, std=0.5)  # non-trivial values
     naive.load_state_dict(cached.state_dict())
     for policy in (cached, naive):
