@@ -261,9 +261,12 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         log_probs = torch.log_softmax(process_logits(self.lm.get_output_embeddings()(hidden), self.sampling), -1)
         actions = log_probs.argmax(dim=-1) if deterministic else sample(log_probs)
         self._actor_cache.last_action = actions.detach().cpu().clone()
-        self._critic_cache.last_action = self._actor_cache.last_action
         log_prob = log_probs.gather(1, actions[:, None]).squeeze(1)
-        return actions, log_prob, self._critic_values(ids, lengths, hidden, use_cache=True)
+        values = self._critic_values(ids, lengths, hidden, use_cache=True)
+        # Only now: the critic's cache has just checked this observation against the previous
+        # action; given the new one first, it never matched and recomputed every slot.
+        self._critic_cache.last_action = self._actor_cache.last_action
+        return actions, log_prob, values
 
     def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False) -> tuple[torch.Tensor, ...]:
         """Sample actions; return (actions, values (B, 1), log_probs) as SB3 expects."""
