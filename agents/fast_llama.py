@@ -27,6 +27,9 @@ _TRUNKS = frozenset({"LlamaModel", "MistralModel", "Qwen2Model"})
 # RoPE types whose inverse frequencies and attention scaling are fixed when the model is
 # built; "dynamic" and "longrope" recompute them from the current length in every forward.
 _STATIC_ROPE = frozenset({"default", "linear", "llama3", "yarn"})
+# torch.rms_norm arrived in torch 2.4 and SDPA's enable_gqa in 2.5; older torch keeps the
+# transformers forward (the project's floor is torch 2.2).
+_TORCH_OK = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
 
 
 def _head_dim(config: object) -> int:
@@ -38,7 +41,7 @@ def supports(trunk: torch.nn.Module) -> bool:
     """Whether ``trunk`` is a Llama-family decoder this step reproduces (to float tolerance)."""
     config = getattr(trunk, "config", None)
     rotary = getattr(trunk, "rotary_emb", None)
-    if type(trunk).__name__ not in _TRUNKS or config is None or rotary is None:
+    if not _TORCH_OK or type(trunk).__name__ not in _TRUNKS or config is None or rotary is None:
         return False
     rope_type = getattr(rotary, "rope_type", None)
     return (

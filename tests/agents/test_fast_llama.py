@@ -215,14 +215,16 @@ def tiny_vocab_llama(vocab_size: int) -> LlamaForCausalLM:
     return randomize(LlamaForCausalLM(config))
 
 
-def test_policy_rollout_with_cache_equals_without(cat_env, batcher, monkeypatch) -> None:
+@pytest.mark.parametrize("separate_critic", [False, True], ids=["shared-critic", "separate-critic"])
+def test_policy_rollout_with_cache_equals_without(cat_env, batcher, monkeypatch, separate_critic) -> None:
     calls = []
     lean = fast_llama.llama_forward
     monkeypatch.setattr(fast_llama, "llama_forward", lambda *a: calls.append(a[1].shape) or lean(*a))
     lm = tiny_vocab_llama(int(cat_env.action_space.n))
     spaces = (cat_env.observation_space, cat_env.action_space, lambda _: 1e-4)
-    cached = LMActorCriticPolicy(*spaces, model=lm)
-    naive = LMActorCriticPolicy(*spaces, model=copy.deepcopy(lm), kv_cache=False)
+    options = dict(separate_critic=separate_critic)
+    cached = LMActorCriticPolicy(*spaces, model=lm, **options)
+    naive = LMActorCriticPolicy(*spaces, model=copy.deepcopy(lm), kv_cache=False, **options)
     torch.nn.init.normal_(cached.value_net.weight, std=0.5)  # non-trivial values
     naive.load_state_dict(cached.state_dict())
     for policy in (cached, naive):
@@ -249,4 +251,6 @@ def test_policy_rollout_with_cache_equals_without(cat_env, batcher, monkeypatch)
     # one token per step, recomputed after resets (episodes of at most 24 tokens), all by the lean step
     assert cache.hits > 100 and cache.misses >= 8
     assert len(calls) >= 40 and any(shape[1] == 1 for shape in calls) and any(shape[1] > 1 for shape in calls)
+    if separate_critic:  # the critic's own trunk got the same cached steps
+        assert (cached._critic_cache.hits, cached._critic_cache.misses) == (cache.hits, cache.misses)
     assert naive._actor_cache.hits + naive._actor_cache.misses == 0
