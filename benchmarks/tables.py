@@ -98,7 +98,45 @@ def train_run(data: dict[str, Any]) -> str:
     return "\n".join(head) + "\n" + note + ".\n"
 
 
+def memory(data: dict[str, Any]) -> str:
+    """Peak resident memory of a SmolLM2 PPO step, full vs LoRA (benchmarks/memory.py)."""
+    rows = [
+        "| SmolLM2-135M PPO, one rollout + update | trainable / all parameters | peak RSS after building | "
+        "peak RSS after the step |",
+        "|---|---|---|---|",
+    ]
+    for r in data["rows"]:
+        label = "LoRA (adapters; reference = adapters off)" if r["config"] == "lora" else "full (reference = a copy)"
+        peak = r["peak_rss_mib"]
+        rows.append(
+            f"| {label}, {r['n_envs']} envs × {r['new_tokens']} tokens | {r['trainable_parameters'] / 1e6:.1f}M / "
+            f"{r['parameters'] / 1e6:.1f}M | {peak['after_build']:,.0f} MiB | {peak['after_step']:,.0f} MiB |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def rollout(data: dict[str, Any]) -> str:
+    """Rollout tokens/s of SB3 collection vs generate and the naive ways (benchmarks/rollout.py)."""
+    rows = ["| method | tokens/s | ours' speed over it |", "|---|---|---|"]
+    ratio_of = {
+        "transformers generate (KV cache)": "ours / generate",
+        "naive, bare loop: recompute prefix": "ours / naive (bare loop)",
+        "naive, SB3 loop: policy without cache": "ours / naive (SB3 loop)",
+    }
+    for name, tps in data["tokens_per_s"].items():
+        key = ratio_of.get(name)
+        ratio = f"**{data['ratios_tokens_per_s'][key]:.2f}×**" if key else ""
+        rows.append(f"| {name} | {tps:,.0f} | {ratio} |")
+    note = (
+        f"{data['model']}, {data['n_envs']} envs, {data['new_tokens']} new tokens, reward: {data['reward']}; "
+        f"{data['timing']}; torch {data['torch']}, {data['threads']} threads; {data['date'][:10]}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "rollout": rollout,
+    "memory": memory,
     "peer_trl": peer_trl,
     "buffer_memory": buffer_memory,
     "train_run": train_run,

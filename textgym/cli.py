@@ -145,6 +145,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "after": {k: after[k] for k in ("mean_reward", "components")},
     }
     (out / "textgym.json").write_text(json.dumps(meta, indent=2))
+    if args.json:  # a copy where the docs' tables are rendered from (benchmarks/tables.py)
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(meta, indent=2) + "\n")
     print(
         f"trained {args.timesteps} steps in {seconds:.0f}s; saved {out / 'model.zip'}, "
         f"{out / 'learning_curve.png'}, TensorBoard logs in {out / 'tb'}"
@@ -190,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--samples", type=int, default=8, help="completions shown before/after")
     p.add_argument("--out", default=None, help="run directory (default runs/ENV-ALGO)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", default=None, help="also write the run's summary (textgym.json) to this path")
     e = sub.add_parser("eval", help="evaluate a saved agent")
     e.add_argument("path", help="run directory (or its model.zip)")
     e.add_argument("--episodes", type=int, default=128)
