@@ -54,7 +54,7 @@ def peer_trl(data: dict[str, Any]) -> str:
     lines = "\n".join(rows)
     ratio = data.get("step_time_ratio_textgym_over_trl")
     t_ratio = data.get("time_to_0.9_ratio_textgym_over_trl")
-    notes = [f"Measured {data['date'][:10]} ({data['machine']})."]
+    notes = [f"Measured {data['date'][:10]} ({data['machine']})"]
     if ratio:
         notes.append(f"textgym's step takes {ratio:.2f}× TRL's")
     if t_ratio:
