@@ -71,10 +71,14 @@ class Episodes:
         """Actions per episode, (E,)."""
         return self.action_mask.sum(dim=1)
 
+    def group_rows(self, groups: np.ndarray | list[int]) -> torch.Tensor:
+        """Episode indices (rows) of the given groups, group by group, (len(groups) * G,)."""
+        return torch.tensor([int(g) * self.group_size + k for g in groups for k in range(self.group_size)])
+
     def select_groups(self, groups: np.ndarray | list[int]) -> Episodes:
         """The episodes of the given groups, in that order."""
         groups = [int(g) for g in groups]
-        rows = torch.tensor([g * self.group_size + k for g in groups for k in range(self.group_size)])
+        rows = self.group_rows(groups)
         return Episodes(
             prompts=[self.prompts[g] for g in groups],
             group_size=self.group_size,

@@ -325,7 +325,7 @@ class GRPO(OnPolicyAlgorithm):
             for start in range(0, len(order), groups_per_batch):
                 groups = order[start : start + groups_per_batch]
                 mb = episodes.select_groups(groups)
-                rows = torch.as_tensor([k * g + j for k in groups for j in range(g)])
+                rows = episodes.group_rows(groups)
                 n_actions = mb.n_actions().to(self.device)
                 log_probs, entropy = self.policy.episode_log_probs(mb)
                 old = mb.old_log_probs[mb.action_mask].to(self.device)
