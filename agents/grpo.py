@@ -157,6 +157,12 @@ class GRPO(OnPolicyAlgorithm):
             ``"k3_loss"``: add ``beta * k3`` per token to the loss (:func:`k3_kl`, GRPO).
         log_kl: Compute and log ``train/kl_ref`` even when ``kl_coef`` is 0 (costs one
             reference forward per rollout and a model copy).
+        skip_zero_advantage_groups: Leave out of the minibatches every group whose advantages
+            are all zero (all its completions got the same reward) when nothing else in the loss
+            depends on it (no k3 KL term, no entropy bonus): its gradient is exactly zero, so
+            its forward and backward are skipped, and a rollout with no signal at all takes no
+            optimizer step (which would only replay Adam's momentum). Early in a sparse-reward
+            task most groups carry no signal (DAPO, Yu et al. 2025, filters them too).
         ent_coef: Entropy bonus weight.
         max_grad_norm: Gradient clipping.
         stats_window_size: Episodes averaged in the logs.
@@ -186,6 +192,7 @@ class GRPO(OnPolicyAlgorithm):
         kl_coef: float = 0.0,
         kl_estimator: KLEstimator = "k3_loss",
         log_kl: bool = False,
+        skip_zero_advantage_groups: bool = True,
         ent_coef: float = 0.0,
         max_grad_norm: float = 1.0,
         stats_window_size: int = 100,
@@ -244,6 +251,7 @@ class GRPO(OnPolicyAlgorithm):
         self.kl_coef = kl_coef
         self.kl_estimator = kl_estimator
         self.log_kl = log_kl
+        self.skip_zero_advantage_groups = skip_zero_advantage_groups
         self.episodes: Episodes | None = None
         if _init_setup_model:
             self._setup_model()
@@ -319,9 +327,15 @@ class GRPO(OnPolicyAlgorithm):
         high = self.clip_range_high if self.clip_range_high is not None else low
         groups_per_batch = episodes.n_groups if self.batch_size is None else max(1, self.batch_size // g)
         advantages = torch.as_tensor(self.advantages, dtype=torch.float32)
+        groups_used = np.arange(episodes.n_groups)
+        k3_term = self.kl_coef > 0 and self.kl_estimator == "k3_loss"
+        if self.skip_zero_advantage_groups and not k3_term and self.ent_coef == 0:
+            flat = (self.advantages.reshape(-1, g) == 0).all(axis=1)  # (n_groups,)
+            groups_used = groups_used[~flat]
+        self.logger.record("train/groups_skipped", episodes.n_groups - len(groups_used))
         stats: dict[str, list[float]] = {k: [] for k in ("loss", "clip_fraction", "approx_kl", "entropy", "kl")}
-        for _ in range(self.n_epochs):
-            order = np.random.permutation(episodes.n_groups)
+        for _ in range(self.n_epochs if len(groups_used) else 0):
+            order = np.random.permutation(groups_used)
             for start in range(0, len(order), groups_per_batch):
                 groups = order[start : start + groups_per_batch]
                 mb = episodes.select_groups(groups)
@@ -333,7 +347,7 @@ class GRPO(OnPolicyAlgorithm):
                 ratio = torch.exp(log_probs - old)
                 surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - low, 1 + high) * adv)
                 per_token = -surrogate - self.ent_coef * entropy
-                if self.kl_coef > 0 and self.kl_estimator == "k3_loss":
+                if k3_term:
                     assert mb.ref_log_probs is not None
                     kl = k3_kl(log_probs, mb.ref_log_probs[mb.action_mask].to(self.device))
                     per_token = per_token + self.kl_coef * kl
@@ -350,7 +364,7 @@ class GRPO(OnPolicyAlgorithm):
                     stats["clip_fraction"].append(float(clipped.float().mean()))
                     stats["entropy"].append(float(entropy.mean()))
                     stats["loss"].append(float(loss))
-        self._n_updates += self.n_epochs
+        self._n_updates += self.n_epochs if len(groups_used) else 0
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for key, values in stats.items():
             if values:

@@ -98,7 +98,9 @@ def fluency(model: Any, base: Any, tokenizer: Any, prompts: list[str], n: int = 
 class TextgymRun:
     """textgym's GRPO on the task, advanced one rollout + update at a time."""
 
-    def __init__(self, prompts: list[str], lr: float, kl_coef: float, seed: int, max_new_tokens: int):
+    def __init__(
+        self, prompts: list[str], lr: float, kl_coef: float, seed: int, max_new_tokens: int, **grpo_kwargs: Any
+    ):
         def make_env() -> TextGenEnv:
             return TextGenEnv(prompts, tokenizer=MODEL, reward=cat_reward, max_new_tokens=max_new_tokens)
 
@@ -110,10 +112,10 @@ class TextgymRun:
             batch_size=4,
             learning_rate=lr,
             kl_coef=kl_coef,
-            kl_estimator="k3_loss",
             max_grad_norm=1.0,
             seed=seed,
             policy_kwargs={"optimizer_kwargs": {"weight_decay": 0.0}},
+            **{"kl_estimator": "k3_loss", **grpo_kwargs},
         )
         self.times: list[float] = []
         self.rewards: list[float] = []

@@ -134,7 +134,29 @@ def rollout(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
+def train_step(data: dict[str, Any]) -> str:
+    """One PPO rollout + update against the model-math floor, by part (benchmarks/train_step.py)."""
+    med, r = data["median_seconds"], data["ratios"]
+    rows = [
+        "| ours | s | floor | s | ours' time / floor's |",
+        "|---|---|---|---|---|",
+        f"| rollout (SB3 `collect_rollouts`) | {med['rollout']:.2f} | `generate` (KV cache) | {med['generate']:.2f} "
+        f"| **{r['rollout / generate']:.2f}×** |",
+        f"| update (`PPO.train`, 1 epoch) | {med['update']:.2f} | forward+backward + AdamW step "
+        f"| {med['forward_backward'] + med['optimizer']:.2f} | **{r['update / (forward+backward + optimizer)']:.2f}×** |",
+        f"| step | {data['ours_step_seconds']:.2f} | floor | {data['floor_step_seconds']:.2f} "
+        f"| **{r['step / floor']:.2f}×** |",
+    ]
+    note = (
+        f"{data['model']}, {data['n_envs']} envs × {data['new_tokens']} new tokens (EOS masked: one whole episode "
+        f"per env per rollout); {data['timing']}; torch {data['torch']}, {data['threads']} threads; "
+        f"{data['date'][:10]}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "train_step": train_step,
     "rollout": rollout,
     "memory": memory,
     "peer_trl": peer_trl,

@@ -155,6 +155,64 @@ def test_k3_loss_run_logs_kl_and_trains_no_value_head() -> None:
     assert not torch.equal(model.policy.lm.lm_head.weight, before)
 
 
+def _rollout(model):
+    model._setup_learn(1, callback=None)
+    model.collect_rollouts(model.env, model._setup_learn(1, callback=None)[1], model.rollout_buffer, 1)
+    return model.episodes
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_zero_advantage_groups_are_skipped_without_changing_the_update(skip: bool) -> None:
+    # group 0 all reward 1 (no signal), group 1 mixed: only group 1's minibatch may move the weights
+    torch.manual_seed(4)
+    model = agents.make_grpo(
+        "CatText-v0", n_envs=4, group_size=2, batch_size=2, learning_rate=1e-3, skip_zero_advantage_groups=skip
+    )
+    e = _rollout(model)
+    e.rewards = np.array([1.0, 1.0, 0.0, 1.0])
+    model.advantages = agents.grpo.group_advantages(e.rewards, 2, "mean", "group")
+    assert (model.advantages[:2] == 0).all() and (model.advantages[2:] != 0).all()
+    minibatches, steps = [], []
+    forward = model.policy.episode_log_probs
+    model.policy.episode_log_probs = lambda mb, **kw: minibatches.append(mb.n_episodes) or forward(mb, **kw)
+    model.policy.optimizer.register_step_post_hook(lambda *_: steps.append(1))
+    np.random.seed(0)
+    model.train()
+    assert len(steps) == len(minibatches) == (1 if skip else 2)
+    if skip:
+        # independent check: the unskipped run, visiting group 1 first, reaches the same weights
+        # after its first optimizer step (its second, on group 0, only replays Adam's momentum)
+        torch.manual_seed(4)
+        twin = agents.make_grpo(
+            "CatText-v0", n_envs=4, group_size=2, batch_size=2, learning_rate=1e-3, skip_zero_advantage_groups=False
+        )
+        e2 = _rollout(twin)
+        assert torch.equal(e2.tokens, e.tokens)
+        e2.rewards = e.rewards
+        twin.advantages = model.advantages
+        after_first: list[dict] = []
+        twin.policy.optimizer.register_step_post_hook(
+            lambda *_: after_first or after_first.append({k: v.clone() for k, v in twin.policy.named_parameters()})
+        )
+        np.random.seed(0)  # permutation(2) = [1, 0]
+        twin.train()
+        for name, a in model.policy.named_parameters():
+            torch.testing.assert_close(a, after_first[0][name], atol=0, rtol=0, msg=name)
+
+
+def test_a_rollout_without_signal_takes_no_step() -> None:
+    torch.manual_seed(5)
+    model = agents.make_grpo("CatText-v0", n_envs=4, group_size=2, learning_rate=1e-3)
+    e = _rollout(model)
+    e.rewards = np.zeros(4)
+    model.advantages = agents.grpo.group_advantages(e.rewards, 2, "mean", "group")
+    before = {k: v.clone() for k, v in model.policy.state_dict().items()}
+    model.train()
+    for k, v in model.policy.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert model.logger.name_to_value["train/groups_skipped"] == 2
+
+
 def test_save_load_is_exact(tmp_path) -> None:
     torch.manual_seed(3)
     model = agents.make_rloo("CatText-v0", n_envs=4, group_size=2, learning_rate=1e-4)
