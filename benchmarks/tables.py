@@ -143,7 +143,8 @@ def train_step(data: dict[str, Any]) -> str:
         f"| rollout (SB3 `collect_rollouts`) | {med['rollout']:.2f} | `generate` (KV cache) | {med['generate']:.2f} "
         f"| **{r['rollout / generate']:.2f}×** |",
         f"| update (`PPO.train`, 1 epoch) | {med['update']:.2f} | forward+backward + AdamW step "
-        f"| {med['forward_backward'] + med['optimizer']:.2f} | **{r['update / (forward+backward + optimizer)']:.2f}×** |",
+        f"| {med['forward_backward'] + med['optimizer']:.2f} "
+        f"| **{r['update / (forward+backward + optimizer)']:.2f}×** |",
         f"| step | {data['ours_step_seconds']:.2f} | floor | {data['floor_step_seconds']:.2f} "
         f"| **{r['step / floor']:.2f}×** |",
     ]
