@@ -149,13 +149,18 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=60)
     parser.add_argument("--block", type=int, default=2, help="steps per turn")
     parser.add_argument("--kl-coef", type=float, default=0.0, help="also run textgym with this KL penalty")
+    parser.add_argument("--kl-estimator", choices=["k1_reward", "k3_loss"], default="k1_reward")
+    parser.add_argument(
+        "--kl-scale-rewards", choices=["group", "batch", "none"], default="batch", help="the KL run's reward scaling"
+    )
+    parser.add_argument("--kl-max-steps", type=int, default=90)
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 steps each, short fluency check")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.quick:
-        args.max_steps, args.block = 2, 1
+        args.max_steps, args.block, args.kl_max_steps = 2, 1, 2
     out_path = args.json or RESULTS / ("peer_trl_quick.json" if args.quick else "peer_trl.json")
     from datasets import Dataset
     from transformers import TrainerCallback
@@ -234,9 +239,17 @@ def main() -> None:
 
     kl_run = None
     if args.kl_coef > 0:
-        print(f"textgym GRPO with KL penalty {args.kl_coef} (k3 in the loss), alone:")
-        kl_run = TextgymRun(prompts, args.lr, args.kl_coef, args.seed, args.max_new_tokens)
-        while len(kl_run.times) < args.max_steps and not reached(kl_run.rewards):
+        print(f"textgym GRPO with KL penalty {args.kl_coef} ({args.kl_estimator}), alone:")
+        kl_run = TextgymRun(
+            prompts,
+            args.lr,
+            args.kl_coef,
+            args.seed,
+            args.max_new_tokens,
+            kl_estimator=args.kl_estimator,
+            scale_rewards=args.kl_scale_rewards,
+        )
+        while len(kl_run.times) < args.kl_max_steps and not reached(kl_run.rewards):
             kl_run.step()
 
     base = load_model(MODEL)
@@ -265,6 +278,9 @@ def main() -> None:
             "max_steps": args.max_steps,
             "textgym_minibatches_per_rollout": 4,
             "kl_coef": args.kl_coef,
+            "kl_estimator": args.kl_estimator,
+            "kl_scale_rewards": args.kl_scale_rewards,
+            "kl_max_steps": args.kl_max_steps,
             "quick": args.quick,
         },
         "trl": summary(trl_times, trl_rewards, interleaved["trl"]),
