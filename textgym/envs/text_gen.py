@@ -109,9 +109,13 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``stop_token_ids``: tokens that end the agent's turn (default: EOS).
     * ``add_special_tokens``: whether the tokenizer adds its special tokens (e.g. ``<bos>``)
       to the prompts (default True; False for prompts that contain them, like chat templates).
-    * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it.
-      After :meth:`set_token_values` (e.g. the agent's log-probabilities or the step
-      rewards), each generated token is coloured by its value (:mod:`textgym.render`).
+    * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it;
+      ``"rgb_array"`` returns it drawn as a ``uint8`` image of shape (360, 640, 3)
+      (:func:`textgym.render.text_image`), for video recorders such as Gymnasium's
+      ``RecordVideo`` and SB3's ``VecVideoRecorder`` (and SB3's ``make_vec_env``, which asks
+      for it). After :meth:`set_token_values` (e.g. the agent's log-probabilities or the step
+      rewards), each generated token is coloured by its value (:mod:`textgym.render`), in
+      the text and in the image alike.
 
     ## Version History
     * v0: initial version.
@@ -128,7 +132,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     (13.0, False, True, 'the cat slept', True)
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
     #: What the prompts are, in error messages (``reset(options={"prompt_index": i})``).
     prompt_noun = "prompts"
 
@@ -333,10 +337,10 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"token values must be finite, got {values}")
         self.token_values = vals
 
-    def render(self) -> str | None:
-        """:meth:`render_text` of the episode (``"prompt || completion"``); printed in human mode."""
+    def render(self) -> str | np.ndarray | None:
+        """:meth:`render_text` of the episode: the text, printed (human mode) or drawn (rgb_array)."""
         if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi', 'human' or 'rgb_array'")
             return None
         episode = self.episode
         if episode is None:
@@ -346,4 +350,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         if self.render_mode == "human":
             print(text)
             return None
+        if self.render_mode == "rgb_array":
+            from textgym.render import text_image  # Pillow and matplotlib's font: only when drawing
+
+            return text_image(text)
         return text

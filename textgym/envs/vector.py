@@ -60,7 +60,7 @@ class TextGenVectorEnv(VectorEnv):
         ValueError: If ``num_envs`` is not a positive multiple of ``group_size``.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi"]}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -82,7 +82,8 @@ class TextGenVectorEnv(VectorEnv):
         self.env = env
         self.num_envs = num_envs
         self.group_size = int(group_size)
-        self.render_mode = "ansi" if env.render_mode else None
+        # "human" has no batched form: such an env renders its slots as text.
+        self.render_mode = {None: None, "rgb_array": "rgb_array"}.get(env.render_mode, "ansi")
         self.single_observation_space = env.observation_space
         self.single_action_space = env.action_space
         self.observation_space = batch_space(env.observation_space, num_envs)
@@ -237,8 +238,18 @@ class TextGenVectorEnv(VectorEnv):
                 self._autoreset = complete
         return self._obs(), rewards, terminated, truncated, infos
 
-    def render(self) -> tuple[str, ...] | None:
-        """Each slot rendered as the single env renders it (:meth:`TextGenEnv.render_text`)."""
+    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+        """Each slot rendered as the single env renders it: text (:meth:`TextGenEnv.render_text`) or an image.
+
+        As ``SyncVectorEnv`` does, a tuple with one text (``"ansi"``) or one ``uint8`` image of
+        shape (360, 640, 3) (``"rgb_array"``) per slot.
+        """
         if self.render_mode is None:
             return None
-        return tuple(self.env.render_text(self._slots.episode(i), self._slots.replies(i)) for i in range(self.num_envs))
+        slots = range(self.num_envs)
+        texts = tuple(self.env.render_text(self._slots.episode(i), self._slots.replies(i)) for i in slots)
+        if self.render_mode == "rgb_array":
+            from textgym.render import text_image
+
+            return tuple(text_image(t) for t in texts)
+        return texts
