@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
+from textgym.envs.observations import check_observation, encode, observation_space
 from textgym.rewards.base import RewardLike, RewardModel, RewardOutput, as_reward_model, score_batch
 from textgym.tokenization import resolve_tokenizer
 
@@ -67,7 +68,11 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     model's ``<bos>``), then the generated tokens (and any context a multi-turn env adds),
     then padding (the tokenizer's PAD id, or EOS if it has none) with ``attention_mask`` 0. A
     token never moves once written, so the real tokens are always
-    ``input_ids[: attention_mask.sum()]``.
+    ``input_ids[: attention_mask.sum()]``. ``observation="multidiscrete"`` declares the same
+    arrays as ``Dict(input_ids=MultiDiscrete([vocab_size] * max_length),
+    attention_mask=MultiBinary(max_length))`` (mask as int8); ``observation="onehot"`` gives
+    the flattened one-hot code ``Box(0, 1, (max_length * vocab_size,), float32)``, real tokens
+    right-aligned (:mod:`textgym.envs.observations`).
 
     ## Rewards
     From the reward model, on the completion decoded without special tokens (in a
@@ -88,7 +93,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
       Reinforcement Learning"; bootstrapping here counts the future twice and made PPO
       collapse in our runs); it should still bootstrap at truncations by any *other* time
       limit (e.g. a ``TimeLimit`` wrapper), and never at termination. ``agents.make_env``
-      does exactly this.
+      does exactly this. With ``budget_as_termination=True`` the env reports this end as
+      ``terminated`` instead (``info["budget_exhausted"]`` is still True), for libraries
+      that bootstrap every truncation and cannot read the flag.
     At the end, ``info`` holds ``"prompt"``, ``"completion"`` (the agent's turns, one per
     line), ``"reward_components"`` (name -> float, summed over turns) and
     ``"budget_exhausted"``, built by :meth:`final_info` for the single and the vector env.
@@ -109,6 +116,10 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``stop_token_ids``: tokens that end the agent's turn (default: EOS).
     * ``add_special_tokens``: whether the tokenizer adds its special tokens (e.g. ``<bos>``)
       to the prompts (default True; False for prompts that contain them, like chat templates).
+    * ``observation``: ``"tokens"`` (default), ``"multidiscrete"`` or ``"onehot"`` (see
+      Observation Space).
+    * ``budget_as_termination``: report the end of the token budget as ``terminated``
+      (default False: ``truncated``, see Episode End).
     * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it;
       ``"rgb_array"`` returns it drawn as a ``uint8`` image of shape (360, 640, 3)
       (:func:`textgym.render.text_image`), for video recorders such as Gymnasium's
@@ -150,6 +161,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         stop_token_ids: Sequence[int] | None = None,
         add_special_tokens: bool = True,
         render_mode: str | None = None,
+        observation: str = "tokens",
+        budget_as_termination: bool = False,
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -165,6 +178,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"reward_mode must be 'terminal' or 'immediate', got {reward_mode!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.observation = check_observation(observation)
+        self.budget_as_termination = bool(budget_as_termination)
         self.tokenizer = resolve_tokenizer(tokenizer)
         self.reward_model: RewardModel = as_reward_model(reward)
         self.prompts = [str(p) for p in prompts]
@@ -205,17 +220,16 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self.max_length = int(max_length)
 
         self.action_space = spaces.Discrete(self.vocab_size)
-        self.observation_space = spaces.Dict(
-            {
-                "input_ids": spaces.Box(0, self.vocab_size - 1, (self.max_length,), np.int64),
-                "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
-            }
-        )
+        self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
         self._slots = EpisodeSlots(self, 1)  # the token state: one slot
         self._done = True
         self.token_values: list[float | None] | None = None  # render colours (issue #6)
 
     # ----- helpers shared with the vector env -----
+    def encode_observation(self, state: dict[str, np.ndarray]) -> Any:
+        """The observation (in the ``observation`` option's encoding) of a token state, (L,) or (N, L)."""
+        return encode(self.observation, state["input_ids"], state["attention_mask"], self.vocab_size)
+
     def validate_action(self, action: Any) -> int:
         """Return ``action`` as an int, or raise if it is not in the action space."""
         arr = np.asarray(action)
@@ -281,9 +295,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         return f"{episode.prompt} || {completion}"
 
     # ----- gymnasium API -----
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Start an episode from a prompt drawn with ``self.np_random``.
 
         ``options={"prompt_index": i}`` picks the i-th prompt instead (evaluation sweeps).
@@ -293,9 +305,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         info = self._slots.begin(0, index)
         self._done = False
         self.token_values = None
-        return self._slots.obs(0), info
+        return self.encode_observation(self._slots.obs(0)), info
 
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Append one token; score the reply when its turn ends (or every step in immediate mode)."""
         if self._done:
             raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
@@ -303,7 +315,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         out = self._slots.step(np.zeros(1, dtype=np.int64), np.array([a], dtype=np.int64))
         terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
         self._done = terminated or truncated
-        return self._slots.obs(0), float(out.rewards[0]), terminated, truncated, out.infos[0]
+        obs = self.encode_observation(self._slots.obs(0))
+        return obs, float(out.rewards[0]), terminated, truncated, out.infos[0]
 
     @property
     def episode(self) -> Episode | None:

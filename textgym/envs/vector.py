@@ -100,8 +100,8 @@ class TextGenVectorEnv(VectorEnv):
         #: Each slot's latest reset info, unbatched.
         self.reset_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
 
-    def _obs(self) -> dict[str, np.ndarray]:
-        return self._slots.obs()
+    def _obs(self) -> Any:
+        return self.env.encode_observation(self._slots.obs())
 
     @property
     def _grouped(self) -> bool:
@@ -221,7 +221,8 @@ class TextGenVectorEnv(VectorEnv):
         if mode == AutoresetMode.SAME_STEP:
             final_obs = self._obs()
             for i in np.flatnonzero(done & complete):  # as SyncVectorEnv: the finished episode goes to final_*
-                final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": self.step_infos[i]}
+                slot_obs = {k: v[i] for k, v in final_obs.items()} if isinstance(final_obs, dict) else final_obs[i]
+                final = {"final_obs": slot_obs, "final_info": self.step_infos[i]}
                 infos = self._add_info(infos, final, int(i))
             for first in self._groups_of(complete):
                 self._reset_group(int(first))
