@@ -54,7 +54,7 @@ class CatTextEnv(TextGenEnv):
       ``"lm"``.
     * ``reward``: replaces the reward above entirely.
     * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``,
-      ``observation``, ``budget_as_termination``: as in :class:`~textgym.envs.TextGenEnv`.
+      ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
     * v0: initial version.

@@ -123,7 +123,7 @@ class SummarizationEnv(TextGenEnv):
       ``"plain"``.
     * ``n_documents``: documents per split of the generated data.
     * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``,
-      ``observation``, ``budget_as_termination``: as in :class:`~textgym.envs.TextGenEnv`
+      ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`
       (``options={"prompt_index": i}`` in ``reset`` picks a document).
 
     ## Version History

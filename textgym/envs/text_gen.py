@@ -15,6 +15,8 @@ from textgym.rewards.base import RewardLike, RewardModel, RewardOutput, as_rewar
 from textgym.tokenization import resolve_tokenizer
 
 SPLITS = ("train", "validation", "test")
+#: The values of the ``info`` argument.
+INFO_MODES = ("default", "numeric")
 
 
 def requested_prompt_index(options: dict[str, Any] | None, n: int, what: str = "prompts") -> int | None:
@@ -100,6 +102,17 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     line), ``"reward_components"`` (name -> float, summed over turns) and
     ``"budget_exhausted"``, built by :meth:`final_info` for the single and the vector env.
 
+    ## Info for typed collectors
+    With ``info="numeric"`` every ``info`` (at reset and at every step, in the single and the
+    vector env) has the same keys with the same numpy types, as collectors that register the
+    info's keys once (TorchRL's ``auto_register_info_dict``) need: ``"budget_exhausted"``
+    (``np.bool_``) and ``"reward_<name>"`` (``np.float64``) for every reward component (the
+    episode's sum so far; 0.0 before it is first scored; at the end, equal to
+    ``reward_components[name]``). Every other key (all the text: ``prompt``, ``completion``,
+    ...) is kept with a leading underscore (``"_prompt"``, ``"_completion"``,
+    ``"_reward_components"``), which such collectors skip. The component names are found by
+    scoring one empty completion at the first reset, plus :attr:`extra_reward_components`.
+
     ## Arguments
     * ``prompts``: a sequence of prompts, or a mapping split -> prompts.
     * ``tokenizer``: ``"tiny"`` (default), ``"smollm2-135m"``, a path/Hugging Face id, or a
@@ -120,6 +133,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
       Observation Space).
     * ``budget_as_termination``: report the end of the token budget as ``terminated``
       (default False: ``truncated``, see Episode End).
+    * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
     * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it;
       ``"rgb_array"`` returns it drawn as a ``uint8`` image of shape (360, 640, 3)
       (:func:`textgym.render.text_image`), for video recorders such as Gymnasium's
@@ -163,6 +177,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         render_mode: str | None = None,
         observation: str = "tokens",
         budget_as_termination: bool = False,
+        info: str = "default",
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -180,6 +195,10 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.observation = check_observation(observation)
         self.budget_as_termination = bool(budget_as_termination)
+        if info not in INFO_MODES:
+            raise ValueError(f"info must be one of {INFO_MODES}, got {info!r}")
+        self.info_mode = info
+        self._component_names: tuple[str, ...] | None = None
         self.tokenizer = resolve_tokenizer(tokenizer)
         self.reward_model: RewardModel = as_reward_model(reward)
         self.prompts = [str(p) for p in prompts]
@@ -226,6 +245,40 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self.token_values: list[float | None] | None = None  # render colours (issue #6)
 
     # ----- helpers shared with the vector env -----
+    #: Reward components a subclass adds in :meth:`end_turn` (the reward model's own are found
+    #: by scoring), declared so that ``info="numeric"`` has their keys from the first reset.
+    extra_reward_components: tuple[str, ...] = ()
+
+    def reward_component_names(self, episode: Episode) -> tuple[str, ...]:
+        """The names of the reward components, found once by scoring an empty reply in ``episode``."""
+        if self._component_names is None:
+            probe = self.score([self.turn_prompt(episode)], [""])
+            names = list(probe.components) + [n for n in self.extra_reward_components if n not in probe.components]
+            self._component_names = tuple(names)
+        return self._component_names
+
+    def output_info(self, info: dict[str, Any], episode: Episode) -> dict[str, Any]:
+        """``info`` as the ``info`` option asks: unchanged, or the numeric layout (see the class docstring).
+
+        Raises:
+            ValueError: If the episode has a reward component that was not declared (add it to
+                :attr:`extra_reward_components`).
+        """
+        if self.info_mode == "default":
+            return info
+        names = self.reward_component_names(episode)
+        unknown = set(episode.components) - set(names)
+        if unknown:
+            raise ValueError(
+                f"reward components {sorted(unknown)} were not found at the first reset; declare them in "
+                f"{type(self).__name__}.extra_reward_components"
+            )
+        out: dict[str, Any] = {"budget_exhausted": np.bool_(info.get("budget_exhausted", False))}
+        for name in names:
+            out[f"reward_{name}"] = np.float64(episode.components.get(name, 0.0))
+        out.update({f"_{k}": v for k, v in info.items() if k != "budget_exhausted"})
+        return out
+
     def encode_observation(self, state: dict[str, np.ndarray]) -> Any:
         """The observation (in the ``observation`` option's encoding) of a token state, (L,) or (N, L)."""
         return encode(self.observation, state["input_ids"], state["attention_mask"], self.vocab_size)
@@ -302,7 +355,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         """
         super().reset(seed=seed)
         index = choose_prompt_index(self.np_random, options, len(self.prompts), self.prompt_noun)
-        info = self._slots.begin(0, index)
+        info = self.output_info(self._slots.begin(0, index), self._slots.episode(0))
         self._done = False
         self.token_values = None
         return self.encode_observation(self._slots.obs(0)), info
@@ -316,7 +369,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
         self._done = terminated or truncated
         obs = self.encode_observation(self._slots.obs(0))
-        return obs, float(out.rewards[0]), terminated, truncated, out.infos[0]
+        info = self.output_info(out.infos[0], self._slots.episode(0))
+        return obs, float(out.rewards[0]), terminated, truncated, info
 
     @property
     def episode(self) -> Episode | None:

@@ -137,7 +137,7 @@ class TinyCatEnv(TextGenEnv):
     * ``max_new_tokens``: the horizon (default 5; at least 4, the shortest cat sentence).
     * ``reward``: replaces the reward above entirely.
     * ``reward_mode``: ``"immediate"`` (default) or ``"terminal"``.
-    * ``render_mode``, ``observation``, ``budget_as_termination``: as in
+    * ``render_mode``, ``observation``, ``budget_as_termination``, ``info``: as in
       :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
@@ -170,6 +170,7 @@ class TinyCatEnv(TextGenEnv):
         render_mode: str | None = None,
         observation: str = "tokens",
         budget_as_termination: bool = False,
+        info: str = "default",
     ):
         check_texts_in_vocabulary(TINY_CAT_PROMPTS, TINY_CAT_WORDS)
         self.shaping = float(shaping)
@@ -184,6 +185,7 @@ class TinyCatEnv(TextGenEnv):
             render_mode=render_mode,
             observation=observation,
             budget_as_termination=budget_as_termination,
+            info=info,
         )
 
 

@@ -147,7 +147,7 @@ class TinyShopEnv(TextGenEnv):
     * ``shaping``: weight of the progress component (default 0.5; >= 0).
     * ``reward``: replaces the reward above entirely.
     * ``reward_mode``: ``"immediate"`` (default) or ``"terminal"``.
-    * ``render_mode``, ``observation``, ``budget_as_termination``: as in
+    * ``render_mode``, ``observation``, ``budget_as_termination``, ``info``: as in
       :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
@@ -178,6 +178,7 @@ are the apples ? assistant :'
         render_mode: str | None = None,
         observation: str = "tokens",
         budget_as_termination: bool = False,
+        info: str = "default",
     ):
         dialogues = tiny_shop_dialogues()
         check_texts_in_vocabulary([*dialogues, *dialogues.values()], TINY_SHOP_WORDS)
@@ -194,6 +195,7 @@ are the apples ? assistant :'
             render_mode=render_mode,
             observation=observation,
             budget_as_termination=budget_as_termination,
+            info=info,
         )
 
 

@@ -123,7 +123,8 @@ class TextGenVectorEnv(VectorEnv):
             self._autoreset[i] = False
             self._waiting[i] = False
             self._group_id[i] = group_id
-            self.reset_infos[i] = self._with_group(self._slots.begin(i, index), i)
+            info = self.env.output_info(self._slots.begin(i, index), self._slots.episode(i))
+            self.reset_infos[i] = self._with_group(info, i)
 
     def _with_group(self, info: dict[str, Any], i: int) -> dict[str, Any]:
         # Group bookkeeping, present in grouped and no-autoreset envs only.
@@ -209,7 +210,8 @@ class TextGenVectorEnv(VectorEnv):
         out = self._slots.step(active, acts.astype(np.int64))
         rewards[active], terminated[active], truncated[active] = out.rewards, out.terminated, out.truncated
         for k, i in enumerate(active):
-            self.step_infos[i] = self._with_group(out.infos[k], int(i))
+            info = self.env.output_info(out.infos[k], self._slots.episode(int(i)))
+            self.step_infos[i] = self._with_group(info, int(i))
         done = terminated | truncated
         waiting_before = self._waiting.copy()
         if self._grouped:
