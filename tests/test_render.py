@@ -8,10 +8,17 @@ import textgym  # noqa: F401  (registers the environments)
 from textgym.envs.small_vocab import word_list_tokenizer
 from textgym.models import load_tokenizer
 from textgym.render import (
+    FRAME_HEIGHT,
+    FRAME_WIDTH,
     HIGH_RGB,
     LOW_RGB,
     MID_RGB,
+    NOTICE_RGB,
+    _wrap,
     colorize_tokens,
+    coloured_pieces,
+    parse_ansi,
+    text_image,
     to_html,
     token_pieces,
     value_to_rgb,
@@ -91,3 +98,74 @@ def test_env_render_shows_the_stop_token_when_coloured() -> None:
     env.set_token_values([1.0, 1.0])
     mid = "\x1b[30;48;2;255;255;191m"
     assert env.render() == f"tom saw it . || {mid}the\x1b[0m {mid}<eos>\x1b[0m"
+
+
+def test_coloured_pieces_is_what_ansi_and_html_write() -> None:
+    pieces = coloured_pieces(["the", " cat", "  "], [0.0, 2.0, 1.0])
+    assert pieces == [("", "the", LOW_RGB), (" ", "cat", HIGH_RGB), ("  ", "", None)]  # white space: uncoloured
+
+
+def test_parse_ansi_inverts_colorize_tokens() -> None:
+    text = "tom . || " + colorize_tokens(["the", " cat", " ."], [0.0, 2.0, None])
+    assert parse_ansi(text) == [("tom . || ", None), ("the", LOW_RGB), (" ", None), ("cat", HIGH_RGB), (" .", None)]
+    assert parse_ansi("plain") == [("plain", None)]
+    with pytest.raises(ValueError, match="unsupported or unclosed"):
+        parse_ansi("\x1b[1mbold\x1b[0m")
+    with pytest.raises(ValueError, match="unsupported or unclosed"):
+        parse_ansi("\x1b[30;48;2;1;2;3mnever closed")
+
+
+def test_wrap_breaks_at_spaces_and_newlines() -> None:
+    lines = _wrap([("aa bb cc", None), ("\nd", LOW_RGB)], columns=5)
+    assert ["".join(c for c, _ in line) for line in lines] == ["aa bb", "cc", "d"]
+    assert lines[2] == [("d", LOW_RGB)]
+    lines = _wrap([("abcdefgh", None)], columns=3)  # no space: cut inside the word
+    assert ["".join(c for c, _ in line) for line in lines] == ["abc", "def", "gh"]
+
+
+def colour_pixels(image: np.ndarray, rgb: tuple[int, int, int]) -> int:
+    return int((image == np.array(rgb, dtype=np.uint8)).all(axis=-1).sum())
+
+
+def test_text_image_draws_coloured_backgrounds_and_keeps_the_newest_lines() -> None:
+    image = text_image("plain " + colorize_tokens(["cat"], [1.0], vmin=0.0, vmax=1.0))
+    assert image.shape == (FRAME_HEIGHT, FRAME_WIDTH, 3) and image.dtype == np.uint8
+    # Three characters' background cells of exactly HIGH_RGB: about 3 x char width x line height
+    # pixels, less the pixels the glyphs cover.
+    n_high = colour_pixels(image, HIGH_RGB)
+    assert 3 * 8 * 17 * 0.5 < n_high <= 3 * 9 * 18
+    assert colour_pixels(image, LOW_RGB) == 0
+    plain = text_image("plain cat")
+    assert colour_pixels(plain, HIGH_RGB) == 0 and (plain < 255).any()  # black text, no colour
+    # 100 lines do not fit: the first row becomes a grey notice, the last line is drawn.
+    many = text_image("\n".join(f"line {i}" for i in range(100)))
+    assert colour_pixels(many[:20], NOTICE_RGB) > 0 and colour_pixels(plain[:20], NOTICE_RGB) == 0
+    np.testing.assert_array_equal(many[-40:], text_image("\n".join(f"line {i}" for i in range(60, 100)))[-40:])
+    with pytest.raises(ValueError, match="no room"):
+        text_image("x", width=20, height=20)
+
+
+def test_env_rgb_array_is_the_ansi_text_drawn() -> None:
+    ansi = gym.make("textgym/TinyCat-v0", render_mode="ansi").unwrapped
+    rgb = gym.make("textgym/TinyCat-v0", render_mode="rgb_array").unwrapped
+    assert "rgb_array" in rgb.metadata["render_modes"] and rgb.metadata["render_fps"] > 0
+    for env in (ansi, rgb):
+        env.reset(seed=0)
+        for w in ["the", "cat"]:
+            env.step(env.tokenizer.convert_tokens_to_ids(w))
+        env.set_token_values([0.0, 1.0])
+    frame = rgb.render()
+    np.testing.assert_array_equal(frame, text_image(ansi.render()))
+    assert colour_pixels(frame, LOW_RGB) > 0 and colour_pixels(frame, HIGH_RGB) > 0
+
+
+def test_vector_env_renders_one_frame_per_slot() -> None:
+    venv = gym.make_vec(
+        "textgym/TinyCat-v0", num_envs=2, vectorization_mode="vector_entry_point", render_mode="rgb_array"
+    )
+    single = gym.make("textgym/TinyCat-v0", render_mode="rgb_array")
+    venv.reset(seed=5)
+    single.reset(seed=6)
+    frames = venv.render()
+    assert len(frames) == 2
+    np.testing.assert_array_equal(frames[1], single.render())

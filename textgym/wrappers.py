@@ -33,10 +33,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from textgym.envs.observations import ALIGNS, one_hot_tokens
 from textgym.envs.text_gen import TextGenEnv
 
-#: Where OneHotTokens and FlattenTokens put the real tokens.
-ALIGNS = ("right", "left")
 #: Largest state count TokenIndexObs accepts: indices must fit a signed 64-bit integer.
 MAX_STATES = 2**63 - 1
 
@@ -49,8 +48,10 @@ def _token_space(env: gym.Env) -> tuple[int, int]:
             f"expected a textgym env observing Dict(input_ids, attention_mask), got observation space {space}"
         )
     ids = space["input_ids"]
+    if isinstance(ids, spaces.MultiDiscrete) and len(ids.shape) == 1:  # observation="multidiscrete"
+        return int(np.max(ids.nvec)), int(ids.shape[0])
     if not isinstance(ids, spaces.Box) or len(ids.shape) != 1:
-        raise TypeError(f"input_ids must be a 1-D Box, got {ids}")
+        raise TypeError(f"input_ids must be a 1-D Box or MultiDiscrete, got {ids}")
     return int(np.max(ids.high)) + 1, int(ids.shape[0])
 
 
@@ -83,6 +84,7 @@ class OneHotTokens(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     24.6k steps right-aligned, and 0% after 41k steps left-aligned (3 of 3 seeds each).
     ``align="left"`` keeps textgym's layout (token ``i`` in row ``i``). Either way
     the number of zero rows tells how many tokens are written, so the code is lossless.
+    ``gym.make(id, observation="onehot")`` gives the same code (right-aligned) without a wrapper.
 
     Args:
         env: A textgym env (possibly wrapped by ``gym.make``).
@@ -105,11 +107,8 @@ class OneHotTokens(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         self.observation_space = spaces.Box(0.0, 1.0, (self.max_length * self.vocab_size,), np.float32)
 
     def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        """The one-hot code of ``observation``."""
-        out = np.zeros((self.max_length, self.vocab_size), dtype=np.float32)
-        tokens = _real_tokens(observation)
-        out[_rows(len(tokens), self.max_length, self.align), tokens] = 1.0
-        return out.reshape(-1)
+        """The one-hot code of ``observation`` (:func:`textgym.envs.observations.one_hot_tokens`)."""
+        return one_hot_tokens(observation["input_ids"], observation["attention_mask"], self.vocab_size, self.align)
 
 
 class FlattenTokens(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):

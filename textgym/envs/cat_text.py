@@ -53,8 +53,8 @@ class CatTextEnv(TextGenEnv):
     * ``fluency``: ``"auto"`` (grammar for the tiny tokenizer, else ``"lm"``), ``"grammar"``,
       ``"lm"``.
     * ``reward``: replaces the reward above entirely.
-    * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``:
-      as in :class:`~textgym.envs.TextGenEnv`.
+    * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``,
+      ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
     * v0: initial version.

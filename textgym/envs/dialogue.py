@@ -315,8 +315,9 @@ class DialogueEnv(TextGenEnv):
       ``max_new_tokens``, ``max_length``: the budgets above.
     * ``reward_mode``: ``"terminal"`` (default) or ``"immediate"``.
     * ``render_mode``: ``"ansi"`` returns the conversation turn by turn (one
-      ``"role : text"`` line each); ``"human"`` prints it. After ``set_token_values`` the
-      agent's tokens are coloured by their values.
+      ``"role : text"`` line each); ``"human"`` prints it; ``"rgb_array"`` draws it. After
+      ``set_token_values`` the agent's tokens are coloured by their values.
+    * ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
     * v0: initial version. Since it became a :class:`~textgym.envs.TextGenEnv` subclass it
@@ -364,6 +365,9 @@ class DialogueEnv(TextGenEnv):
         max_length: int | None = None,
         reward_mode: Literal["terminal", "immediate"] = "terminal",
         render_mode: str | None = None,
+        observation: str = "tokens",
+        budget_as_termination: bool = False,
+        info: str = "default",
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -435,6 +439,9 @@ class DialogueEnv(TextGenEnv):
             stop_token_ids=sorted(stops),
             add_special_tokens=conversation_format == "transcript",  # chat templates hold their own
             render_mode=render_mode,
+            observation=observation,
+            budget_as_termination=budget_as_termination,
+            info=info,
         )
         self.max_reply_tokens = reply_tokens
 
@@ -503,6 +510,9 @@ class DialogueEnv(TextGenEnv):
         return [opening, *({"role": t.role, "content": t.text} for t in episode.turns[1:])]
 
     # ----- TextGenEnv hooks -----
+    #: The goal bonus's component, added by :meth:`end_turn` (for ``info="numeric"``).
+    extra_reward_components = ("success",)
+
     def turn_prompt(self, episode: Episode) -> str:
         """The dialogue context the reply is scored against: facts and conversation so far."""
         return dialogue_context(self.scenarios[episode.index].facts, self.messages(episode))

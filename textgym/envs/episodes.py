@@ -242,14 +242,17 @@ class EpisodeSlots:
             if reason is not None and end.terminated:
                 infos[j]["closing_not_shown"] = reason
             elif reason is not None:
-                truncated[j], reasons[int(j)] = True, reason
-        going_on = ~terminated & ~truncated
+                reasons[int(j)] = reason
+        going_on = ~terminated
+        going_on[list(reasons)] = False
         out_of_budget = going_on & (self.n_new[slots] >= env.max_new_tokens)
         for j in np.flatnonzero(out_of_budget):
             reasons[int(j)] = f"the agent wrote max_new_tokens={env.max_new_tokens} tokens"
         for j in np.flatnonzero(going_on & ~out_of_budget & (self.length[slots] >= env.max_length)):
             reasons[int(j)] = f"the observation is full (max_length={env.max_length})"
-        truncated[list(reasons)] = True
+        # The env's own budget ends these episodes: truncated, or terminated for libraries that
+        # bootstrap every truncation (``budget_as_termination``); info["budget_exhausted"] either way.
+        (terminated if env.budget_as_termination else truncated)[list(reasons)] = True
         for j in np.flatnonzero(terminated | truncated):
             infos[j].update(env.final_info(self.episode(int(slots[j])), reasons.get(int(j))))
         return SlotsStep(rewards, terminated, truncated, infos)

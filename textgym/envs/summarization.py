@@ -122,9 +122,9 @@ class SummarizationEnv(TextGenEnv):
       the tokenizer has one, else ``"Report: ...\nSummary:"``), ``"grammar"``, ``"chat"``,
       ``"plain"``.
     * ``n_documents``: documents per split of the generated data.
-    * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``:
-      as in :class:`~textgym.envs.TextGenEnv` (``options={"prompt_index": i}`` in ``reset``
-      picks a document).
+    * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``,
+      ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`
+      (``options={"prompt_index": i}`` in ``reset`` picks a document).
 
     ## Version History
     * v0: initial version.

@@ -10,10 +10,13 @@ import numpy as np
 from gymnasium import spaces
 
 from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
+from textgym.envs.observations import check_observation, encode, observation_space
 from textgym.rewards.base import RewardLike, RewardModel, RewardOutput, as_reward_model, score_batch
 from textgym.tokenization import resolve_tokenizer
 
 SPLITS = ("train", "validation", "test")
+#: The values of the ``info`` argument.
+INFO_MODES = ("default", "numeric")
 
 
 def requested_prompt_index(options: dict[str, Any] | None, n: int, what: str = "prompts") -> int | None:
@@ -67,7 +70,11 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     model's ``<bos>``), then the generated tokens (and any context a multi-turn env adds),
     then padding (the tokenizer's PAD id, or EOS if it has none) with ``attention_mask`` 0. A
     token never moves once written, so the real tokens are always
-    ``input_ids[: attention_mask.sum()]``.
+    ``input_ids[: attention_mask.sum()]``. ``observation="multidiscrete"`` declares the same
+    arrays as ``Dict(input_ids=MultiDiscrete([vocab_size] * max_length),
+    attention_mask=MultiBinary(max_length))`` (mask as int8); ``observation="onehot"`` gives
+    the flattened one-hot code ``Box(0, 1, (max_length * vocab_size,), float32)``, real tokens
+    right-aligned (:mod:`textgym.envs.observations`).
 
     ## Rewards
     From the reward model, on the completion decoded without special tokens (in a
@@ -88,10 +95,23 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
       Reinforcement Learning"; bootstrapping here counts the future twice and made PPO
       collapse in our runs); it should still bootstrap at truncations by any *other* time
       limit (e.g. a ``TimeLimit`` wrapper), and never at termination. ``agents.make_env``
-      does exactly this.
+      does exactly this. With ``budget_as_termination=True`` the env reports this end as
+      ``terminated`` instead (``info["budget_exhausted"]`` is still True), for libraries
+      that bootstrap every truncation and cannot read the flag.
     At the end, ``info`` holds ``"prompt"``, ``"completion"`` (the agent's turns, one per
     line), ``"reward_components"`` (name -> float, summed over turns) and
     ``"budget_exhausted"``, built by :meth:`final_info` for the single and the vector env.
+
+    ## Info for typed collectors
+    With ``info="numeric"`` every ``info`` (at reset and at every step, in the single and the
+    vector env) has the same keys with the same numpy types, as collectors that register the
+    info's keys once (TorchRL's ``auto_register_info_dict``) need: ``"budget_exhausted"``
+    (``np.bool_``) and ``"reward_<name>"`` (``np.float64``) for every reward component (the
+    episode's sum so far; 0.0 before it is first scored; at the end, equal to
+    ``reward_components[name]``). Every other key (all the text: ``prompt``, ``completion``,
+    ...) is kept with a leading underscore (``"_prompt"``, ``"_completion"``,
+    ``"_reward_components"``), which such collectors skip. The component names are found by
+    scoring one empty completion at the first reset, plus :attr:`extra_reward_components`.
 
     ## Arguments
     * ``prompts``: a sequence of prompts, or a mapping split -> prompts.
@@ -109,9 +129,18 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``stop_token_ids``: tokens that end the agent's turn (default: EOS).
     * ``add_special_tokens``: whether the tokenizer adds its special tokens (e.g. ``<bos>``)
       to the prompts (default True; False for prompts that contain them, like chat templates).
-    * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it.
-      After :meth:`set_token_values` (e.g. the agent's log-probabilities or the step
-      rewards), each generated token is coloured by its value (:mod:`textgym.render`).
+    * ``observation``: ``"tokens"`` (default), ``"multidiscrete"`` or ``"onehot"`` (see
+      Observation Space).
+    * ``budget_as_termination``: report the end of the token budget as ``terminated``
+      (default False: ``truncated``, see Episode End).
+    * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
+    * ``render_mode``: ``"ansi"`` returns ``"prompt || completion"``; ``"human"`` prints it;
+      ``"rgb_array"`` returns it drawn as a ``uint8`` image of shape (360, 640, 3)
+      (:func:`textgym.render.text_image`), for video recorders such as Gymnasium's
+      ``RecordVideo`` and SB3's ``VecVideoRecorder`` (and SB3's ``make_vec_env``, which asks
+      for it). After :meth:`set_token_values` (e.g. the agent's log-probabilities or the step
+      rewards), each generated token is coloured by its value (:mod:`textgym.render`), in
+      the text and in the image alike.
 
     ## Version History
     * v0: initial version.
@@ -128,7 +157,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     (13.0, False, True, 'the cat slept', True)
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
     #: What the prompts are, in error messages (``reset(options={"prompt_index": i})``).
     prompt_noun = "prompts"
 
@@ -146,6 +175,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         stop_token_ids: Sequence[int] | None = None,
         add_special_tokens: bool = True,
         render_mode: str | None = None,
+        observation: str = "tokens",
+        budget_as_termination: bool = False,
+        info: str = "default",
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -161,6 +193,12 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"reward_mode must be 'terminal' or 'immediate', got {reward_mode!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.observation = check_observation(observation)
+        self.budget_as_termination = bool(budget_as_termination)
+        if info not in INFO_MODES:
+            raise ValueError(f"info must be one of {INFO_MODES}, got {info!r}")
+        self.info_mode = info
+        self._component_names: tuple[str, ...] | None = None
         self.tokenizer = resolve_tokenizer(tokenizer)
         self.reward_model: RewardModel = as_reward_model(reward)
         self.prompts = [str(p) for p in prompts]
@@ -201,17 +239,50 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self.max_length = int(max_length)
 
         self.action_space = spaces.Discrete(self.vocab_size)
-        self.observation_space = spaces.Dict(
-            {
-                "input_ids": spaces.Box(0, self.vocab_size - 1, (self.max_length,), np.int64),
-                "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
-            }
-        )
+        self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
         self._slots = EpisodeSlots(self, 1)  # the token state: one slot
         self._done = True
         self.token_values: list[float | None] | None = None  # render colours (issue #6)
 
     # ----- helpers shared with the vector env -----
+    #: Reward components a subclass adds in :meth:`end_turn` (the reward model's own are found
+    #: by scoring), declared so that ``info="numeric"`` has their keys from the first reset.
+    extra_reward_components: tuple[str, ...] = ()
+
+    def reward_component_names(self, episode: Episode) -> tuple[str, ...]:
+        """The names of the reward components, found once by scoring an empty reply in ``episode``."""
+        if self._component_names is None:
+            probe = self.score([self.turn_prompt(episode)], [""])
+            names = list(probe.components) + [n for n in self.extra_reward_components if n not in probe.components]
+            self._component_names = tuple(names)
+        return self._component_names
+
+    def output_info(self, info: dict[str, Any], episode: Episode) -> dict[str, Any]:
+        """``info`` as the ``info`` option asks: unchanged, or the numeric layout (see the class docstring).
+
+        Raises:
+            ValueError: If the episode has a reward component that was not declared (add it to
+                :attr:`extra_reward_components`).
+        """
+        if self.info_mode == "default":
+            return info
+        names = self.reward_component_names(episode)
+        unknown = set(episode.components) - set(names)
+        if unknown:
+            raise ValueError(
+                f"reward components {sorted(unknown)} were not found at the first reset; declare them in "
+                f"{type(self).__name__}.extra_reward_components"
+            )
+        out: dict[str, Any] = {"budget_exhausted": np.bool_(info.get("budget_exhausted", False))}
+        for name in names:
+            out[f"reward_{name}"] = np.float64(episode.components.get(name, 0.0))
+        out.update({f"_{k}": v for k, v in info.items() if k != "budget_exhausted"})
+        return out
+
+    def encode_observation(self, state: dict[str, np.ndarray]) -> Any:
+        """The observation (in the ``observation`` option's encoding) of a token state, (L,) or (N, L)."""
+        return encode(self.observation, state["input_ids"], state["attention_mask"], self.vocab_size)
+
     def validate_action(self, action: Any) -> int:
         """Return ``action`` as an int, or raise if it is not in the action space."""
         arr = np.asarray(action)
@@ -277,21 +348,19 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         return f"{episode.prompt} || {completion}"
 
     # ----- gymnasium API -----
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Start an episode from a prompt drawn with ``self.np_random``.
 
         ``options={"prompt_index": i}`` picks the i-th prompt instead (evaluation sweeps).
         """
         super().reset(seed=seed)
         index = choose_prompt_index(self.np_random, options, len(self.prompts), self.prompt_noun)
-        info = self._slots.begin(0, index)
+        info = self.output_info(self._slots.begin(0, index), self._slots.episode(0))
         self._done = False
         self.token_values = None
-        return self._slots.obs(0), info
+        return self.encode_observation(self._slots.obs(0)), info
 
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Append one token; score the reply when its turn ends (or every step in immediate mode)."""
         if self._done:
             raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
@@ -299,7 +368,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         out = self._slots.step(np.zeros(1, dtype=np.int64), np.array([a], dtype=np.int64))
         terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
         self._done = terminated or truncated
-        return self._slots.obs(0), float(out.rewards[0]), terminated, truncated, out.infos[0]
+        obs = self.encode_observation(self._slots.obs(0))
+        info = self.output_info(out.infos[0], self._slots.episode(0))
+        return obs, float(out.rewards[0]), terminated, truncated, info
 
     @property
     def episode(self) -> Episode | None:
@@ -333,10 +404,10 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"token values must be finite, got {values}")
         self.token_values = vals
 
-    def render(self) -> str | None:
-        """:meth:`render_text` of the episode (``"prompt || completion"``); printed in human mode."""
+    def render(self) -> str | np.ndarray | None:
+        """:meth:`render_text` of the episode: the text, printed (human mode) or drawn (rgb_array)."""
         if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi', 'human' or 'rgb_array'")
             return None
         episode = self.episode
         if episode is None:
@@ -346,4 +417,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         if self.render_mode == "human":
             print(text)
             return None
+        if self.render_mode == "rgb_array":
+            from textgym.render import text_image  # Pillow and matplotlib's font: only when drawing
+
+            return text_image(text)
         return text

@@ -137,7 +137,8 @@ class TinyCatEnv(TextGenEnv):
     * ``max_new_tokens``: the horizon (default 5; at least 4, the shortest cat sentence).
     * ``reward``: replaces the reward above entirely.
     * ``reward_mode``: ``"immediate"`` (default) or ``"terminal"``.
-    * ``render_mode``: as in :class:`~textgym.envs.TextGenEnv`.
+    * ``render_mode``, ``observation``, ``budget_as_termination``, ``info``: as in
+      :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
     * v0: initial version.
@@ -167,6 +168,9 @@ class TinyCatEnv(TextGenEnv):
         reward: RewardLike | None = None,
         reward_mode: Literal["terminal", "immediate"] = "immediate",
         render_mode: str | None = None,
+        observation: str = "tokens",
+        budget_as_termination: bool = False,
+        info: str = "default",
     ):
         check_texts_in_vocabulary(TINY_CAT_PROMPTS, TINY_CAT_WORDS)
         self.shaping = float(shaping)
@@ -179,6 +183,9 @@ class TinyCatEnv(TextGenEnv):
             max_new_tokens=max_new_tokens,
             reward_mode=reward_mode,
             render_mode=render_mode,
+            observation=observation,
+            budget_as_termination=budget_as_termination,
+            info=info,
         )
 
 

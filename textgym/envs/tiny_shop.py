@@ -147,7 +147,8 @@ class TinyShopEnv(TextGenEnv):
     * ``shaping``: weight of the progress component (default 0.5; >= 0).
     * ``reward``: replaces the reward above entirely.
     * ``reward_mode``: ``"immediate"`` (default) or ``"terminal"``.
-    * ``render_mode``: as in :class:`~textgym.envs.TextGenEnv`.
+    * ``render_mode``, ``observation``, ``budget_as_termination``, ``info``: as in
+      :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
     * v0: initial version.
@@ -175,6 +176,9 @@ are the apples ? assistant :'
         reward: RewardLike | None = None,
         reward_mode: Literal["terminal", "immediate"] = "immediate",
         render_mode: str | None = None,
+        observation: str = "tokens",
+        budget_as_termination: bool = False,
+        info: str = "default",
     ):
         dialogues = tiny_shop_dialogues()
         check_texts_in_vocabulary([*dialogues, *dialogues.values()], TINY_SHOP_WORDS)
@@ -189,6 +193,9 @@ are the apples ? assistant :'
             max_new_tokens=REPLY_TOKENS,
             reward_mode=reward_mode,
             render_mode=render_mode,
+            observation=observation,
+            budget_as_termination=budget_as_termination,
+            info=info,
         )
 
 

@@ -60,7 +60,7 @@ class TextGenVectorEnv(VectorEnv):
         ValueError: If ``num_envs`` is not a positive multiple of ``group_size``.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi"]}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -82,7 +82,8 @@ class TextGenVectorEnv(VectorEnv):
         self.env = env
         self.num_envs = num_envs
         self.group_size = int(group_size)
-        self.render_mode = "ansi" if env.render_mode else None
+        # "human" has no batched form: such an env renders its slots as text.
+        self.render_mode = {None: None, "rgb_array": "rgb_array"}.get(env.render_mode, "ansi")
         self.single_observation_space = env.observation_space
         self.single_action_space = env.action_space
         self.observation_space = batch_space(env.observation_space, num_envs)
@@ -99,8 +100,8 @@ class TextGenVectorEnv(VectorEnv):
         #: Each slot's latest reset info, unbatched.
         self.reset_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
 
-    def _obs(self) -> dict[str, np.ndarray]:
-        return self._slots.obs()
+    def _obs(self) -> Any:
+        return self.env.encode_observation(self._slots.obs())
 
     @property
     def _grouped(self) -> bool:
@@ -122,7 +123,8 @@ class TextGenVectorEnv(VectorEnv):
             self._autoreset[i] = False
             self._waiting[i] = False
             self._group_id[i] = group_id
-            self.reset_infos[i] = self._with_group(self._slots.begin(i, index), i)
+            info = self.env.output_info(self._slots.begin(i, index), self._slots.episode(i))
+            self.reset_infos[i] = self._with_group(info, i)
 
     def _with_group(self, info: dict[str, Any], i: int) -> dict[str, Any]:
         # Group bookkeeping, present in grouped and no-autoreset envs only.
@@ -208,7 +210,8 @@ class TextGenVectorEnv(VectorEnv):
         out = self._slots.step(active, acts.astype(np.int64))
         rewards[active], terminated[active], truncated[active] = out.rewards, out.terminated, out.truncated
         for k, i in enumerate(active):
-            self.step_infos[i] = self._with_group(out.infos[k], int(i))
+            info = self.env.output_info(out.infos[k], self._slots.episode(int(i)))
+            self.step_infos[i] = self._with_group(info, int(i))
         done = terminated | truncated
         waiting_before = self._waiting.copy()
         if self._grouped:
@@ -220,7 +223,8 @@ class TextGenVectorEnv(VectorEnv):
         if mode == AutoresetMode.SAME_STEP:
             final_obs = self._obs()
             for i in np.flatnonzero(done & complete):  # as SyncVectorEnv: the finished episode goes to final_*
-                final = {"final_obs": {k: v[i] for k, v in final_obs.items()}, "final_info": self.step_infos[i]}
+                slot_obs = {k: v[i] for k, v in final_obs.items()} if isinstance(final_obs, dict) else final_obs[i]
+                final = {"final_obs": slot_obs, "final_info": self.step_infos[i]}
                 infos = self._add_info(infos, final, int(i))
             for first in self._groups_of(complete):
                 self._reset_group(int(first))
@@ -237,8 +241,18 @@ class TextGenVectorEnv(VectorEnv):
                 self._autoreset = complete
         return self._obs(), rewards, terminated, truncated, infos
 
-    def render(self) -> tuple[str, ...] | None:
-        """Each slot rendered as the single env renders it (:meth:`TextGenEnv.render_text`)."""
+    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+        """Each slot rendered as the single env renders it: text (:meth:`TextGenEnv.render_text`) or an image.
+
+        As ``SyncVectorEnv`` does, a tuple with one text (``"ansi"``) or one ``uint8`` image of
+        shape (360, 640, 3) (``"rgb_array"``) per slot.
+        """
         if self.render_mode is None:
             return None
-        return tuple(self.env.render_text(self._slots.episode(i), self._slots.replies(i)) for i in range(self.num_envs))
+        slots = range(self.num_envs)
+        texts = tuple(self.env.render_text(self._slots.episode(i), self._slots.replies(i)) for i in slots)
+        if self.render_mode == "rgb_array":
+            from textgym.render import text_image
+
+            return tuple(text_image(t) for t in texts)
+        return texts
