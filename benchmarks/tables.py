@@ -45,7 +45,10 @@ def peer_trl(data: dict[str, Any]) -> str:
         if not run:
             continue
         if key == "textgym_kl":
-            label += f" (β = {data['config']['kl_coef']}, alone)"
+            cfg = data["config"]
+            how = {"k1_reward": "k1 in the reward", "k3_loss": "k3 in the loss"}[cfg.get("kl_estimator", "k3_loss")]
+            scaling = f", {cfg['kl_scale_rewards']} scaling" if "kl_scale_rewards" in cfg else ""
+            label += f" (β = {cfg['kl_coef']}, {how}{scaling}, alone)"
         per = run["seconds_per_step_median_in_turns"] or run["seconds_per_step_median"]
         rows.append(
             f"| {label} | {_f(per, 2)} | {run['steps_to_0.9'] or '—'} | {_f(run['seconds_to_0.9'], 0)} | "
