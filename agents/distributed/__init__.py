@@ -6,12 +6,24 @@ ImportError that names the extra (``pip install 'textgym[ray]'``).
 
 * :class:`RayVecEnv`: an SB3 ``VecEnv`` whose slots live in Ray actors, each holding a batched
   textgym env of k slots.
+* :class:`RolloutWorkers`: Ray actors holding a policy copy and a batched env that collect whole
+  episodes (one ``ray.put`` of the weights per update).
 * :class:`BusyReward`, :func:`costly_cat_text`: a reward that costs a fixed CPU time per scored
   text, for scaling benchmarks and fault tests.
 """
 
 from agents.distributed.costly import BusyReward, costly_cat_text
 from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.rollout import RolloutWorkers, concat_episodes
 from agents.distributed.vec_env import RayVecEnv, split_slots
 
-__all__ = ["BusyReward", "RayVecEnv", "WorkerDiedError", "costly_cat_text", "require_ray", "split_slots"]
+__all__ = [
+    "BusyReward",
+    "RayVecEnv",
+    "RolloutWorkers",
+    "WorkerDiedError",
+    "concat_episodes",
+    "costly_cat_text",
+    "require_ray",
+    "split_slots",
+]
