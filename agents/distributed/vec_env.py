@@ -306,5 +306,6 @@ class RayVecEnv(VecEnv):
 def _concat_obs(parts: list[Any]) -> Any:
     """Workers' batched observations (dicts of arrays, or arrays) joined along the slot axis."""
     if isinstance(parts[0], dict):
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        # The workers' own mapping type: SB3's DummyVecEnv returns an OrderedDict, textgym's a dict.
+        return type(parts[0])((k, np.concatenate([p[k] for p in parts])) for k in parts[0])
     return np.concatenate(parts)

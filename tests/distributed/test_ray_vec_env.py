@@ -4,6 +4,7 @@ import functools
 import os
 import time
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -78,6 +79,27 @@ def test_split_over_workers_equals_the_local_env_step_for_step(ray_local) -> Non
         local.seed(123)
         remote.seed(123)
         assert_same(trace(remote, actions[:30]), trace(local, actions[:30]))
+    finally:
+        remote.close()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # a wrapped env is not batchable: each worker holds SB3's DummyVecEnv of k envs
+        functools.partial(gym.make, "textgym/CatText-v0", max_episode_steps=10, render_mode=None),
+        "Dialogue-v0",  # multi-turn: the simulated user's turns are appended by the env
+    ],
+    ids=["wrapped-env", "multi-turn"],
+)
+def test_other_envs_split_over_workers_equal_the_local_env(ray_local, env) -> None:
+    local = agents.make_env(env, n_envs=3, seed=2)
+    remote = RayVecEnv(env, n_envs=3, seed=2, n_workers=2)
+    try:
+        actions = random_actions(local, 40, seed=1)
+        expected = trace(local, actions)
+        assert_same(trace(remote, actions), expected)
+        assert sum(int(step[3].sum()) for step in expected[1:]) >= 3  # episodes ended along the way
     finally:
         remote.close()
 
