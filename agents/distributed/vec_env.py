@@ -172,14 +172,19 @@ class RayVecEnv(VecEnv):
         start, stop = self.bounds[j]
         return f"Ray worker {j} (slots {start}..{stop - 1}, actor {self.workers[j]._actor_id.hex()})"
 
-    def _gather(self, refs: list[Any], what: str) -> list[Any]:
+    def _gather(self, refs: list[Any], what: str, atomic: bool = True) -> list[Any]:
         """Every worker's result in worker order, or an error naming the first worker that failed.
 
         All results are awaited before raising, so no call is left running into the next step.
+        A dead worker is always an error that leaves the env needing ``reset()``; an exception the
+        env raised is one too when ``atomic`` (steps and resets, whose batch would be misaligned),
+        and otherwise (attribute queries) it is re-raised as the env raised it (Ray's error is an
+        instance of the env's exception class, so ``has_attr``'s ``except AttributeError`` works).
         """
         ray = require_ray()
         results: list[Any] = []
         failure: tuple[int, BaseException] | None = None
+        query_error: BaseException | None = None
         for j, ref in enumerate(refs):
             try:
                 results.append(ray.get(ref))
@@ -187,7 +192,12 @@ class RayVecEnv(VecEnv):
                 self._dead.add(j)
                 failure = failure or (j, err)
             except ray.exceptions.RayTaskError as err:
-                failure = failure or (j, err)
+                if atomic:
+                    failure = failure or (j, err)
+                else:
+                    query_error = query_error or err
+        if failure is None and query_error is not None:
+            raise query_error
         if failure is not None:
             j, err = failure
             self._broken = True
@@ -282,7 +292,8 @@ class RayVecEnv(VecEnv):
     def _call(self, what: str, method: str, indices: VecEnvIndices, *args: Any) -> list[Any]:
         self._check_open()
         parts = self._by_worker(indices)
-        results = self._gather([getattr(self.workers[j], method).remote(*args, local) for j, local in parts], what)
+        refs = [getattr(self.workers[j], method).remote(*args, local) for j, local in parts]
+        results = self._gather(refs, what, atomic=False)
         return [x for r in results for x in (r or [])]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:

@@ -1,6 +1,7 @@
 """RayVecEnv against the local batched env, step for step; SB3 PPO on it; a worker killed mid-rollout."""
 
 import functools
+import operator
 import os
 import time
 
@@ -109,6 +110,12 @@ def test_get_attr_and_errors(ray_local) -> None:
     try:
         assert len(remote.get_attr("max_new_tokens")) == 3 and remote.get_attr("max_new_tokens") == [24, 24, 24]
         assert remote.env_is_wrapped(object) == [False, False, False]
+        # An env's own exception in a query comes back as itself and leaves the env usable.
+        assert remote.has_attr("max_new_tokens") and not remote.has_attr("no_such_attribute")
+        with pytest.raises(AttributeError, match="no_such_attribute"):
+            remote.get_attr("no_such_attribute", indices=[1])
+        remote.reset()
+        assert remote.step(np.zeros(3, dtype=np.int64))[0]["input_ids"].shape[0] == 3
         with pytest.raises(ValueError, match="increasing slot numbers"):
             remote.get_attr("max_new_tokens", indices=[2, 0])
         with pytest.raises(ValueError, match="expected 3 actions"):
@@ -119,6 +126,26 @@ def test_get_attr_and_errors(ray_local) -> None:
         RayVecEnv("CatText-v0", n_envs=3, n_workers=4)
     with pytest.raises(TypeError, match="env id or an env factory"):
         RayVecEnv(agents.make_env("CatText-v0", n_envs=1), n_envs=1)
+
+
+def test_env_exception_in_a_step_drops_the_batch_and_names_the_worker(ray_local) -> None:
+    # operator.truediv as the reward raises TypeError when an episode is scored (on list / list);
+    # a module-level function, so the workers can import it.
+    remote = RayVecEnv("CatText-v0", n_envs=2, seed=0, n_workers=2, env_kwargs={"reward": operator.truediv})
+    try:
+        remote.reset()
+        eos = remote.get_attr("tokenizer")[0].eos_token_id
+        word = (eos + 5) % remote.action_space.n
+        remote.step(np.array([word, word]))
+        with pytest.raises(WorkerDiedError, match=r"Ray worker 1 \(slots 1\.\.1, .*raised .*TypeError") as err:
+            remote.step(np.array([word, eos]))  # only slot 1 (worker 1) ends and is scored
+        assert err.value.worker == 1
+        with pytest.raises(RuntimeError, match="call reset"):
+            remote.step(np.array([word, word]))
+        remote.reset()  # the worker is alive: nothing to restart, every slot starts afresh
+        assert remote.step(np.array([word, word]))[2].tolist() == [False, False]
+    finally:
+        remote.close()
 
 
 def ppo_run(env, **kwargs):
