@@ -172,8 +172,10 @@ class RayVecEnv(VecEnv):
         start, stop = self.bounds[j]
         return f"Ray worker {j} (slots {start}..{stop - 1}, actor {self.workers[j]._actor_id.hex()})"
 
-    def _gather(self, refs: list[Any], what: str, atomic: bool = True) -> list[Any]:
+    def _gather(self, refs: list[Any], what: str, atomic: bool = True, workers: list[int] | None = None) -> list[Any]:
         """Every worker's result in worker order, or an error naming the first worker that failed.
+
+        ``refs[n]`` is worker ``workers[n]``'s call (default: every worker, in order).
 
         All results are awaited before raising, so no call is left running into the next step.
         A dead worker is always an error that leaves the env needing ``reset()``; an exception the
@@ -185,7 +187,7 @@ class RayVecEnv(VecEnv):
         results: list[Any] = []
         failure: tuple[int, BaseException] | None = None
         query_error: BaseException | None = None
-        for j, ref in enumerate(refs):
+        for j, ref in zip(range(len(refs)) if workers is None else workers, refs, strict=True):
             try:
                 results.append(ray.get(ref))
             except ray.exceptions.RayActorError as err:
@@ -293,7 +295,7 @@ class RayVecEnv(VecEnv):
         self._check_open()
         parts = self._by_worker(indices)
         refs = [getattr(self.workers[j], method).remote(*args, local) for j, local in parts]
-        results = self._gather(refs, what, atomic=False)
+        results = self._gather(refs, what, atomic=False, workers=[j for j, _ in parts])
         return [x for r in results for x in (r or [])]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:

@@ -198,6 +198,10 @@ def test_ppo_never_updates_on_a_batch_with_a_killed_worker(ray_local) -> None:
         with pytest.raises(WorkerDiedError, match=named) as err:
             ppo.learn(total_timesteps=64, callback=KillWorker(env, worker=1, at=5))
         assert err.value.worker == 1
+        # A query that reaches only the dead worker names it too (not by its position in the query).
+        with pytest.raises(WorkerDiedError, match=r"Ray worker 1 \(slots 2\.\.3") as err:
+            env.get_attr("max_new_tokens", indices=[3])
+        assert err.value.worker == 1
         assert ppo._n_updates == 0
         assert all(torch.equal(v, ppo.policy.state_dict()[k]) for k, v in before.items())
     finally:
