@@ -159,8 +159,34 @@ def train_step(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
+def scaling(data: dict[str, Any]) -> str:
+    """Env-steps/s of RayVecEnv with 1 and 2 workers and of the local env (benchmarks/scaling.py)."""
+    cfg = data["config"]
+    labels = {"workers=1": "`RayVecEnv`, 1 worker", "workers=2": "`RayVecEnv`, 2 workers", "local": "local (no Ray)"}
+    rows = [
+        "| env | reward CPU ms / episode | env-steps/s | ms per batched step | episodes timed |",
+        "|---|---|---|---|---|",
+    ]
+    for r in sorted(data["rows"], key=lambda r: (-r["reward_ms"], list(labels).index(r["config"]))):
+        per_step = 1000 * r["seconds"] / (r["env_steps"] / cfg["n_envs"])
+        rows.append(
+            f"| {labels[r['config']]} | {r['reward_ms']:g} | {r['env_steps_per_s']:,.0f} | {per_step:,.2f} | "
+            f"{r['episodes']} |"
+        )
+    note = (
+        f"2 workers over 1: **{data['speedup_2_over_1']:.2f}×** with the costly reward, "
+        f"{data['speedup_2_over_1_free_reward']:.2f}× with a free one; 1 Ray worker over local: "
+        f"{data['ray_1_over_local']:.2f}×. {cfg['n_envs']} slots, {cfg['steps']} timed steps, best of "
+        f"{cfg['repeats']} in turns, Ray on {cfg['ray_cpus']} CPUs; {data['machine']}; {data['date'][:10]}"
+        + (" (quick smoke run: not a measurement)" if cfg["quick"] else "")
+        + "."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_step": train_step,
+    "scaling": scaling,
     "rollout": rollout,
     "memory": memory,
     "peer_trl": peer_trl,

@@ -28,3 +28,49 @@ def test_a_stale_table_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "| x | 1.5 |" in text
     doc.write_text(text)
     assert tables.render_file(doc)[1] == []
+
+
+def test_scaling_table_from_hand_made_json() -> None:
+    data = {
+        "date": "2026-01-02T00:00:00+00:00",
+        "machine": "m",
+        "config": {"n_envs": 4, "steps": 10, "repeats": 3, "ray_cpus": 2, "quick": False},
+        "reward_ms": 50.0,
+        "rows": [
+            {
+                "config": "local",
+                "reward_ms": 0.0,
+                "seconds": 0.02,
+                "env_steps": 40,
+                "episodes": 3,
+                "env_steps_per_s": 2000,
+            },
+            {
+                "config": "workers=2",
+                "reward_ms": 50.0,
+                "seconds": 2.0,
+                "env_steps": 40,
+                "episodes": 5,
+                "env_steps_per_s": 20,
+            },
+            {
+                "config": "workers=1",
+                "reward_ms": 50.0,
+                "seconds": 4.0,
+                "env_steps": 40,
+                "episodes": 5,
+                "env_steps_per_s": 10,
+            },
+        ],
+        "speedup_2_over_1": 2.0,
+        "speedup_2_over_1_free_reward": 0.5,
+        "ray_1_over_local": 0.25,
+    }
+    text = tables.scaling(data)
+    lines = text.splitlines()
+    # Costly reward first, 1 worker before 2; ms per batched step = 1000 * seconds / (env_steps / n_envs).
+    assert lines[2] == "| `RayVecEnv`, 1 worker | 50 | 10 | 400.00 | 5 |"
+    assert lines[3] == "| `RayVecEnv`, 2 workers | 50 | 20 | 200.00 | 5 |"
+    assert lines[4] == "| local (no Ray) | 0 | 2,000 | 2.00 | 3 |"
+    assert "2 workers over 1: **2.00×** with the costly reward, 0.50× with a free one" in text
+    assert "not a measurement" not in text

@@ -1,0 +1,29 @@
+"""textgym on Ray: environment slots and rollout workers as Ray actors (the optional ``ray`` extra).
+
+Nothing here imports ray until it is used, so ``import agents.distributed`` works without it
+and ``import agents`` never loads it; using a Ray class without ray installed raises an
+ImportError that names the extra (``pip install 'textgym[ray]'``).
+
+* :class:`RayVecEnv`: an SB3 ``VecEnv`` whose slots live in Ray actors, each holding a batched
+  textgym env of k slots.
+* :class:`RolloutWorkers`: Ray actors holding a policy copy and a batched env that collect whole
+  episodes (one ``ray.put`` of the weights per update).
+* :class:`BusyReward`, :func:`costly_cat_text`: a reward that costs a fixed CPU time per scored
+  text, for scaling benchmarks and fault tests.
+"""
+
+from agents.distributed.costly import BusyReward, costly_cat_text
+from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.rollout import RolloutWorkers, concat_episodes
+from agents.distributed.vec_env import RayVecEnv, split_slots
+
+__all__ = [
+    "BusyReward",
+    "RayVecEnv",
+    "RolloutWorkers",
+    "WorkerDiedError",
+    "concat_episodes",
+    "costly_cat_text",
+    "require_ray",
+    "split_slots",
+]

@@ -1,0 +1,229 @@
+"""Rollout workers: Ray actors that hold a copy of the policy and a batched env, and collect whole episodes.
+
+Each worker builds ``agents.make_env(env, k, seed + first_slot, env_kwargs, group_size,
+whole_episodes=True)`` for its k slots (whole prompt groups: a group never straddles two
+workers) and runs :func:`agents.episodes.collect_episodes` on it with its own copy of the
+policy, so sampling uses the per-slot KV cache as locally. :meth:`RolloutWorkers.collect`
+puts the learner's weights into Ray's object store **once** per call (every worker reads that
+one object), asks every worker for its episodes and concatenates them in slot order into one
+:class:`agents.Episodes`.
+
+Results are whole: a worker returns all of its episodes or nothing. A worker that dies while
+collecting is restarted and its share collected again with the same weights (up to
+``max_restarts`` times per call), so an update never sees a partial or misaligned batch and
+no episode is counted twice; the restarted worker's slots get fresh seeds, so it does not
+replay its old prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.vec_env import split_slots
+from agents.episodes import Episodes, collect_episodes, whole_episode_env
+
+if TYPE_CHECKING:
+    from agents.policy import LMActorCriticPolicy
+
+
+class RolloutWorker:
+    """The body of one rollout actor: a policy copy and a whole-episode batched env of k slots.
+
+    Args:
+        policy: The policy to copy (its weights are replaced at every :meth:`collect`).
+        env: An env id or env factory.
+        n_envs: Slots k of this worker, a multiple of ``group_size``.
+        group_size: Slots per prompt group.
+        seed: Seed of its first slot (the others get ``seed + i``).
+        env_kwargs: Keyword arguments of the env.
+    """
+
+    def __init__(
+        self,
+        policy: LMActorCriticPolicy,
+        env: str | Callable[[], gym.Env],
+        n_envs: int,
+        group_size: int,
+        seed: int | None,
+        env_kwargs: dict[str, Any] | None,
+    ):
+        from agents.factory import make_env
+
+        self.policy = policy.to("cpu")
+        self.policy.set_training_mode(False)
+        venv = make_env(env, n_envs, seed, env_kwargs, group_size=group_size, whole_episodes=True)
+        venv.reset()  # applies the slots' seeds (collect_episodes resets by mask, without seeds)
+        self.env = whole_episode_env(venv)
+
+    def ping(self) -> bool:
+        return True
+
+    def collect(self, weights: dict[str, torch.Tensor], torch_seed: int) -> Episodes:
+        self.policy.load_state_dict(weights)
+        torch.manual_seed(torch_seed)
+        episodes = collect_episodes(self.policy, self.env, on_step=lambda _: True)
+        assert episodes is not None  # on_step never stops collection
+        return episodes
+
+
+class RolloutWorkers:
+    """A pool of :class:`RolloutWorker` actors that collect one batch of whole episodes per call.
+
+    Args:
+        policy: The learner's policy; each worker gets a CPU copy once, at construction.
+        env: An env id or env factory; not an instance.
+        n_envs: Slots in all (episodes per :meth:`collect`), a multiple of ``group_size``.
+        group_size: Slots per prompt group; whole groups go to each worker.
+        seed: Slot ``i`` is seeded with ``seed + i``, as in :func:`agents.make_env`.
+        env_kwargs: Keyword arguments of the env.
+        n_workers: Actors; by default the cluster's CPUs, at most the number of groups.
+        worker_options: Ray actor options of each worker (default ``{"num_cpus": 1}``).
+        max_restarts: How often per :meth:`collect` a dead worker is restarted and its share
+            collected again before :class:`WorkerDiedError` is raised.
+
+    Raises:
+        ValueError: If ``n_envs`` is not a positive multiple of ``group_size`` or ``n_workers``
+            is not between 1 and the number of groups.
+        ImportError: If ray is not installed.
+    """
+
+    def __init__(
+        self,
+        policy: LMActorCriticPolicy,
+        env: str | Callable[[], gym.Env],
+        n_envs: int,
+        group_size: int = 1,
+        seed: int | None = 0,
+        env_kwargs: dict[str, Any] | None = None,
+        n_workers: int | None = None,
+        worker_options: dict[str, Any] | None = None,
+        max_restarts: int = 1,
+    ):
+        ray = require_ray()
+        if group_size < 1 or n_envs < 1 or n_envs % group_size:
+            raise ValueError(f"n_envs={n_envs} must be a positive multiple of group_size={group_size}")
+        if isinstance(env, gym.Env) or not (isinstance(env, str) or callable(env)):
+            raise TypeError(f"RolloutWorkers needs an env id or an env factory, got {type(env).__name__}")
+        if not ray.is_initialized():
+            ray.init()
+        n_groups = n_envs // group_size
+        if n_workers is None:
+            n_workers = min(n_groups, max(1, int(ray.cluster_resources().get("CPU", 1))))
+        # Whole groups per worker: split the groups, then scale to slots.
+        self.bounds = [(a * group_size, b * group_size) for a, b in split_slots(n_groups, n_workers)]
+        self.n_envs, self.group_size, self.max_restarts = n_envs, group_size, max_restarts
+        self._args = (env, group_size, env_kwargs)
+        self._actor = ray.remote(RolloutWorker).options(**{"num_cpus": 1, **(worker_options or {})})
+        # The policy goes to the object store once; every worker builds its copy from that object.
+        self._policy_ref = ray.put(_cpu_copy_source(policy))
+        self._restart_rng = np.random.default_rng(seed)
+        self.workers = [self._start(a, b, None if seed is None else seed + a) for a, b in self.bounds]
+        self.restarts = 0
+
+    def ready(self) -> None:
+        """Wait until every worker has built its env and policy (construction is asynchronous)."""
+        require_ray().get([w.ping.remote() for w in self.workers])
+
+    def _start(self, start: int, stop: int, seed: int | None) -> Any:
+        env, group_size, env_kwargs = self._args
+        return self._actor.remote(self._policy_ref, env, stop - start, group_size, seed, env_kwargs)
+
+    def collect(self, policy: LMActorCriticPolicy, seed: int) -> Episodes:
+        """One batch of whole episodes from every worker, under ``policy``'s current weights.
+
+        Worker j samples with torch seeded ``seed + j``. Episode ``i`` of the result is slot
+        ``i``'s; groups are whole and in slot order.
+
+        Raises:
+            WorkerDiedError: If a worker died more than ``max_restarts`` times in this call.
+        """
+        ray = require_ray()
+        weights = {k: v.detach().to("cpu") for k, v in policy.state_dict().items()}
+        weights_ref = ray.put(weights)  # one object per update, read by every worker
+        refs = [w.collect.remote(weights_ref, seed + j) for j, w in enumerate(self.workers)]
+        parts: list[Episodes | None] = [None] * len(self.workers)
+        tries = [0] * len(self.workers)
+        pending = dict(enumerate(refs))
+        while pending:
+            j, ref = pending.popitem()
+            try:
+                parts[j] = ray.get(ref)
+            except ray.exceptions.RayActorError as err:
+                start, stop = self.bounds[j]
+                if tries[j] >= self.max_restarts:
+                    raise WorkerDiedError(
+                        j,
+                        f"rollout worker {j} (slots {start}..{stop - 1}) died {tries[j] + 1} times in one "
+                        "collect; no episodes were returned",
+                    ) from err
+                tries[j] += 1
+                self.restarts += 1
+                # A fresh actor, fresh seeds for its slots (not its old ones: no replayed prompts);
+                # its whole share is collected again, the dead attempt's partial work is lost.
+                ray.kill(self.workers[j])
+                self.workers[j] = self._start(start, stop, int(self._restart_rng.integers(2**31)))
+                pending[j] = self.workers[j].collect.remote(weights_ref, seed + j)
+        return concat_episodes([p for p in parts if p is not None])
+
+    def close(self) -> None:
+        ray = require_ray()
+        for w in self.workers:
+            ray.kill(w)
+
+
+def _cpu_copy_source(policy: LMActorCriticPolicy) -> LMActorCriticPolicy:
+    """The policy to ship to workers: itself when on CPU (Ray serialises a copy), else a CPU copy."""
+    if next(policy.parameters()).device.type == "cpu":
+        return policy
+    import copy
+
+    return copy.deepcopy(policy).to("cpu")
+
+
+def concat_episodes(parts: list[Episodes]) -> Episodes:
+    """Several workers' episodes as one :class:`Episodes`, in the given order.
+
+    Token arrays are right-padded to the longest part's width (tokens 0, mask False,
+    log-probs 0, as :func:`agents.episodes.collect_episodes` pads).
+
+    Raises:
+        ValueError: If the parts are empty, differ in group size, or only some carry
+            reference log-probs.
+    """
+    if not parts:
+        raise ValueError("no episodes to concatenate")
+    g = parts[0].group_size
+    if any(p.group_size != g for p in parts):
+        raise ValueError(f"parts have different group sizes: {[p.group_size for p in parts]}")
+    if len({p.ref_log_probs is None for p in parts}) > 1:
+        raise ValueError("only some parts have ref_log_probs")
+    width = max(p.tokens.shape[1] for p in parts)
+
+    def pad(name: str) -> torch.Tensor:
+        # (E_j, T_j) each -> (sum E_j, max T_j), zeros (False for the mask) on the right
+        out = []
+        for p in parts:
+            x = getattr(p, name)
+            wide = x.new_zeros((x.shape[0], width))
+            wide[:, : x.shape[1]] = x
+            out.append(wide)
+        return torch.cat(out)
+
+    return Episodes(
+        prompts=[q for p in parts for q in p.prompts],
+        group_size=g,
+        tokens=pad("tokens"),
+        lengths=torch.cat([p.lengths for p in parts]),
+        action_mask=pad("action_mask"),
+        old_log_probs=pad("old_log_probs"),
+        returns=np.concatenate([p.returns for p in parts]),
+        rewards=np.concatenate([p.rewards for p in parts]),
+        ref_log_probs=None if parts[0].ref_log_probs is None else pad("ref_log_probs"),
+        infos=[i for p in parts for i in p.infos],
+    )
