@@ -6,6 +6,7 @@ of a learned critic, so no value head is trained or computed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -287,7 +288,7 @@ class GRPO(OnPolicyAlgorithm):
             callback.update_locals(locals())
             return callback.on_step()
 
-        episodes = collect_episodes(self.policy, whole_episode_env(env), on_step)
+        episodes = self.gather_episodes(env, on_step)
         if episodes is None:
             return False
         # rollout/ep_rew_mean shows the env's returns (before any KL penalty), as for PPO
@@ -297,6 +298,15 @@ class GRPO(OnPolicyAlgorithm):
         callback.update_locals(locals())
         callback.on_rollout_end()
         return True
+
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int], bool]) -> Episodes | None:
+        """One episode per slot under the current policy, here in this process.
+
+        ``on_step(n_tokens)`` runs after every batched step and stops collection (None) when
+        it returns False. Subclasses collect elsewhere (``agents.distributed.RayGRPO``: Ray
+        rollout workers).
+        """
+        return collect_episodes(self.policy, whole_episode_env(env), on_step)
 
     def _finish_rollout(self, episodes: Episodes) -> None:
         """Reference log-probs, KL penalty and advantages of a fresh rollout."""

@@ -8,22 +8,27 @@ ImportError that names the extra (``pip install 'textgym[ray]'``).
   textgym env of k slots.
 * :class:`RolloutWorkers`: Ray actors holding a policy copy and a batched env that collect whole
   episodes (one ``ray.put`` of the weights per update).
+* :class:`RayGRPO`, :func:`make_ray_grpo`: GRPO whose rollouts come from those workers, the
+  update in the learner's process.
 * :class:`BusyReward`, :func:`costly_cat_text`: a reward that costs a fixed CPU time per scored
   text, for scaling benchmarks and fault tests.
 """
 
 from agents.distributed.costly import BusyReward, costly_cat_text
 from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.grpo import RayGRPO, make_ray_grpo
 from agents.distributed.rollout import RolloutWorkers, concat_episodes
 from agents.distributed.vec_env import RayVecEnv, split_slots
 
 __all__ = [
     "BusyReward",
+    "RayGRPO",
     "RayVecEnv",
     "RolloutWorkers",
     "WorkerDiedError",
     "concat_episodes",
     "costly_cat_text",
+    "make_ray_grpo",
     "require_ray",
     "split_slots",
 ]

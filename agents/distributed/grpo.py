@@ -1,0 +1,113 @@
+"""GRPO whose rollouts are collected by Ray rollout workers; the update stays in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.vec_env import VecEnv
+
+from agents.distributed.rollout import RolloutWorkers
+from agents.episodes import Episodes
+from agents.grpo import GRPO
+
+
+class RayGRPO(GRPO):
+    """:class:`agents.GRPO` with rollouts from :class:`RolloutWorkers` (Ray actors).
+
+    Everything but the collection is GRPO's: advantages, KL, minibatches, the optimizer,
+    SB3's logger, callbacks, ``save``/``load``. Each rollout puts the learner's weights in
+    Ray's object store once; every worker samples its whole prompt groups with its policy copy
+    and per-slot KV cache, and the learner updates on the joined batch. The learner's own env
+    (``env``) gives SB3 the spaces and the slot count; the workers build theirs from
+    ``worker_env`` and ``env_kwargs`` with the same seeds (slot ``i``: ``seed + i``).
+
+    A rollout arrives whole, so callbacks' ``on_step`` runs once per rollout (with
+    ``n_tokens`` the rollout's token count), not once per batched token step.
+
+    Args:
+        policy: As for :class:`agents.GRPO`.
+        env: The learner's whole-episode env (``agents.make_env(..., group_size=G,
+            whole_episodes=True)``); :func:`make_ray_grpo` builds it.
+        worker_env: The env id or factory each worker builds its slots from.
+        env_kwargs: Keyword arguments of ``worker_env``.
+        n_workers: Rollout actors (default: the cluster's CPUs, at most the number of groups).
+        worker_options: Ray actor options of each worker.
+        max_restarts: Restarts of a dead worker per rollout (see :class:`RolloutWorkers`).
+        **kwargs: Everything else goes to :class:`agents.GRPO`.
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        env: VecEnv,
+        worker_env: str | Callable[[], gym.Env],
+        env_kwargs: dict[str, Any] | None = None,
+        n_workers: int | None = None,
+        worker_options: dict[str, Any] | None = None,
+        max_restarts: int = 1,
+        **kwargs: Any,
+    ):
+        self.worker_env, self.env_kwargs = worker_env, env_kwargs
+        self.n_workers, self.worker_options, self.max_restarts = n_workers, worker_options, max_restarts
+        self.workers: RolloutWorkers | None = None
+        self._rollouts = 0
+        super().__init__(policy, env, **kwargs)
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        if self.env is not None:
+            self.workers = RolloutWorkers(
+                self.policy,
+                self.worker_env,
+                n_envs=self.n_envs,
+                group_size=self.group_size,
+                seed=self.seed,
+                env_kwargs=self.env_kwargs,
+                n_workers=self.n_workers,
+                worker_options=self.worker_options,
+                max_restarts=self.max_restarts,
+            )
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "workers"]
+
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int], bool]) -> Episodes | None:
+        """One whole batch from the workers; worker j samples with torch seed ``base + j``."""
+        assert self.workers is not None, "RayGRPO was loaded without an env: pass env= to load()"
+        # distinct sampling seeds per rollout, reproducible from the algorithm's seed
+        base = (self.seed or 0) * 1_000_003 + 1_009 * self._rollouts
+        self._rollouts += 1
+        episodes = self.workers.collect(self.policy, seed=base)
+        return episodes if on_step(int(episodes.n_actions().sum())) else None
+
+    def close(self) -> None:
+        """Stop the rollout actors."""
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
+
+
+def make_ray_grpo(
+    env: str | Callable[[], gym.Env],
+    model: Any = "tiny",
+    n_envs: int = 16,
+    group_size: int = 4,
+    seed: int | None = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    n_workers: int | None = None,
+    **kwargs: Any,
+) -> RayGRPO:
+    """:func:`agents.make_grpo`'s defaults, with rollouts from ``n_workers`` Ray actors.
+
+    ``kwargs`` may hold GRPO's options, policy options (``temperature``, ...) and
+    :class:`RayGRPO`'s ``worker_options`` / ``max_restarts``.
+    """
+    from agents.factory import _build_grouped
+
+    ray_kwargs = {"worker_env": env, "env_kwargs": env_kwargs, "n_workers": n_workers}
+    for key in ("worker_options", "max_restarts"):
+        if key in kwargs:
+            ray_kwargs[key] = kwargs.pop(key)
+    return _build_grouped(RayGRPO, env, model, n_envs, group_size, seed, env_kwargs, ray_kwargs, kwargs)
