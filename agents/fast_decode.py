@@ -93,9 +93,7 @@ def _plan(trunk: torch.nn.Module) -> _Plan:
             (b.mlp.c_proj.weight, b.mlp.c_proj.bias),
             b.attn.num_heads,
             b.attn.head_dim,
-            # GPT-2's attention scale, from the config (supports() rules out the per-layer one);
-            # transformers 5.0's GPT2Attention has no `scaling` attribute yet.
-            b.attn.head_dim**-0.5 if trunk.config.scale_attn_weights else 1.0,
+            b.attn.scaling,
         )
         for b in trunk.h
     ]

@@ -2,7 +2,7 @@
 
 transformers 5.24 renamed the ``past_key_values`` argument of model forwards, and the output
 field of the same name, to ``cache`` (the old keyword is deprecated until 5.40). textgym supports
-transformers from 5.0, so the few calls that hand a cache to a forward go through these two helpers.
+transformers from 5.18, so the few calls that hand a cache to a forward go through these two helpers.
 """
 
 from __future__ import annotations
