@@ -147,6 +147,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         model, env_id, n_episodes=args.episodes, seed=args.seed, env_kwargs={"split": args.split}
     )
     _print_summary(f"{meta['algo'].upper()} on {env_id} ({args.split} split)", result, args.samples)
+    if args.json:  # the summary a docs table is rendered from (benchmarks/tables.py)
+        summary = {"env_id": env_id, "algo": meta["algo"], "split": args.split, "episodes": args.episodes}
+        summary.update({k: result[k] for k in ("mean_reward", "components")})
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     return result
 
 
@@ -176,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--env", default=None, help="evaluate on another env id")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--samples", type=int, default=8)
+    e.add_argument("--json", default=None, help="also write the mean reward and components to this path")
     args = parser.parse_args(argv)
     if args.command == "train":
         train(args)
