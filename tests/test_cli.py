@@ -22,10 +22,12 @@ def test_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert curve["steps"] == [128.0] and len(curve["values"]) == 1
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG" and (out / "model.zip").is_file()
     capsys.readouterr()
-    main(["eval", str(out), "--episodes", "4", "--split", "test", "--samples", "1"])
-    assert "PPO on textgym/CatText-v0 (test split) over 4 episodes: mean reward" in capsys.readouterr().out.replace(
-        "\n", " "
-    )
+    main(["eval", str(out), "--episodes", "4", "--split", "test", "--samples", "1", "--json", str(tmp_path / "e.json")])
+    printed = capsys.readouterr().out.replace("\n", " ")
+    summary = json.loads((tmp_path / "e.json").read_text())
+    assert (summary["split"], summary["episodes"], summary["algo"]) == ("test", 4, "ppo")
+    assert f"over 4 episodes: mean reward {summary['mean_reward']:.3f}" in printed
+    assert summary["mean_reward"] == pytest.approx(sum(summary["components"].values()))  # weights 1 and 1
 
 
 def test_group_size_is_only_for_group_algorithms(tmp_path: Path) -> None:
