@@ -8,12 +8,22 @@
 * :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`, :func:`make_grpo`, :func:`make_rloo`:
   wired with sensible defaults.
 * :func:`supervised_finetune`: the supervised warm start before RL.
+* :func:`evaluate_policy_text`, :func:`describe`, :func:`sample_table`, :class:`RewardCurve`: evaluation
+  and learning curves, as the examples and the CLI use them.
 """
 
 from agents.algorithms import A2C, PPO
 from agents.buffer import EpisodeRolloutBuffer
+from agents.callbacks import RewardCurve
 from agents.episodes import Episodes
-from agents.evaluation import evaluate_policy_text, paired_difference
+from agents.evaluation import (
+    describe,
+    evaluate_policy_text,
+    paired_difference,
+    sample_table,
+    standard_error,
+    success_rate,
+)
 from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
 from agents.grpo import GRPO
 from agents.kl import KLController
@@ -27,12 +37,14 @@ __all__ = [
     "GRPO",
     "PPO",
     "REINFORCE",
+    "RewardCurve",
     "Episodes",
     "EpisodeRolloutBuffer",
     "KLController",
     "LMActorCriticPolicy",
     "SamplingConfig",
     "attach",
+    "describe",
     "evaluate_policy_text",
     "paired_difference",
     "make_a2c",
@@ -42,6 +54,9 @@ __all__ = [
     "make_reinforce",
     "make_rloo",
     "process_logits",
+    "sample_table",
+    "standard_error",
+    "success_rate",
     "supervised_finetune",
     "target_loss",
 ]

@@ -25,6 +25,7 @@ import torch
 from transformers import DynamicCache, PreTrainedModel
 
 from agents import fast_decode, fast_llama
+from agents.hf_compat import cache_kwargs, output_cache
 
 #: A lean step: (trunk, tokens (r, L), start (r,), keys, values, rows) -> hidden (r, L, hidden).
 LeanStep = Callable[
@@ -209,8 +210,8 @@ class SlotKVCache:
         mask = (torch.arange(width)[None, :] < lengths[rows, None]).long()
         # An explicit config-less DynamicCache: given the config, transformers would keep only
         # the last `sliding_window` keys of sliding layers, and the rows below need them all.
-        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, cache=DynamicCache())
-        cache = out.cache
+        out = trunk(input_ids=sub_ids, attention_mask=mask, use_cache=True, **cache_kwargs(DynamicCache()))
+        cache = output_cache(out)
         n_layers = len(cache.layers)
         if not self.keys:
             for layer in range(n_layers):
@@ -253,11 +254,11 @@ class SlotKVCache:
             input_ids=new_tokens,
             attention_mask=mask,
             position_ids=past_len[:, None],
-            cache=cache,
             use_cache=True,
+            **cache_kwargs(cache),
         )
         for layer in range(len(self.keys)):
-            k, v = _layer_kv(out.cache, layer)
+            k, v = _layer_kv(output_cache(out), layer)
             self.keys[layer][cache_rows, :, past_len] = k[:, :, -1]
             self.values[layer][cache_rows, :, past_len] = v[:, :, -1]
         return out.last_hidden_state[:, -1]

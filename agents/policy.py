@@ -17,6 +17,7 @@ from transformers import DynamicCache, PreTrainedModel
 
 from agents import lora as lora_utils
 from agents.episodes import Episodes
+from agents.hf_compat import cache_kwargs
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
 
@@ -482,10 +483,11 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         tail_mask = (torch.arange(width, device=device)[None, :] < lengths.to(device)[:, None]).long()  # (G, T)
         if share_prompt:
             cache = DynamicCache(config=trunk.config)
-            last = trunk(input_ids=prompt[None], cache=cache, use_cache=True).last_hidden_state[:, -1:]  # (1, 1, h)
+            # (1, 1, hidden): the state after the prompt's last token
+            last = trunk(input_ids=prompt[None], use_cache=True, **cache_kwargs(cache)).last_hidden_state[:, -1:]
             cache.batch_repeat_interleave(n)  # the prompt's keys/values, once per episode row
             mask = torch.cat([torch.ones(n, p, dtype=torch.long, device=device), tail_mask], dim=1)
-            tail = trunk(input_ids=tokens, attention_mask=mask, cache=cache, use_cache=True).last_hidden_state
+            tail = trunk(input_ids=tokens, attention_mask=mask, use_cache=True, **cache_kwargs(cache)).last_hidden_state
             # token t is predicted by the state before it: the prompt's last for t = 0
             return torch.cat([last.expand(n, 1, -1), tail[:, :-1]], dim=1)
         ids = torch.cat([prompt[None].expand(n, p), tokens], dim=1)  # (G, p + T)

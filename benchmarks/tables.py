@@ -101,6 +101,25 @@ def train_run(data: dict[str, Any]) -> str:
     return "\n".join(head) + "\n" + note + ".\n"
 
 
+def main_command(data: dict[str, Any]) -> str:
+    """The README's PPO table: the main command's validation numbers and its test eval (benchmarks/main_command.py)."""
+    train, test = data["train"], data["eval"]
+
+    def row(label: str, r: dict[str, Any]) -> str:
+        c = r["components"]
+        return f"| {label} | {100 * c['topic']:.1f}% | {100 * c['fluency']:.1f}% | {r['mean_reward']:.3f} |"
+
+    algo, env = train["algo"].upper(), train["env_id"].split("/")[-1]
+    rows = [
+        f"| tiny model on {env} | mentions a cat | grammatical | mean reward (max 2) |",
+        "|---|---|---|---|",
+        row(f"before {algo} (validation prompts)", train["before"]),
+        row(f"after {algo}, {train['timesteps']:,} steps (validation prompts)", train["after"]),
+        row(f"after {algo}, `textgym eval ... --split {test['split']}`", test),
+    ]
+    return "\n".join(rows) + "\n"
+
+
 def memory(data: dict[str, Any]) -> str:
     """Peak resident memory of a SmolLM2 PPO step, full vs LoRA (benchmarks/memory.py)."""
     rows = [
@@ -192,6 +211,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "peer_trl": peer_trl,
     "buffer_memory": buffer_memory,
     "train_run": train_run,
+    "main_command": main_command,
 }
 
 

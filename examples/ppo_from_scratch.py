@@ -13,23 +13,20 @@ small MLPs over the one-hot token state (`OneHotTokens`, latest token last).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 from torch import nn
 
+import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.plotting import Curve, Panel, plot_panels
+from textgym.script_args import parse_args
 from textgym.wrappers import wrap_for_stock_agents
 
 
@@ -54,18 +51,8 @@ class Args:
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(args, total_timesteps=4096, eval_episodes=50)
-    return args
+# --smoke: checks the pipeline in seconds
+SMOKE = dict(total_timesteps=4096, eval_episodes=50)
 
 
 def layer(n_in: int, n_out: int, std: float = np.sqrt(2)) -> nn.Linear:
@@ -97,28 +84,23 @@ class Agent(nn.Module):
         return action, dist.log_prob(action), dist.entropy(), self.value(x)
 
 
-def evaluate(agent: Agent, args: Args, greedy: bool = True) -> tuple[float, float]:
-    """(success rate, mean return) on the same seeded episodes each time."""
-    env = wrap_for_stock_agents(gym.make(args.env_id), "one_hot")
-    successes, returns = 0.0, []
-    obs, _ = env.reset(seed=10_000)
-    for _ in range(args.eval_episodes):
-        done, episode_return = False, 0.0
-        while not done:
-            with torch.no_grad():
-                logits = agent.actor(torch.as_tensor(obs))
-            action = logits.argmax() if greedy else torch.distributions.Categorical(logits=logits).sample()
-            obs, reward, terminated, truncated, info = env.step(int(action))
-            episode_return += reward
-            done = terminated or truncated
-        successes += info["reward_components"]["topic"] * info["reward_components"]["grammar"]
-        returns.append(episode_return)
-        obs, _ = env.reset()
-    return successes / args.eval_episodes, float(np.mean(returns))
+def make_env(env_id: str) -> gym.Env:
+    return wrap_for_stock_agents(gym.make(env_id), "one_hot")
+
+
+def evaluate(agent: Agent, args: Args, greedy: bool = True) -> dict:
+    """The same seeded episodes each time (episode j: seed 10_000 + j), by agents.evaluate_policy_text."""
+
+    @torch.no_grad()
+    def act(obs: np.ndarray) -> np.ndarray:
+        logits = agent.actor(torch.as_tensor(obs))
+        return (logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()).numpy()
+
+    return agents.evaluate_policy_text(act, lambda: make_env(args.env_id), n_episodes=args.eval_episodes, seed=10_000)
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
     batch_size = args.num_envs * args.num_steps
     minibatch_size = batch_size // args.num_minibatches
@@ -128,7 +110,7 @@ if __name__ == "__main__":
 
     # --- 1. setup: N envs stepped together; finished ones restart in the same step ---
     envs = gym.vector.SyncVectorEnv(
-        [lambda: wrap_for_stock_agents(gym.make(args.env_id), "one_hot") for _ in range(args.num_envs)],
+        [lambda: make_env(args.env_id) for _ in range(args.num_envs)],
         autoreset_mode=AutoresetMode.SAME_STEP,
     )
     obs_dim = envs.single_observation_space.shape[0]
@@ -142,7 +124,9 @@ if __name__ == "__main__":
     values_buf = torch.zeros((args.num_steps, args.num_envs))
 
     # --- 2. baseline: the untrained (near-uniform) policy, sampled ---
-    random_success, random_return = evaluate(agent, args, greedy=False)
+    untrained = evaluate(agent, args, greedy=False)
+    # success: a grammatical sentence about a cat (TinyCat's topic and grammar components)
+    random_success, random_return = agents.success_rate(untrained, ["topic", "grammar"]), untrained["mean_reward"]
     print(f"untrained policy (sampled): success {random_success:.2f}, mean return {random_return:.3f}")
 
     # --- 3. training loop ---
@@ -202,10 +186,12 @@ if __name__ == "__main__":
         # 3d. log
         if finished_returns:
             train_return = float(np.mean(finished_returns[-200:]))
-            success, _ = evaluate(agent, args)
+            success = agents.success_rate(evaluate(agent, args), ["topic", "grammar"])
             history.append((global_step, train_return, success))
-            print(f"step {global_step:6d}  train return (last 200 episodes) {train_return:.3f}  "
-                  f"greedy success {success:.2f}")
+            print(
+                f"step {global_step:6d}  train return (last 200 episodes) {train_return:.3f}  "
+                f"greedy success {success:.2f}"
+            )
     envs.close()
 
     # --- 4. what the trained policy writes, coloured by each token's log-probability ---
@@ -225,17 +211,21 @@ if __name__ == "__main__":
 
     # --- 5. plot ---
     steps, train_returns, successes = zip(*history, strict=True)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(steps, train_returns, label="PPO (sampled, training)")
-    ax1.axhline(random_return, color="grey", linestyle="--", label="untrained policy")
-    ax1.set(xlabel="environment steps", ylabel="mean episode return")
-    ax1.legend()
-    ax2.plot(steps, successes, marker=".")
-    ax2.axhline(random_success, color="grey", linestyle="--")
-    ax2.set(xlabel="environment steps", ylabel="greedy success rate", ylim=(-0.05, 1.05))
-    fig.suptitle("PPO from scratch on TinyCat-v0")
-    fig.tight_layout()
-    out = Path(args.out) / "ppo_from_scratch.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"plot saved to {out}")
+    png = plot_panels(
+        [
+            Panel(
+                curves={"PPO (sampled, training)": Curve.from_points(steps, train_returns)},
+                baselines={"untrained policy": random_return},
+                ylabel="mean episode return",
+            ),
+            Panel(
+                curves={"PPO (greedy)": Curve.from_points(steps, successes)},
+                baselines={"untrained policy": random_success},
+                ylabel="greedy success rate",
+                ylim=(-0.05, 1.05),
+            ),
+        ],
+        Path(args.out) / "ppo_from_scratch.png",
+        title="PPO from scratch on TinyCat-v0",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

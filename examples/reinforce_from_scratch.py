@@ -4,7 +4,8 @@ The policy reads the one-hot token state (`OneHotTokens`, the latest token last)
 outputs a distribution over the 18 next tokens. REINFORCE (Williams, 1992) raises the
 log-probability of each action in proportion to the return that followed it (reward-to-go),
 minus a baseline: here the batch's mean reward-to-go at the same step, which lowers the
-variance without biasing the gradient. Nothing but numpy, torch and the env.
+variance without biasing the gradient. The algorithm is nothing but numpy, torch and the env;
+evaluation and the plot come from the library (`agents.evaluate_policy_text`, `textgym.plotting`).
 
     python examples/reinforce_from_scratch.py            # ~20 s
     python examples/reinforce_from_scratch.py --smoke    # < 20 s
@@ -12,22 +13,19 @@ variance without biasing the gradient. Nothing but numpy, torch and the env.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
+import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.plotting import Curve, Panel, plot_panels
+from textgym.script_args import parse_args
 from textgym.wrappers import wrap_for_stock_agents
 
 
@@ -46,61 +44,51 @@ class Args:
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(args, iterations=20, episodes_per_batch=32, eval_every=10, eval_episodes=50)
-    return args
+# --smoke: checks the pipeline in seconds
+SMOKE = dict(iterations=20, episodes_per_batch=32, eval_every=10, eval_episodes=50)
 
 
 def make_env(env_id: str) -> gym.Env:
     return wrap_for_stock_agents(gym.make(env_id), "one_hot")
 
 
-def run_episodes(policy: nn.Module, envs: list[gym.Env], greedy: bool = False, seed: int | None = None) -> dict:
-    """One episode in every env, stepping them together; returns per-episode lists."""
+def run_episodes(policy: nn.Module, envs: list[gym.Env], seed: int | None = None) -> dict:
+    """One sampled episode in every env, stepping them together; returns per-episode lists."""
     obs = [env.reset(seed=None if seed is None else seed + j)[0] for j, env in enumerate(envs)]
     log_probs = [[] for _ in envs]
     entropies = [[] for _ in envs]
     rewards = [[] for _ in envs]
-    success = [0.0 for _ in envs]
     active = list(range(len(envs)))
     while active:
         logits = policy(torch.as_tensor(np.stack([obs[i] for i in active])))
         dist = torch.distributions.Categorical(logits=logits)
-        actions = logits.argmax(-1) if greedy else dist.sample()
+        actions = dist.sample()
         step_log_probs, step_entropies = dist.log_prob(actions), dist.entropy()
         still_active = []
         for k, i in enumerate(active):
             log_probs[i].append(step_log_probs[k])
             entropies[i].append(step_entropies[k])
-            obs[i], reward, terminated, truncated, info = envs[i].step(int(actions[k]))
+            obs[i], reward, terminated, truncated, _ = envs[i].step(int(actions[k]))
             rewards[i].append(float(reward))
-            if terminated or truncated:
-                success[i] = info["reward_components"]["topic"] * info["reward_components"]["grammar"]
-            else:
+            if not (terminated or truncated):
                 still_active.append(i)
         active = still_active
-    return {"log_probs": log_probs, "entropies": entropies, "rewards": rewards, "success": success}
+    return {"log_probs": log_probs, "entropies": entropies, "rewards": rewards}
 
 
-def evaluate(policy: nn.Module, args: Args, greedy: bool = True) -> tuple[float, float]:
-    """(success rate, mean return) on the same seeded episodes each time."""
-    envs = [make_env(args.env_id) for _ in range(args.eval_episodes)]
-    with torch.no_grad():
-        batch = run_episodes(policy, envs, greedy=greedy, seed=10_000)
-    return float(np.mean(batch["success"])), float(np.mean([sum(r) for r in batch["rewards"]]))
+def evaluate(policy: nn.Module, args: Args, greedy: bool = True) -> dict:
+    """The same seeded episodes each time (episode j: seed 10_000 + j), by agents.evaluate_policy_text."""
+
+    @torch.no_grad()
+    def act(obs: np.ndarray) -> np.ndarray:
+        logits = policy(torch.as_tensor(obs))
+        return (logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()).numpy()
+
+    return agents.evaluate_policy_text(act, lambda: make_env(args.env_id), n_episodes=args.eval_episodes, seed=10_000)
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # a tiny MLP: threads cost more than they save
@@ -110,14 +98,18 @@ if __name__ == "__main__":
     obs_dim = envs[0].observation_space.shape[0]
     n_actions = envs[0].action_space.n
     policy = nn.Sequential(
-        nn.Linear(obs_dim, args.hidden), nn.Tanh(),
-        nn.Linear(args.hidden, args.hidden), nn.Tanh(),
+        nn.Linear(obs_dim, args.hidden),
+        nn.Tanh(),
+        nn.Linear(args.hidden, args.hidden),
+        nn.Tanh(),
         nn.Linear(args.hidden, n_actions),
     )
     optimizer = torch.optim.Adam(policy.parameters(), lr=args.learning_rate)
 
     # --- 2. baseline: the untrained (near-uniform) policy, sampled ---
-    random_success, random_return = evaluate(policy, args, greedy=False)
+    untrained = evaluate(policy, args, greedy=False)
+    # success: a grammatical sentence about a cat (TinyCat's topic and grammar components)
+    random_success, random_return = agents.success_rate(untrained, ["topic", "grammar"]), untrained["mean_reward"]
     print(f"untrained policy (sampled): success {random_success:.2f}, mean return {random_return:.3f}")
 
     # --- 3. REINFORCE ---
@@ -139,7 +131,7 @@ if __name__ == "__main__":
         optimizer.step()
         if iteration % args.eval_every == 0:
             train_return = float(np.mean([sum(r) for r in batch["rewards"]]))
-            success, _ = evaluate(policy, args)
+            success = agents.success_rate(evaluate(policy, args), ["topic", "grammar"])
             history.append((iteration * len(envs), train_return, success))
             print(f"iteration {iteration:4d}  train return {train_return:.3f}  greedy success {success:.2f}")
 
@@ -161,17 +153,23 @@ if __name__ == "__main__":
 
     # --- 5. plot ---
     episodes, train_returns, successes = zip(*history, strict=True)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(episodes, train_returns, label="REINFORCE (sampled, training)")
-    ax1.axhline(random_return, color="grey", linestyle="--", label="untrained policy")
-    ax1.set(xlabel="training episodes", ylabel="mean return")
-    ax1.legend()
-    ax2.plot(episodes, successes, marker="o")
-    ax2.axhline(random_success, color="grey", linestyle="--")
-    ax2.set(xlabel="training episodes", ylabel="greedy success rate", ylim=(-0.05, 1.05))
-    fig.suptitle("REINFORCE from scratch on TinyCat-v0")
-    fig.tight_layout()
-    out = Path(args.out) / "reinforce_from_scratch.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"plot saved to {out}")
+    png = plot_panels(
+        [
+            Panel(
+                curves={"REINFORCE (sampled, training)": Curve.from_points(episodes, train_returns)},
+                baselines={"untrained policy": random_return},
+                xlabel="training episodes",
+                ylabel="mean return",
+            ),
+            Panel(
+                curves={"REINFORCE (greedy)": Curve.from_points(episodes, successes)},
+                baselines={"untrained policy": random_success},
+                xlabel="training episodes",
+                ylabel="greedy success rate",
+                ylim=(-0.05, 1.05),
+            ),
+        ],
+        Path(args.out) / "reinforce_from_scratch.png",
+        title="REINFORCE from scratch on TinyCat-v0",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

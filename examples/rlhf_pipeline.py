@@ -20,23 +20,17 @@ al. (2017) and Ziegler et al. (2019), scaled down:
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
 from textgym.data import story_openings
+from textgym.plotting import Panel, plot_panels
 from textgym.rewards import (
     HiddenPreference,
     LearnedRewardModel,
@@ -46,6 +40,7 @@ from textgym.rewards import (
     write_feedback,
 )
 from textgym.rewards.annotator import hidden_pairwise_accuracy
+from textgym.script_args import parse_args
 
 
 @dataclass
@@ -73,60 +68,9 @@ class Args:
     smoke: bool = False
 
 
-def smoke(args: Args) -> Args:
-    """A tiny run that exercises every step in well under a minute (it learns little)."""
-    return dataclasses.replace(
-        args,
-        n_prompts=32,
-        rm_epochs=1,
-        ppo_timesteps=256,
-        n_envs=4,
-        n_steps=16,
-        batch_size=64,
-        n_epochs=1,
-        eval_episodes=8,
-        ppo_seeds=1,
-    )
-
-
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    return smoke(args) if args.smoke else args
-
-
-class RewardCurve(BaseCallback):
-    """Mean training-episode reward (learned reward, last 100 episodes) after each rollout."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.steps: list[int] = []
-        self.rewards: list[float] = []
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        if self.model.ep_info_buffer:
-            self.steps.append(self.num_timesteps)
-            self.rewards.append(float(np.mean([ep["r"] for ep in self.model.ep_info_buffer])))
-
-
-def evaluate(model, reward, args: Args) -> dict:  # noqa: ANN001
-    """Held-out test prompts, scored by ``reward``; sampled at temperature 1 as in training."""
-    return agents.evaluate_policy_text(
-        model,
-        "textgym/CatText-v0",
-        n_episodes=args.eval_episodes,
-        seed=10_000,
-        env_kwargs={"split": "test", "reward": reward},
-    )
+# --smoke: a tiny run that exercises every step in well under a minute (it learns little)
+SMOKE = dict(n_prompts=32, rm_epochs=1, ppo_timesteps=256, ppo_seeds=1, eval_episodes=8)
+SMOKE.update(n_envs=4, n_steps=16, batch_size=64, n_epochs=1)
 
 
 def main(args: Args) -> dict:
@@ -134,9 +78,12 @@ def main(args: Args) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
+    # Held-out test prompts scored by the hidden preference (never by PPO); sampled at
+    # temperature 1 as in training; episode j has seed 10_000 + j, before and after.
+    hidden = HiddenPreference()
+    eval_kwargs = dict(n_episodes=args.eval_episodes, seed=10_000, env_kwargs={"split": "test", "reward": hidden})
 
     # --- 1. setup: the annotator, and prompts it gives feedback on (train) or checks on (validation) ---
-    hidden = HiddenPreference()
     annotator = SimulatedAnnotator(hidden, noise=args.annotator_noise, seed=args.seed)
     train_prompts = story_openings("train")[: args.n_prompts]
     val_prompts = story_openings("validation")[: max(16, args.n_prompts // 4)]
@@ -190,32 +137,19 @@ def main(args: Args) -> dict:
             separate_critic=args.separate_critic,
         )
         if k == 0:
-            before = evaluate(model, hidden, args)  # the base model: PPO's policy before any update
-        curve = RewardCurve()
+            # the base model: PPO's policy before any update
+            before = agents.evaluate_policy_text(model, "CatText-v0", **eval_kwargs)
+        curve = agents.RewardCurve()  # mean learned reward of the training episodes, per rollout
         model.learn(total_timesteps=args.ppo_timesteps, callback=curve)
-        runs.append((curve, evaluate(model, hidden, args)))
+        runs.append((curve, agents.evaluate_policy_text(model, "CatText-v0", **eval_kwargs)))
         print(f"[{time.time() - t0:4.0f}s] PPO seed {args.seed + k}: {args.ppo_timesteps} steps")
 
     # --- 6. results: the hidden preference, which PPO never saw ---
-    def sem(result: dict) -> float:
-        r = np.array([e["reward"] for e in result["episodes"]])
-        return float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else 0.0
-
-    def show(tag: str, result: dict) -> None:
-        parts = ", ".join(f"{k} {v:.2f}" for k, v in result["components"].items())
-        print(f"{tag}: hidden preference {result['mean_reward']:.3f} +- {sem(result):.3f} (of 4; {parts})")
-
-    show("base model    ", before)
+    print(agents.describe("base model     ", before, "hidden preference (of 4)"))
     for k, (_, result) in enumerate(runs):
-        show(f"PPO, seed {args.seed + k:<4d}", result)
-    after = runs[0][1]
-    after_by_prompt = {e["prompt"]: e for e in after["episodes"]}
-    for b in before["episodes"][:3]:
-        a = after_by_prompt[b["prompt"]]
-        print(
-            f"\n{b['prompt']}\n  base:  {b['completion']!r} ({b['reward']:.0f})\n  after: {a['completion']!r} "
-            f"({a['reward']:.0f})"
-        )
+        print(agents.describe(f"PPO, seed {args.seed + k:<5d}", result, "hidden preference (of 4)"))
+    print()
+    print(agents.sample_table(before, runs[0][1], n=3, labels=("base", "after")))
     margins = np.array([result["mean_reward"] - before["mean_reward"] for _, result in runs])
     spread = margins.std(ddof=1) / np.sqrt(len(margins)) if len(margins) > 1 else 0.0
     print(f"\n{time.time() - t0:.0f} s in all")
@@ -228,23 +162,35 @@ def main(args: Args) -> dict:
     )
 
     # --- 7. plot ---
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for k, (curve, _) in enumerate(runs):
-        ax1.plot(curve.steps, curve.rewards, label=f"seed {args.seed + k}")
-    ax1.set(xlabel="environment steps (tokens)", ylabel="mean learned reward (train episodes)", title="PPO")
-    ax1.legend()
     names = list(before["components"])
-    x = np.arange(len(names) + 1)
-    mean_after = [np.mean([r["mean_reward"] for _, r in runs])]
-    mean_after += [np.mean([r["components"][n] for _, r in runs]) for n in names]
-    ax2.bar(x - 0.2, [before["mean_reward"], *before["components"].values()], 0.4, label="base model", color="grey")
-    ax2.bar(x + 0.2, mean_after, 0.4, label=f"after PPO (mean of {len(runs)} seeds)", color="C0")
-    ax2.set_xticks(x, ["total (of 4)", *names])
-    ax2.set(ylabel="hidden preference (test prompts)", title=f"never seen by PPO ({args.feedback} feedback)")
-    ax2.legend()
-    fig.tight_layout()
-    fig.savefig(out / "rlhf_pipeline.png")
-    print(f"plot saved to {out / 'rlhf_pipeline.png'}")
+
+    def totals(results: list[dict]) -> dict[str, float]:
+        """Mean over results of the total and of each hidden-preference component."""
+        return {
+            "total (of 4)": float(np.mean([r["mean_reward"] for r in results])),
+            **{n: float(np.mean([r["components"][n] for r in results])) for n in names},
+        }
+
+    png = plot_panels(
+        [
+            Panel(
+                curves={f"seed {args.seed + k}": curve.curve for k, (curve, _) in enumerate(runs)},
+                title="PPO",
+                xlabel="environment steps (tokens)",
+                ylabel="mean learned reward (train episodes)",
+            ),
+            Panel(
+                bars={
+                    "base model": totals([before]),
+                    f"after PPO (mean of {len(runs)} seeds)": totals([r for _, r in runs]),
+                },
+                title=f"never seen by PPO ({args.feedback} feedback)",
+                ylabel="hidden preference (test prompts)",
+            ),
+        ],
+        out / "rlhf_pipeline.png",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")
     return {
         "rm_accuracy": rm_accuracy,
         "before": before["mean_reward"],
@@ -254,4 +200,4 @@ def main(args: Args) -> dict:
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    main(parse_args(Args, __doc__, smoke=SMOKE))

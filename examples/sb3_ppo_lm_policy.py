@@ -17,23 +17,17 @@ token's log-probability (`textgym.render`).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
-from textgym.plotting import load_tensorboard
+from textgym.plotting import Panel, load_tensorboard, plot_panels
+from textgym.script_args import parse_args
 
 
 @dataclass
@@ -53,41 +47,17 @@ class Args:
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(
-            args, total_timesteps=256, n_envs=4, n_steps=32, batch_size=64, n_epochs=1, eval_episodes=8
-        )
-    return args
-
-
-def evaluate(model, args: Args) -> dict:  # noqa: ANN001
-    """Held-out test prompts, sampled at temperature 1 as during training."""
-    return agents.evaluate_policy_text(
-        model, args.env_id, n_episodes=args.eval_episodes, seed=10_000, env_kwargs={"split": "test"}
-    )
-
-
-def show(tag: str, result: dict) -> None:
-    rewards = np.array([e["reward"] for e in result["episodes"]])
-    sem = rewards.std(ddof=1) / np.sqrt(len(rewards)) if len(rewards) > 1 else 0.0
-    parts = ", ".join(f"{k} {v:.3f}" for k, v in result["components"].items())
-    print(f"{tag}: test reward {result['mean_reward']:.3f} +- {sem:.3f} (n={len(rewards)}; {parts})")
+# --smoke: checks the pipeline in seconds, learns little
+SMOKE = dict(total_timesteps=256, n_envs=4, n_steps=32, batch_size=64, n_epochs=1, eval_episodes=8)
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
     out = Path(args.out)
     tb_dir = out / "sb3_ppo_lm_policy_tb"
+    # Held-out test prompts, sampled at temperature 1 as during training; same seeds before and after.
+    eval_kwargs = dict(n_episodes=args.eval_episodes, seed=10_000, env_kwargs={"split": "test"})
 
     # --- 1. setup: PPO with the tiny LM as policy, on the train prompts ---
     # Given an env id, make_ppo builds the batched VecEnv and does not bootstrap past the
@@ -108,15 +78,15 @@ if __name__ == "__main__":
     )
 
     # --- 2. the pretrained model on held-out test prompts ---
-    before = evaluate(model, args)
-    show("before PPO", before)
+    before = agents.evaluate_policy_text(model, args.env_id, **eval_kwargs)
+    print(agents.describe("before PPO", before, "test reward"))
 
     # --- 3. train ---
     model.learn(total_timesteps=args.total_timesteps)
 
     # --- 4. the trained model on the same test prompts (same seeds) ---
-    after = evaluate(model, args)
-    show("after PPO ", after)
+    after = agents.evaluate_policy_text(model, args.env_id, **eval_kwargs)
+    print(agents.describe("after PPO ", after, "test reward"))
 
     # --- 5. see the agent: a few completions, each token coloured by its log-probability ---
     env = gym.make(args.env_id, split="test", render_mode="ansi")
@@ -135,15 +105,21 @@ if __name__ == "__main__":
     print(f"\n{time.time() - t0:.0f} s in all")
 
     # --- 6. plot: the learning curve from the TensorBoard log, and test reward before/after ---
-    curve = load_tensorboard(tb_dir, "rollout/ep_rew_mean")  # SB3 logs it after each rollout
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(curve.steps, curve.values, marker=".")
-    ax1.set(xlabel="environment steps (tokens)", ylabel="episode reward (mean of the last 100)",
-            title="training (TensorBoard log)")
-    ax2.bar(["pretrained", "after PPO"], [before["mean_reward"], after["mean_reward"]], color=["grey", "C0"])
-    ax2.set(ylabel="mean episode reward (test prompts)", title="held-out test prompts")
-    fig.tight_layout()
-    png = out / "sb3_ppo_lm_policy.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png)
-    print(f"plot saved to {png}")
+    png = plot_panels(
+        [
+            Panel(
+                # SB3 logs the mean reward of the last 100 episodes after each rollout
+                curves={"PPO": load_tensorboard(tb_dir, "rollout/ep_rew_mean")},
+                title="training (TensorBoard log)",
+                xlabel="environment steps (tokens)",
+                ylabel="episode reward (mean of the last 100)",
+            ),
+            Panel(
+                bars={"pretrained": before["mean_reward"], "after PPO": after["mean_reward"]},
+                title="held-out test prompts",
+                ylabel="mean episode reward (test prompts)",
+            ),
+        ],
+        out / "sb3_ppo_lm_policy.png",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

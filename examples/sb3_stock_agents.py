@@ -11,8 +11,6 @@ PNG, with a random policy as the baseline.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +21,10 @@ import torch
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
+import agents
 import textgym  # noqa: F401  (registers the environments)
 from textgym.plotting import plot_learning_curves
+from textgym.script_args import parse_args
 from textgym.wrappers import wrap_for_stock_agents
 
 
@@ -41,18 +41,8 @@ class Args:
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(args, ppo_timesteps=2048, a2c_timesteps=2048, dqn_timesteps=2000, eval_episodes=50)
-    return args
+# --smoke: checks the pipeline in seconds
+SMOKE = dict(ppo_timesteps=2048, a2c_timesteps=2048, dqn_timesteps=2000, eval_episodes=50)
 
 
 # Hyperparameters that learn TinyCat in well under a minute each (tests/envs/test_small_vocab.py).
@@ -60,37 +50,37 @@ def parse_args() -> Args:
 ALGOS = {
     "ppo": (PPO, 8, dict(n_steps=128, batch_size=256, n_epochs=10, learning_rate=3e-4, ent_coef=0.01)),
     "a2c": (A2C, 8, dict(n_steps=8, learning_rate=1e-3, ent_coef=0.01)),
-    "dqn": (DQN, 1, dict(learning_starts=1000, exploration_fraction=0.5, exploration_final_eps=0.05,
-                         target_update_interval=500, learning_rate=1e-3)),
+    "dqn": (
+        DQN,
+        1,
+        dict(
+            learning_starts=1000,
+            exploration_fraction=0.5,
+            exploration_final_eps=0.05,
+            target_update_interval=500,
+            learning_rate=1e-3,
+        ),
+    ),
 }
 
 
 def evaluate(act, args: Args) -> tuple[float, float]:  # noqa: ANN001
-    """(success rate, mean return) of ``act(obs) -> action`` on the same seeded episodes."""
-    env = wrap_for_stock_agents(gym.make(args.env_id), "one_hot")
-    successes, returns = 0.0, []
-    obs, _ = env.reset(seed=10_000)
-    for _ in range(args.eval_episodes):
-        done, episode_return = False, 0.0
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(act(obs))
-            episode_return += reward
-            done = terminated or truncated
-        successes += info["reward_components"]["topic"] * info["reward_components"]["grammar"]
-        returns.append(episode_return)
-        obs, _ = env.reset()
-    return successes / args.eval_episodes, float(np.mean(returns))
+    """(success rate, mean return) of ``act`` on the same seeded episodes (episode j: seed 10_000 + j)."""
+    make_env = lambda: wrap_for_stock_agents(gym.make(args.env_id), "one_hot")  # noqa: E731
+    result = agents.evaluate_policy_text(act, make_env, n_episodes=args.eval_episodes, seed=10_000, deterministic=True)
+    # success: a grammatical sentence about a cat (TinyCat's topic and grammar components)
+    return agents.success_rate(result, ["topic", "grammar"]), result["mean_reward"]
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
     torch.set_num_threads(1)  # tiny MLPs: threads cost more than they save
     out = Path(args.out)
 
     # --- 1. baseline: a uniformly random policy ---
     rng = np.random.default_rng(args.seed)
-    random_success, random_return = evaluate(lambda obs: int(rng.integers(18)), args)
+    random_success, random_return = evaluate(lambda obs: rng.integers(18, size=len(obs)), args)
     print(f"random policy: success {random_success:.2f}, mean return {random_return:.3f}")
 
     # --- 2. train each agent, logging every episode with Monitor ---
@@ -99,15 +89,23 @@ if __name__ == "__main__":
         cls, n_envs, kwargs = ALGOS[name]
         monitor_dir = out / "sb3_stock_agents_logs" / name
         # SB3's make_vec_env asks for render_mode="rgb_array" unless told otherwise.
-        venv = make_vec_env(args.env_id, n_envs=n_envs, seed=args.seed, monitor_dir=str(monitor_dir),
-                            wrapper_class=wrap_for_stock_agents, env_kwargs={"render_mode": None})
+        venv = make_vec_env(
+            args.env_id,
+            n_envs=n_envs,
+            seed=args.seed,
+            monitor_dir=str(monitor_dir),
+            wrapper_class=wrap_for_stock_agents,
+            env_kwargs={"render_mode": None},
+        )
         model = cls("MlpPolicy", venv, gamma=1.0, seed=args.seed, **kwargs)
         start = time.time()
         model.learn(getattr(args, f"{name}_timesteps"))
         venv.close()
-        success, mean_return = evaluate(lambda obs, m=model: int(m.predict(obs, deterministic=True)[0]), args)
-        print(f"{name.upper()}: {time.time() - start:.0f} s of training; greedy success {success:.2f}, "
-              f"mean return {mean_return:.3f}")
+        success, mean_return = evaluate(model, args)  # SB3's predict, greedy
+        print(
+            f"{name.upper()}: {time.time() - start:.0f} s of training; greedy success {success:.2f}, "
+            f"mean return {mean_return:.3f}"
+        )
         logs[f"{name.upper()} (greedy success {success:.2f})"] = monitor_dir
 
     # --- 3. plot the learning curves from the Monitor logs ---
@@ -119,4 +117,4 @@ if __name__ == "__main__":
         title="SB3 MlpPolicy agents on TinyCat-v0",
         ylabel="episode return (mean of the last 200)",
     )
-    print(f"{time.time() - t0:.0f} s in all; plot saved to {png}")
+    print(f"{time.time() - t0:.0f} s in all; plot saved to {png} (numbers in {png.with_suffix('.json')})")

@@ -11,29 +11,24 @@ then run PPO (Schulman et al., 2017) from that model with a KL penalty to it (Zi
 measure it on the held-out **test** split for the pretrained model, the supervised model
 (PPO's start) and after PPO.
 
-    python examples/summarization.py            # full run (see the README for timings)
+    python examples/summarization.py            # full run (see docs/agents.md for timings)
     python examples/summarization.py --smoke    # < 60 s: checks the pipeline, learns little
     python examples/summarization.py --sft-steps 0   # PPO from the pretrained model
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
 import gymnasium as gym
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.plotting import Panel, plot_panels
+from textgym.script_args import parse_args
 
 
 @dataclass
@@ -53,60 +48,19 @@ class Args:
     reward_mode: str = "terminal"  # "immediate": each token earns the change in ROUGE it makes
     eval_episodes: int = 512  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
-    plot: str = "summarization_ppo.png"
+    out: str = "."  # folder for the plot
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(
-            args, total_timesteps=128, n_envs=4, n_steps=16, batch_size=64, n_epochs=1, eval_episodes=8, sft_steps=2
-        )
-    return args
-
-
-class RewardCurve(BaseCallback):
-    """Mean training-episode reward (last 100 episodes) after each rollout."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.steps: list[int] = []
-        self.rewards: list[float] = []
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        if self.model.ep_info_buffer:
-            self.steps.append(self.num_timesteps)
-            self.rewards.append(float(np.mean([ep["r"] for ep in self.model.ep_info_buffer])))
-
-
-def evaluate(model, args: Args) -> dict:  # noqa: ANN001
-    """Held-out test split: sampled at temperature 1, as during training."""
-    return agents.evaluate_policy_text(
-        model, args.env_id, n_episodes=args.eval_episodes, seed=10_000, env_kwargs={"split": "test"}
-    )
-
-
-def show(tag: str, result: dict) -> None:
-    rewards = np.array([e["reward"] for e in result["episodes"]])
-    sem = rewards.std(ddof=1) / np.sqrt(len(rewards)) if len(rewards) > 1 else 0.0
-    parts = ", ".join(f"{k} {v:.3f}" for k, v in result["components"].items())
-    print(f"{tag}: test reward {result['mean_reward']:.3f} +- {sem:.3f} (n={len(rewards)}; {parts})")
+# --smoke: checks the pipeline in seconds, learns little
+SMOKE = dict(total_timesteps=128, n_envs=4, n_steps=16, batch_size=64, n_epochs=1, eval_episodes=8, sft_steps=2)
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
+    # Held-out test reports, sampled at temperature 1 as during training; same seeds every time.
+    eval_kwargs = dict(n_episodes=args.eval_episodes, seed=10_000, env_kwargs={"split": "test"})
 
     # --- 1. the pretrained model on held-out test reports ---
     torch.manual_seed(args.seed)
@@ -121,8 +75,8 @@ if __name__ == "__main__":
         kl_coef=args.kl_coef,
     )
     model = agents.make_ppo(args.env_id, model=args.model, **ppo_kwargs)
-    pretrained = evaluate(model, args)
-    show("pretrained   ", pretrained)
+    pretrained = agents.evaluate_policy_text(model, args.env_id, **eval_kwargs)
+    print(agents.describe("pretrained   ", pretrained, "test reward"))
 
     # --- 2. supervised warm start on the train split's reference summaries ---
     if args.sft_steps:
@@ -142,40 +96,42 @@ if __name__ == "__main__":
             log=print,
         )
         model = agents.make_ppo(args.env_id, model=lm, **ppo_kwargs)
-        before = evaluate(model, args)
-        show("supervised   ", before)
+        before = agents.evaluate_policy_text(model, args.env_id, **eval_kwargs)
+        print(agents.describe("supervised   ", before, "test reward"))
     else:
         before = pretrained
 
-    # --- 3. PPO from there ---
-    curve = RewardCurve()
+    # --- 3. PPO from there, recording the mean training-episode reward after each rollout ---
+    curve = agents.RewardCurve()
     model.learn(total_timesteps=args.total_timesteps, callback=curve)
 
     # --- 4. the trained model on the same test reports (same seeds) ---
-    after = evaluate(model, args)
-    show("after PPO    ", after)
+    after = agents.evaluate_policy_text(model, args.env_id, **eval_kwargs)
+    print(agents.describe("after PPO    ", after, "test reward"))
     gain, sem, n = agents.paired_difference(before, after)
     print(f"PPO's gain over its start: {gain:+.3f} +- {sem:.3f} (paired over {n} test episodes)")
     if args.sft_steps:
         gain, sem, n = agents.paired_difference(pretrained, after)
         print(f"gain over the pretrained model: {gain:+.3f} +- {sem:.3f}")
-    after_by_prompt = {e["prompt"]: e for e in after["episodes"]}  # same seeds, same prompts
-    for b in before["episodes"][:3]:
-        a = after_by_prompt[b["prompt"]]
-        print(f"\n{b['prompt']}\n  before: {b['completion']!r} ({b['reward']:.2f})")
-        print(f"  after:  {a['completion']!r} ({a['reward']:.2f})")
+    print()
+    print(agents.sample_table(before, after, n=3))
     print(f"\n{time.time() - t0:.0f} s in all")
 
     # --- 5. plot ---
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(curve.steps, curve.rewards)
-    ax1.set(xlabel="environment steps (tokens)", ylabel="mean episode reward (train)", title="training")
-    ax2.bar(
-        ["pretrained", "supervised", "after PPO"],
-        [pretrained["mean_reward"], before["mean_reward"], after["mean_reward"]],
-        color=["grey", "C1", "C0"],
+    bars = {"pretrained": pretrained["mean_reward"]}
+    if args.sft_steps:
+        bars["supervised"] = before["mean_reward"]
+    bars["after PPO"] = after["mean_reward"]
+    png = plot_panels(
+        [
+            Panel(
+                curves={"PPO": curve.curve},
+                title="training",
+                xlabel="environment steps (tokens)",
+                ylabel="mean episode reward (train)",
+            ),
+            Panel(bars=bars, title="held-out test reports", ylabel="mean ROUGE reward (test split)"),
+        ],
+        Path(args.out) / "summarization.png",
     )
-    ax2.set(ylabel="mean ROUGE reward (test split)", title="held-out test reports")
-    fig.tight_layout()
-    fig.savefig(args.plot)
-    print(f"plot saved to {args.plot}")
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

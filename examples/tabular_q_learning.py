@@ -15,21 +15,18 @@ every prompt after a few thousand episodes.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 
+import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.plotting import Curve, Panel, plot_panels
+from textgym.script_args import parse_args
 from textgym.wrappers import wrap_for_stock_agents
 
 
@@ -49,51 +46,36 @@ class Args:
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(args, episodes=4000, eval_every=1000, eval_episodes=50)
-    return args
-
-
-def evaluate(policy, args: Args) -> tuple[float, float]:  # noqa: ANN001
-    """(success rate, mean return) over the same seeded evaluation episodes every time."""
-    env = wrap_for_stock_agents(gym.make(args.env_id), "index")
-    successes, returns = 0.0, []
-    state, _ = env.reset(seed=10_000)
-    for _ in range(args.eval_episodes):
-        done, episode_return = False, 0.0
-        while not done:
-            state, reward, terminated, truncated, info = env.step(policy(state))
-            episode_return += reward
-            done = terminated or truncated
-        c = info["reward_components"]  # TinyShop: a correct reply; TinyCat: a cat sentence
-        successes += c["correct"] if "correct" in c else c["topic"] * c["grammar"]
-        returns.append(episode_return)
-        state, _ = env.reset()
-    return successes / args.eval_episodes, float(np.mean(returns))
+# --smoke: checks the pipeline in seconds
+SMOKE = dict(episodes=4000, eval_every=1000, eval_episodes=50)
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
 
     # --- 1. setup: the env with integer states, and an empty Q-table ---
-    env = wrap_for_stock_agents(gym.make(args.env_id), "index")
+    def make_env() -> gym.Env:
+        return wrap_for_stock_agents(gym.make(args.env_id), "index")
+
+    env = make_env()
     n_actions = env.action_space.n
     print(f"{env.observation_space.n:,} possible states, {n_actions} actions")
     q = defaultdict(lambda: np.zeros(n_actions))  # only visited states get a row
     rng = np.random.default_rng(args.seed)
+    # Evaluation: the same seeded episodes every time (episode j: seed 10_000 + j). Success is
+    # a correct reply on TinyShop, a grammatical sentence about a cat on TinyCat.
+    success = ("correct",) if "TinyShop" in args.env_id else ("topic", "grammar")
+
+    def evaluate(act) -> dict:  # noqa: ANN001
+        return agents.evaluate_policy_text(act, make_env, n_episodes=args.eval_episodes, seed=10_000)
+
+    def greedy(states: np.ndarray) -> list[int]:
+        return [int(np.argmax(q[int(s)])) for s in states]
 
     # --- 2. baseline: a uniformly random policy ---
-    random_success, random_return = evaluate(lambda s: int(rng.integers(n_actions)), args)
+    random_result = evaluate(lambda states: rng.integers(n_actions, size=len(states)))
+    random_success, random_return = agents.success_rate(random_result, success), random_result["mean_reward"]
     print(f"random policy: success {random_success:.2f}, mean return {random_return:.3f}")
 
     # --- 3. Q-learning ---
@@ -115,10 +97,12 @@ if __name__ == "__main__":
             state, done = next_state, terminated or truncated
         state, _ = env.reset()
         if episode % args.eval_every == 0:
-            success, mean_return = evaluate(lambda s: int(np.argmax(q[s])), args)
-            history.append((episode, success, mean_return))
-            print(f"episode {episode:6d}  epsilon {epsilon:.2f}  states {len(q):6d}  "
-                  f"greedy success {success:.2f}  return {mean_return:.3f}")
+            result = evaluate(greedy)
+            history.append((episode, agents.success_rate(result, success), result["mean_reward"]))
+            print(
+                f"episode {episode:6d}  epsilon {epsilon:.2f}  states {len(q):6d}  "
+                f"greedy success {history[-1][1]:.2f}  return {history[-1][2]:.3f}"
+            )
 
     # --- 4. what the greedy policy writes for each prompt, coloured by step reward ---
     show = wrap_for_stock_agents(gym.make(args.env_id, render_mode="ansi"), "index")
@@ -135,17 +119,23 @@ if __name__ == "__main__":
 
     # --- 5. plot ---
     episodes, successes, returns = zip(*history, strict=True)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(episodes, successes, marker="o", label="greedy Q-table policy")
-    ax1.axhline(random_success, color="grey", linestyle="--", label="random policy")
-    ax1.set(xlabel="training episodes", ylabel="greedy success rate", ylim=(-0.05, 1.05))
-    ax1.legend()
-    ax2.plot(episodes, returns, marker="o")
-    ax2.axhline(random_return, color="grey", linestyle="--")
-    ax2.set(xlabel="training episodes", ylabel="mean return")
-    fig.suptitle(f"Tabular Q-learning on {args.env_id}")
-    fig.tight_layout()
-    out = Path(args.out) / "tabular_q_learning.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"plot saved to {out}")
+    png = plot_panels(
+        [
+            Panel(
+                curves={"greedy Q-table policy": Curve.from_points(episodes, successes)},
+                baselines={"random policy": random_success},
+                xlabel="training episodes",
+                ylabel="greedy success rate",
+                ylim=(-0.05, 1.05),
+            ),
+            Panel(
+                curves={"greedy Q-table policy": Curve.from_points(episodes, returns)},
+                baselines={"random policy": random_return},
+                xlabel="training episodes",
+                ylabel="mean return",
+            ),
+        ],
+        Path(args.out) / "tabular_q_learning.png",
+        title=f"Tabular Q-learning on {args.env_id}",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

@@ -1,5 +1,6 @@
 """Learning curves from SB3 Monitor CSV files and TensorBoard logs."""
 
+import json
 from pathlib import Path
 
 import gymnasium as gym
@@ -9,7 +10,16 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 
 import textgym  # noqa: F401  (registers the environments)
-from textgym.plotting import Curve, load_curve, load_monitor, load_tensorboard, plot_learning_curves, smooth
+from textgym.plotting import (
+    Curve,
+    Panel,
+    load_curve,
+    load_monitor,
+    load_tensorboard,
+    plot_learning_curves,
+    plot_panels,
+    smooth,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -104,3 +114,43 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
         plot_learning_curves({}, tmp_path / "x.png")
     with pytest.raises(ValueError, match="has no points"):
         plot_learning_curves({"empty": Curve(np.array([]), np.array([]))}, tmp_path / "x.png")
+
+
+def test_plot_learning_curves_writes_the_monitor_numbers_beside_the_png(tmp_path: Path) -> None:
+    (tmp_path / "0.monitor.csv").write_text('#{"t_start": 0}\nr,l,t\n0.1,5,1\n1.5,4,2\n')
+    out = plot_learning_curves({"PPO": tmp_path}, tmp_path / "curve.png", window=2, baselines={"random": 0.03})
+    panel = json.loads(out.with_suffix(".json").read_text())["panels"][0]
+    # raw values (not smoothed), steps = running total of episode lengths
+    assert panel["curves"] == {"PPO": {"steps": [5.0, 9.0], "values": [0.1, 1.5]}}
+    assert panel["baselines"] == {"random": 0.03} and panel["bars"] == {}
+
+
+def test_plot_panels_curves_and_bars(tmp_path: Path) -> None:
+    out = plot_panels(
+        [
+            Panel(curves={"a": Curve.from_points([1, 2, 3], [0.0, 0.5, 1.0])}, ylim=(0, 1), title="left"),
+            Panel(bars={"before": 1.0, "after": 2.0}, ylabel="reward"),
+            Panel(bars={"base": {"total": 1.0, "cat": 0.2}, "PPO": {"total": 3.0, "cat": 0.9}}),
+        ],
+        tmp_path / "fig.png",
+        title="three panels",
+    )
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    record = json.loads((tmp_path / "fig.json").read_text())
+    assert record["title"] == "three panels" and [p["title"] for p in record["panels"]] == ["left", "", ""]
+    assert record["panels"][0]["curves"]["a"] == {"steps": [1.0, 2.0, 3.0], "values": [0.0, 0.5, 1.0]}
+    assert record["panels"][1]["bars"] == {"": {"before": 1.0, "after": 2.0}}  # one unnamed series
+    assert record["panels"][2]["bars"] == {"base": {"total": 1.0, "cat": 0.2}, "PPO": {"total": 3.0, "cat": 0.9}}
+
+
+def test_plot_panels_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one panel"):
+        plot_panels([], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="panel 0 .* has no curves, bars or baselines"):
+        plot_panels([Panel()], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="same categories in every series"):
+        plot_panels([Panel(bars={"a": {"x": 1.0}, "b": {"y": 1.0}})], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="not a mix"):
+        plot_panels([Panel(bars={"a": 1.0, "b": {"y": 1.0}})], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="as many steps as values"):
+        Curve.from_points([1, 2], [0.0])

@@ -48,31 +48,11 @@ def _print_summary(title: str, result: dict[str, Any], n_samples: int) -> None:
     console.print(f"[bold]{title}[/bold] over {len(result['episodes'])} episodes: " + ", ".join(parts))
 
 
-def _plot_curve(points: list[tuple[int, float]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if points:
-        steps, rewards = zip(*points, strict=True)
-        ax.plot(steps, rewards, marker=".")
-    ax.set_xlabel("environment steps (tokens)")
-    ax.set_ylabel("mean episode reward (last 100 episodes)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Train, print before/after tables, save agent, curve and metadata under ``args.out``."""
-    from stable_baselines3.common.callbacks import BaseCallback
-
     import agents
     from agents.factory import resolve_env_id
+    from textgym.plotting import plot_learning_curves
 
     env_id = resolve_env_id(args.env)
     for key, value in DEFAULTS[args.algo].items():
@@ -110,20 +90,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     before = agents.evaluate_policy_text(model, env_id, **eval_kwargs)
     _print_summary("before training (validation prompts)", before, args.samples)
 
-    class Curve(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.points: list[tuple[int, float]] = []
-
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            buf = self.model.ep_info_buffer
-            if buf:
-                self.points.append((self.num_timesteps, float(sum(e["r"] for e in buf) / len(buf))))
-
-    curve = Curve()
+    curve = agents.RewardCurve()
     t0 = time.time()
     model.learn(total_timesteps=args.timesteps, callback=curve, progress_bar=not args.no_progress)
     seconds = time.time() - t0
@@ -131,7 +98,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     _print_summary("after training (validation prompts)", after, args.samples)
 
     model.save(out / "model.zip")
-    _plot_curve(curve.points, out / "learning_curve.png", f"{args.algo.upper()} on {env_id} ({args.model})")
+    if curve.steps:  # no point before the first finished episode
+        plot_learning_curves(
+            {args.algo.upper(): curve.curve},
+            out / "learning_curve.png",
+            title=f"{args.algo.upper()} on {env_id} ({args.model})",
+            xlabel="environment steps (tokens)",
+            ylabel="mean episode reward (last 100 episodes)",
+        )
     meta = {
         "env_id": env_id,
         "algo": args.algo,
@@ -148,9 +122,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.json:  # a copy where the docs' tables are rendered from (benchmarks/tables.py)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(meta, indent=2) + "\n")
+    curve_file = out / "learning_curve.png" if curve.steps else "no learning curve (no episode finished)"
     print(
         f"trained {args.timesteps} steps in {seconds:.0f}s; saved {out / 'model.zip'}, "
-        f"{out / 'learning_curve.png'}, TensorBoard logs in {out / 'tb'}"
+        f"{curve_file}, TensorBoard logs in {out / 'tb'}"
     )
     return meta
 
@@ -172,6 +147,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         model, env_id, n_episodes=args.episodes, seed=args.seed, env_kwargs={"split": args.split}
     )
     _print_summary(f"{meta['algo'].upper()} on {env_id} ({args.split} split)", result, args.samples)
+    if args.json:  # the summary a docs table is rendered from (benchmarks/tables.py)
+        summary = {"env_id": env_id, "algo": meta["algo"], "split": args.split, "episodes": args.episodes}
+        summary.update({k: result[k] for k in ("mean_reward", "components")})
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     return result
 
 
@@ -201,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--env", default=None, help="evaluate on another env id")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--samples", type=int, default=8)
+    e.add_argument("--json", default=None, help="also write the mean reward and components to this path")
     args = parser.parse_args(argv)
     if args.command == "train":
         train(args)

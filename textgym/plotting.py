@@ -1,4 +1,8 @@
-r"""Learning curves from training logs: SB3 ``Monitor`` CSV files or TensorBoard scalars, as PNG.
+r"""Learning curves from training logs (SB3 ``Monitor`` CSV files, TensorBoard scalars) and figures, as PNG.
+
+:func:`plot_panels` draws side-by-side panels of curves, baselines and bars (the examples'
+figures, the ``textgym train`` curve) and writes the plotted numbers beside the PNG as JSON,
+so a run's figure can be checked, or redrawn, from data.
 
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -14,8 +18,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +39,17 @@ class Curve:
 
     steps: np.ndarray
     values: np.ndarray
+
+    @classmethod
+    def from_points(cls, steps: Sequence[float], values: Sequence[float]) -> Curve:
+        """A curve from two equally long sequences.
+
+        >>> Curve.from_points([64, 128], [0.5, 0.75]).values.tolist()
+        [0.5, 0.75]
+        """
+        if len(steps) != len(values):
+            raise ValueError(f"a curve needs as many steps as values, got {len(steps)} and {len(values)}")
+        return cls(steps=np.asarray(steps, dtype=np.float64), values=np.asarray(values, dtype=np.float64))
 
 
 def load_monitor(path: str | Path) -> Curve:
@@ -136,6 +151,124 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[idx] - sums[lo]) / (idx - lo)
 
 
+Bars = Mapping[str, float] | Mapping[str, Mapping[str, float]]
+
+
+@dataclass
+class Panel:
+    """One panel (axes) of a figure: learning curves, dashed baselines and/or a bar chart.
+
+    Attributes:
+        curves: Label -> a :class:`Curve` or a log path for :func:`load_curve`.
+        baselines: Label -> a constant drawn as a dashed horizontal line (e.g. a random policy).
+        bars: Label -> height (one bar each), or series label -> {category: height} (grouped
+            bars, every series over the same categories).
+        title: Panel title.
+        xlabel: X axis label (curves only; bars are labelled by their categories).
+        ylabel: Y axis label.
+        ylim: Y axis limits, or None for matplotlib's.
+        window: Moving-average window applied to each curve (1 = raw).
+    """
+
+    curves: Mapping[str, Curve | str | Path] = field(default_factory=dict)
+    baselines: Mapping[str, float] = field(default_factory=dict)
+    bars: Bars = field(default_factory=dict)
+    title: str = ""
+    xlabel: str = "environment steps"
+    ylabel: str = "episode return"
+    ylim: tuple[float, float] | None = None
+    window: int = 1
+
+
+def _grouped(bars: Bars) -> dict[str, dict[str, float]]:
+    """Bars as series -> {category: height}; single bars become one unnamed series."""
+    if all(isinstance(v, Mapping) for v in bars.values()):
+        grouped = {series: {k: float(v) for k, v in row.items()} for series, row in bars.items()}  # type: ignore[union-attr]
+        categories = [list(row) for row in grouped.values()]
+        if any(c != categories[0] for c in categories):
+            raise ValueError(f"grouped bars need the same categories in every series, got {categories}")
+        return grouped
+    if any(isinstance(v, Mapping) for v in bars.values()):
+        raise ValueError("bars must be all numbers (one bar each) or all mappings (grouped), not a mix")
+    return {"": {k: float(v) for k, v in bars.items()}}  # type: ignore[arg-type]
+
+
+def plot_panels(panels: Sequence[Panel], out: str | Path, *, title: str = "") -> Path:
+    """Draw panels side by side into a PNG, and the plotted numbers into JSON beside it.
+
+    The JSON (``out`` with suffix ``.json``) holds, per panel, its labels, each curve's raw
+    ``steps`` and ``values`` (before smoothing), the baselines and the bars (grouped form).
+
+    Args:
+        panels: One :class:`Panel` per axes, left to right.
+        out: The PNG path; its folder is created.
+        title: Figure title.
+
+    Returns:
+        The PNG path.
+
+    Raises:
+        ValueError: If there is no panel, a panel is empty, or a curve has no points.
+    """
+    from matplotlib.figure import Figure  # the OO API needs no GUI backend
+
+    if not panels:
+        raise ValueError("plot_panels needs at least one panel")
+    fig = Figure(figsize=(6, 4) if len(panels) == 1 else (5 * len(panels), 4), dpi=100)
+    record: dict = {"title": title, "panels": []}
+    for k, panel in enumerate(panels):
+        if not (panel.curves or panel.bars or panel.baselines):
+            raise ValueError(f"panel {k} ({panel.title!r}) has no curves, bars or baselines")
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        curves = {}
+        for label, curve in panel.curves.items():
+            c = curve if isinstance(curve, Curve) else load_curve(curve)
+            if len(c.steps) == 0:
+                raise ValueError(f"curve {label!r} has no points")
+            ax.plot(c.steps, smooth(c.values, panel.window), label=label, marker="." if len(c.steps) < 50 else None)
+            curves[label] = {"steps": c.steps.tolist(), "values": c.values.tolist()}
+        for label, value in panel.baselines.items():
+            ax.axhline(value, linestyle="--", color="grey", label=label)
+        grouped = _grouped(panel.bars) if panel.bars else {}
+        if grouped:
+            categories = list(next(iter(grouped.values())))
+            x = np.arange(len(categories))
+            width = 0.8 / len(grouped)
+            for j, (series, row) in enumerate(grouped.items()):
+                offset = (j - (len(grouped) - 1) / 2) * width
+                colors = None if series else ["grey", *[f"C{i}" for i in range(len(row) - 1)]]
+                ax.bar(x + offset, list(row.values()), width, label=series or None, color=colors)
+            ax.set_xticks(x, categories)
+        else:
+            ax.set_xlabel(panel.xlabel)
+        ax.set_ylabel(panel.ylabel)
+        if panel.ylim is not None:
+            ax.set_ylim(*panel.ylim)
+        if panel.title:
+            ax.set_title(panel.title)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend()
+        ax.grid(alpha=0.3)
+        record["panels"].append(
+            {
+                "title": panel.title,
+                "xlabel": panel.xlabel,
+                "ylabel": panel.ylabel,
+                "curves": curves,
+                "baselines": {k: float(v) for k, v in panel.baselines.items()},
+                "bars": grouped,
+            }
+        )
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    return out
+
+
 def plot_learning_curves(
     curves: Mapping[str, Curve | str | Path],
     out: str | Path,
@@ -146,7 +279,7 @@ def plot_learning_curves(
     xlabel: str = "environment steps",
     ylabel: str = "episode return",
 ) -> Path:
-    """Plot one or more learning curves into a PNG (matplotlib, no display needed).
+    """Plot one or more learning curves into a PNG, and their numbers into JSON beside it (see plot_panels).
 
     Args:
         curves: Label -> a :class:`Curve` or a log path for :func:`load_curve`.
@@ -163,27 +296,7 @@ def plot_learning_curves(
     Raises:
         ValueError: If ``curves`` is empty or a curve has no points.
     """
-    from matplotlib.figure import Figure  # the OO API needs no GUI backend
-
     if not curves:
         raise ValueError("plot_learning_curves needs at least one curve")
-    fig = Figure(figsize=(6, 4), dpi=100)
-    ax = fig.add_subplot()
-    for label, curve in curves.items():
-        c = curve if isinstance(curve, Curve) else load_curve(curve)
-        if len(c.steps) == 0:
-            raise ValueError(f"curve {label!r} has no points")
-        ax.plot(c.steps, smooth(c.values, window), label=label)
-    for label, value in (baselines or {}).items():
-        ax.axhline(value, linestyle="--", color="grey", label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    return out
+    panel = Panel(curves=curves, baselines=baselines or {}, xlabel=xlabel, ylabel=ylabel, window=window)
+    return plot_panels([panel], out, title=title)

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import A2C, PPO
+from stable_baselines3 import PPO
 from stable_baselines3.common.buffers import DictRolloutBuffer
 from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.vec_env import VecEnvWrapper
 from transformers import GPT2LMHeadModel
 
 import agents
-from agents import REINFORCE
 from textgym.data import story_openings
 from textgym.envs import TextGenEnv
 from textgym.rewards import KeywordReward
@@ -20,6 +19,44 @@ def collect(algo, n_steps):
     _, callback = algo._setup_learn(n_steps, callback=None)
     algo.collect_rollouts(algo.env, callback, algo.rollout_buffer, n_rollout_steps=n_steps)
     return algo.rollout_buffer
+
+
+# The factories' documented defaults (agents/factory.py docstrings), read back from the built algorithm.
+FACTORY_DEFAULTS = {
+    "ppo": dict(learning_rate=3e-4, n_steps=64, batch_size=512, n_epochs=4, gamma=1.0, gae_lambda=0.95, ent_coef=0.0),
+    "a2c": dict(learning_rate=1e-4, n_steps=32, gamma=1.0, gae_lambda=0.95, ent_coef=0.0, max_grad_norm=0.5),
+    "reinforce": dict(learning_rate=1e-4, n_steps=32, gamma=1.0),
+}
+
+
+@pytest.mark.parametrize(
+    ("make", "cls", "name"),
+    [
+        (agents.make_ppo, agents.PPO, "ppo"),
+        (agents.make_a2c, agents.A2C, "a2c"),
+        (agents.make_reinforce, agents.REINFORCE, "reinforce"),
+    ],
+    ids=["ppo", "a2c", "reinforce"],
+)
+def test_factory_builds_its_algorithm_with_defaults_and_overrides(make, cls, name) -> None:
+    algo = make("CatText-v0", n_envs=3)
+    assert type(algo) is cls  # exactly agents' class: SB3's own would drop the KL penalty on load
+    for key, value in FACTORY_DEFAULTS[name].items():
+        assert getattr(algo, key) == value, key
+    assert type(algo.policy.optimizer) is torch.optim.AdamW  # also for A2C, whose SB3 default is RMSprop
+    assert algo.policy.optimizer.param_groups[0]["lr"] == FACTORY_DEFAULTS[name]["learning_rate"]
+    assert algo.env.num_envs == 3 and type(algo.rollout_buffer).__name__ == "EpisodeRolloutBuffer"
+    assert algo.kl_controller.coef == 0.05 and algo.kl_controller.target is None
+    if name == "ppo":
+        assert algo.clip_range(1.0) == 0.2
+    # Overrides: algorithm keywords reach the algorithm, sampling keywords the policy.
+    tuned = make(
+        "CatText-v0", n_envs=2, n_steps=8, gamma=0.9, learning_rate=1e-3, kl_coef=0.2, temperature=0.7, top_k=5
+    )
+    assert (tuned.n_steps, tuned.gamma, tuned.learning_rate) == (8, 0.9, 1e-3)
+    assert tuned.policy.optimizer.param_groups[0]["lr"] == 1e-3
+    assert tuned.kl_controller.coef == 0.2
+    assert (tuned.policy.sampling.temperature, tuned.policy.sampling.top_k) == (0.7, 5)
 
 
 def test_ppo_ratio_is_one_on_first_minibatch() -> None:
@@ -225,7 +262,6 @@ def test_algorithms_learn_a_small_text_task(make, kwargs, steps) -> None:
     after = success_rate(algo)
     assert before < 0.3
     assert after >= 0.7 and after > before + 0.4, (before, after)
-    assert isinstance(algo, (PPO, A2C, REINFORCE))
 
 
 def test_paired_difference_by_hand() -> None:

@@ -53,5 +53,5 @@ def test_smollm2_loads_offline_and_is_trainable(tmp_path, monkeypatch) -> None:
     ids = torch.tensor([tok("Once upon a time")["input_ids"]])
     loss = model(ids, labels=ids).loss
     loss.backward()  # trainable: gradients flow
-    assert model.model.embed_tokens.weight.grad is not None
+    assert model.model.embed_tokens.weight.grad.abs().sum() > 0
     model.save_pretrained(tmp_path / "copy")
