@@ -38,9 +38,11 @@ def test_every_entry_is_a_registered_id_whose_env_kwargs_fit_the_policy(algo: st
         assert params["policy"] == "MlpPolicy"
         assert isinstance(env.observation_space, gym.spaces.Box) and len(env.observation_space.shape) == 1
         env.reset(seed=0)
+        # Never the stop token, so the episode runs into the token budget.
+        word = (env.unwrapped.tokenizer.eos_token_id + 1) % env.action_space.n
         done = terminated = False
         while not done:
-            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+            _, _, terminated, truncated, info = env.step(word)
             done = terminated or truncated
         assert terminated and info["budget_exhausted"]
 
