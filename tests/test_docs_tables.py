@@ -74,3 +74,11 @@ def test_scaling_table_from_hand_made_json() -> None:
     assert lines[4] == "| local (no Ray) | 0 | 2,000 | 2.00 | 3 |"
     assert "2 workers over 1: **2.00×** with the costly reward, 0.50× with a free one" in text
     assert "not a measurement" not in text
+
+
+def test_readme_is_a_front_page_and_its_test_command_is_ci() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.encode()) < 10_000, "README.md is over 10 KB: move details to docs/"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    command = ci[ci.index("# --- README test command (keep identical to the README) ---") + 1]
+    assert f"```bash\n{command}\n```" in readme, "the README's test command differs from .ci/run's"
