@@ -6,31 +6,33 @@ vector env no longer returns `infos["final_observation"]`: with same-step autore
 finished episode's last observation is `infos["final_obs"]` (masked by `_final_obs`), which
 is what goes into the replay buffer as `next_obs` of a final transition.
 
+At the end the script shows what the greedy policy writes from each prompt, and
+`agents.evaluate_policy_text` scores it and a uniformly random policy on the same seeded
+episodes; `--out` gets `cleanrl_dqn.png` (and its numbers, `cleanrl_dqn.json`): the training
+episodes' mean return per `log_frequency` steps, and the two scores.
+
     python examples/cleanrl_dqn.py            # ~1.5 min
     python examples/cleanrl_dqn.py --smoke    # < 20 s
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
 from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn, optim
 
+import agents
 import textgym  # noqa: F401  (registers the ids)
+from textgym.plotting import Curve, Panel, plot_panels
+from textgym.script_args import parse_args
 
 
 @dataclass
@@ -49,27 +51,21 @@ class Args:
     exploration_fraction: float = 0.5
     learning_starts: int = 1000
     train_frequency: int = 4
+    log_frequency: int = 1000  # steps per point of the plotted training curve
+    eval_episodes: int = 100  # seeded episodes scoring the greedy and the random policy at the end
     seed: int = 1
-    out: str = "."  # folder for the learning-curve plot
+    out: str = "."  # folder for the plot and its numbers
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    return dataclasses.replace(args, total_timesteps=3000) if args.smoke else args
+# --smoke: checks the pipeline in seconds
+SMOKE = dict(total_timesteps=3000, eval_episodes=50)
 
 
-def make_env(env_id: str):  # noqa: ANN201
+def make_env(env_id: str, record_stats: bool = True):  # noqa: ANN201
     def thunk() -> gym.Env:
         env = gym.make(env_id, observation="onehot", budget_as_termination=True)
-        return gym.wrappers.RecordEpisodeStatistics(env)
+        return gym.wrappers.RecordEpisodeStatistics(env) if record_stats else env
 
     return thunk
 
@@ -102,7 +98,7 @@ def linear_schedule(start_e: float, end_e: float, duration: int, t: int) -> floa
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -127,7 +123,9 @@ if __name__ == "__main__":
     )
 
     # --- the training loop ---
-    start_time, curve = time.time(), []
+    start_time = time.time()
+    episodic_returns: list[float] = []  # every finished training episode, in order
+    curve, logged = [], 0  # (steps, mean return of the episodes finished since the last point)
     obs, _ = envs.reset(seed=args.seed)
     for global_step in range(args.total_timesteps):
         epsilon = linear_schedule(
@@ -140,9 +138,12 @@ if __name__ == "__main__":
             actions = torch.argmax(q_values, dim=1).cpu().numpy()
         next_obs, rewards, terminations, truncations, infos = envs.step(actions)
         for episodic_return, episodic_length in episode_stats(infos):
-            curve.append((global_step, episodic_return))
-            if len(curve) % 500 == 0:
+            episodic_returns.append(episodic_return)
+            if len(episodic_returns) % 500 == 0:
                 print(f"global_step={global_step}, episodic_return={episodic_return:.2f}, length={episodic_length}")
+        if (global_step + 1) % args.log_frequency == 0 and len(episodic_returns) > logged:
+            curve.append((global_step + 1, float(np.mean(episodic_returns[logged:]))))
+            logged = len(episodic_returns)
 
         # A finished slot's next_obs is already the next episode's start: store its final one.
         real_next_obs = next_obs.copy()
@@ -169,9 +170,8 @@ if __name__ == "__main__":
     envs.close()
     print(f"{args.total_timesteps} steps in {time.time() - start_time:.0f} s")
 
-    # --- report: the greedy policy on each of the 4 prompts, against a uniformly random policy ---
-    env = gym.make(args.env_id, observation="onehot", budget_as_termination=True)
-    greedy = []
+    # --- report: what the greedy policy writes from each of the 4 prompts ---
+    env = make_env(args.env_id, record_stats=False)()
     for prompt in range(4):
         o, _ = env.reset(seed=0, options={"prompt_index": prompt})
         done, total = False, 0.0
@@ -180,16 +180,41 @@ if __name__ == "__main__":
                 a = int(q_network(torch.Tensor(o)).argmax())
             o, r, terminated, truncated, info = env.step(a)
             total, done = total + r, terminated or truncated
-        greedy.append(total)
-        print(f"{info['prompt']!r} -> {info['completion']!r}")
-    print(f"greedy mean return {np.mean(greedy):.3f} (max 1.5; a random policy: about 0.03)")
+        print(f"{info['prompt']!r} -> {info['completion']!r} (return {total:.2f}, max 1.5)")
+
+    # --- evaluation: the greedy policy and a uniformly random one on the same seeded episodes ---
+    rng = np.random.default_rng(args.seed)
+    n_actions = int(envs.single_action_space.n)
+
+    @torch.no_grad()
+    def greedy(obs_batch: np.ndarray) -> np.ndarray:
+        return q_network(torch.Tensor(obs_batch)).argmax(dim=-1).numpy()
+
+    def evaluate(act) -> dict:  # noqa: ANN001
+        # episode j is reset with seed 10_000 + j, so both policies see the same prompts
+        env_fn = make_env(args.env_id, record_stats=False)
+        return agents.evaluate_policy_text(act, env_fn, n_episodes=args.eval_episodes, seed=10_000)
+
+    random_result = evaluate(lambda obs_batch: rng.integers(n_actions, size=len(obs_batch)))
+    greedy_result = evaluate(greedy)
+    print(agents.describe("random policy", random_result, "return"))
+    print(agents.describe("DQN (greedy)", greedy_result, "return"))
+
+    # --- plot ---
     steps, rets = zip(*curve, strict=True)
-    window = min(200, len(rets))
-    smooth = np.convolve(rets, np.ones(window) / window, mode="valid")
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(steps[window - 1 :], smooth)
-    ax.set(xlabel="environment steps", ylabel=f"episodic return (mean of {window})", title="CleanRL DQN on TinyCat-v0")
-    fig.tight_layout()
-    png = Path(args.out) / "cleanrl_dqn.png"
-    fig.savefig(png)
-    print(f"plot saved to {png}")
+    png = plot_panels(
+        [
+            Panel(
+                curves={"DQN (epsilon-greedy training episodes)": Curve.from_points(steps, rets)},
+                baselines={"random policy": random_result["mean_reward"]},
+                ylabel=f"mean episodic return per {args.log_frequency} steps",
+            ),
+            Panel(
+                bars={"random policy": random_result["mean_reward"], "DQN (greedy)": greedy_result["mean_reward"]},
+                ylabel=f"mean return ({args.eval_episodes} seeded episodes)",
+            ),
+        ],
+        Path(args.out) / "cleanrl_dqn.png",
+        title=f"CleanRL DQN on {args.env_id}",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

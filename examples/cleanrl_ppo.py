@@ -8,30 +8,31 @@ vector env puts `RecordEpisodeStatistics`' result under `infos["episode"]` (auto
 next step) or `infos["final_info"]["episode"]` (same step), masked by `_episode`; CleanRL's
 loop over `infos["final_info"]` prints nothing there. `episode_stats` reads both.
 
+At the end, `agents.evaluate_policy_text` scores the greedy policy and a uniformly random one
+on the same seeded episodes, and `--out` gets `cleanrl_ppo.png` (and its numbers,
+`cleanrl_ppo.json`): the training episodes' mean return per iteration, and the two scores.
+
     python examples/cleanrl_ppo.py            # ~30 s
     python examples/cleanrl_ppo.py --smoke    # < 20 s
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn, optim
 from torch.distributions.categorical import Categorical
 
+import agents
 import textgym  # noqa: F401  (change 1 of 2: registers the ids)
+from textgym.plotting import Curve, Panel, plot_panels
+from textgym.script_args import parse_args
 
 
 @dataclass
@@ -50,28 +51,21 @@ class Args:
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
+    eval_episodes: int = 100  # seeded episodes scoring the greedy and the random policy at the end
     seed: int = 1
-    out: str = "."  # folder for the learning-curve plot
+    out: str = "."  # folder for the plot and its numbers
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    return dataclasses.replace(args, total_timesteps=4096) if args.smoke else args
+# --smoke: checks the pipeline in seconds (4 iterations of 8 envs x 128 steps)
+SMOKE = dict(total_timesteps=4096, eval_episodes=50)
 
 
-def make_env(env_id: str):  # noqa: ANN201
+def make_env(env_id: str, record_stats: bool = True):  # noqa: ANN201
     def thunk() -> gym.Env:
         # Change 2 of 2: a flat one-hot observation, and the token budget as a terminal.
         env = gym.make(env_id, observation="onehot", budget_as_termination=True)
-        return gym.wrappers.RecordEpisodeStatistics(env)
+        return gym.wrappers.RecordEpisodeStatistics(env) if record_stats else env
 
     return thunk
 
@@ -115,7 +109,7 @@ class Agent(nn.Module):
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     batch_size = args.num_envs * args.num_steps
     minibatch_size = batch_size // args.num_minibatches
     num_iterations = args.total_timesteps // batch_size
@@ -141,12 +135,15 @@ if __name__ == "__main__":
     values = torch.zeros((args.num_steps, args.num_envs))
 
     # --- the rollout / update loop ---
-    global_step, start_time, curve = 0, time.time(), []
+    global_step, start_time = 0, time.time()
+    episodic_returns: list[float] = []  # every finished training episode, in order
+    curve = []  # (global_step, mean return of the episodes finished in the iteration), per iteration
     next_obs, _ = envs.reset(seed=args.seed)
     next_obs, next_done = torch.Tensor(next_obs), torch.zeros(args.num_envs)
     for iteration in range(1, num_iterations + 1):
         if args.anneal_lr:
             optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
+        finished_before = len(episodic_returns)
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs[step], dones[step] = next_obs, next_done
@@ -159,9 +156,11 @@ if __name__ == "__main__":
             rewards[step] = torch.tensor(reward).view(-1)
             next_obs, next_done = torch.Tensor(next_obs), torch.Tensor(next_done)
             for episodic_return, episodic_length in episode_stats(infos):
-                curve.append((global_step, episodic_return))
-                if len(curve) % 500 == 0:
+                episodic_returns.append(episodic_return)
+                if len(episodic_returns) % 500 == 0:
                     print(f"global_step={global_step}, episodic_return={episodic_return:.2f}, length={episodic_length}")
+        if len(episodic_returns) > finished_before:  # an iteration of >= 5 steps per env always ends episodes
+            curve.append((global_step, float(np.mean(episodic_returns[finished_before:]))))
 
         # --- GAE (Schulman et al., 2016); the budget is a terminal, so nothing bootstraps past it ---
         with torch.no_grad():
@@ -202,16 +201,41 @@ if __name__ == "__main__":
         print(f"iteration {iteration}/{num_iterations}, SPS={int(global_step / (time.time() - start_time))}")
     envs.close()
 
-    # --- report: the last 200 training episodes against a uniformly random policy ---
-    last = [r for _, r in curve[-200:]]
-    print(f"mean return of the last {len(last)} training episodes: {np.mean(last):.3f} (a random policy: about 0.03)")
+    # --- report: the greedy policy and a uniformly random one on the same seeded episodes ---
+    last = episodic_returns[-200:]
+    print(f"mean return of the last {len(last)} training episodes: {np.mean(last):.3f}")
+    rng = np.random.default_rng(args.seed)
+    n_actions = int(envs.single_action_space.n)
+
+    @torch.no_grad()
+    def greedy(obs_batch: np.ndarray) -> np.ndarray:
+        return agent.actor(torch.Tensor(obs_batch)).argmax(dim=-1).numpy()
+
+    def evaluate(act) -> dict:  # noqa: ANN001
+        # episode j is reset with seed 10_000 + j, so both policies see the same prompts
+        env_fn = make_env(args.env_id, record_stats=False)
+        return agents.evaluate_policy_text(act, env_fn, n_episodes=args.eval_episodes, seed=10_000)
+
+    random_result = evaluate(lambda obs_batch: rng.integers(n_actions, size=len(obs_batch)))
+    greedy_result = evaluate(greedy)
+    print(agents.describe("random policy", random_result, "return"))
+    print(agents.describe("PPO (greedy)", greedy_result, "return"))
+
+    # --- plot ---
     steps, rets = zip(*curve, strict=True)
-    window = min(200, len(rets))
-    smooth = np.convolve(rets, np.ones(window) / window, mode="valid")
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(steps[window - 1 :], smooth)
-    ax.set(xlabel="environment steps", ylabel=f"episodic return (mean of {window})", title="CleanRL PPO on TinyCat-v0")
-    fig.tight_layout()
-    png = Path(args.out) / "cleanrl_ppo.png"
-    fig.savefig(png)
-    print(f"plot saved to {png}")
+    png = plot_panels(
+        [
+            Panel(
+                curves={"PPO (training episodes)": Curve.from_points(steps, rets)},
+                baselines={"random policy": random_result["mean_reward"]},
+                ylabel="mean episodic return per iteration",
+            ),
+            Panel(
+                bars={"random policy": random_result["mean_reward"], "PPO (greedy)": greedy_result["mean_reward"]},
+                ylabel=f"mean return ({args.eval_episodes} seeded episodes)",
+            ),
+        ],
+        Path(args.out) / "cleanrl_ppo.png",
+        title=f"CleanRL PPO on {args.env_id}",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

@@ -6,14 +6,16 @@ greedy episodes under Gymnasium's `RecordVideo`. The env draws the prompt and th
 probability of it, and the env colours the episode's tokens from red (the least likely of
 them) to green (the most likely). Needs the `video` extra (moviepy).
 
+`--out` gets the videos (`videos/tinycat-ppo-episode-*.mp4`), the last frame
+(`record_video_last_frame.png`) and `record_video.png` (and its numbers, `record_video.json`):
+the training curve (`agents.RewardCurve`, one point per rollout) and each recorded episode's return.
+
     python examples/record_video.py            # ~1 min: 30k steps of PPO, then the video
     python examples/record_video.py --smoke    # < 30 s, an untrained-looking agent
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,10 @@ from PIL import Image
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
+import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.plotting import Panel, plot_panels
+from textgym.script_args import parse_args
 from textgym.wrappers import wrap_for_stock_agents
 
 
@@ -35,22 +40,12 @@ class Args:
     timesteps: int = 30_000
     episodes: int = 4  # greedy episodes in the video, one per prompt
     seed: int = 0
-    out: str = "."  # folder for the video and a PNG of its last frame
+    out: str = "."  # folder for the videos, a PNG of the last frame and the plot
     smoke: bool = False
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action="store_true", default=field.default)
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.smoke:
-        args = dataclasses.replace(args, timesteps=1024, episodes=2)
-    return args
+# --smoke: checks the pipeline in seconds (2 rollouts of 8 envs x 128 steps, 2 episodes recorded)
+SMOKE = dict(timesteps=2048, episodes=2)
 
 
 class ColourByValue(gym.Wrapper):
@@ -77,7 +72,7 @@ class ColourByValue(gym.Wrapper):
 
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(Args, __doc__, smoke=SMOKE)
     t0 = time.time()
     torch.set_num_threads(1)  # a tiny MLP: threads cost more than they save
     out = Path(args.out)
@@ -97,7 +92,8 @@ if __name__ == "__main__":
         learning_rate=3e-4,
         ent_coef=0.01,
     )
-    model.learn(args.timesteps)
+    curve = agents.RewardCurve()  # mean return of the last 100 training episodes, after each rollout
+    model.learn(args.timesteps, callback=curve)
     venv.close()
     print(f"trained {args.timesteps} steps in {time.time() - t0:.0f} s")
 
@@ -110,6 +106,7 @@ if __name__ == "__main__":
         episode_trigger=lambda e: True,
         disable_logger=True,
     )
+    recorded = {}  # episode label -> greedy return
     for episode in range(args.episodes):
         obs, info = env.reset(seed=args.seed, options={"prompt_index": episode % 4})
         done, episode_return = False, 0.0
@@ -122,6 +119,7 @@ if __name__ == "__main__":
             episode_return += float(reward)
             done = terminated or truncated
         print(f"{info['prompt']!r} -> {info['completion']!r}: return {episode_return:.2f}")
+        recorded[f"episode {episode}"] = episode_return
     last_frame = colours.render()
     env.close()
 
@@ -129,3 +127,14 @@ if __name__ == "__main__":
     png = out / "record_video_last_frame.png"
     Image.fromarray(last_frame).save(png)
     print(f"{time.time() - t0:.0f} s in all; videos in {out / 'videos'}, last frame {png}")
+
+    # --- 4. plot: the training curve and the recorded episodes' returns ---
+    png = plot_panels(
+        [
+            Panel(curves={"PPO (training, last 100 episodes)": curve.curve}, ylabel="mean episode return"),
+            Panel(bars={"greedy return": recorded}, ylabel="return of the recorded episode"),
+        ],
+        out / "record_video.png",
+        title=f"SB3 PPO on {args.env_id}, recorded",
+    )
+    print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")

@@ -53,6 +53,18 @@ EXPECTED: dict[str, dict] = {
     },
     # 256 steps in rollouts of 4 envs x 16 steps; grouped bars (checked in tests/rewards/test_rlhf_pipeline.py)
     "rlhf_pipeline": {"x": [[64, 128, 192, 256], []], "printed": {}},
+    # 4096 steps in iterations of 8 envs x 128 steps; bars: the random and the greedy policy's evaluations
+    "cleanrl_ppo": {
+        "x": [[1024, 2048, 3072, 4096], []],
+        "printed": {"random policy": "random policy", "PPO (greedy)": "PPO (greedy)"},
+    },
+    # 3000 steps, a training-curve point every 1000 (log_frequency)
+    "cleanrl_dqn": {
+        "x": [[1000, 2000, 3000], []],
+        "printed": {"random policy": "random policy", "DQN (greedy)": "DQN (greedy)"},
+    },
+    # 2048 steps in rollouts of 8 envs x 128 steps (agents.RewardCurve); bars: the 2 recorded episodes' returns
+    "record_video": {"x": [[1024, 2048], []], "printed": {}},
 }
 
 
@@ -88,6 +100,8 @@ def printed_means(stdout: str) -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
 def test_example_runs_with_smoke_and_writes_its_numbers(script: Path, tmp_path: Path) -> None:
+    if script.stem == "record_video":
+        pytest.importorskip("moviepy", reason="video recording needs moviepy: pip install -e '.[video]'")
     cmd = [sys.executable, str(script), "--smoke", "--out", str(tmp_path)]
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -119,3 +133,10 @@ def test_example_runs_with_smoke_and_writes_its_numbers(script: Path, tmp_path: 
     if script.stem == "sb3_stock_agents":  # one curve per SB3 agent, each from its own Monitor log
         assert [label.split()[0] for label in plotted["panels"][0]["curves"]] == ["PPO", "A2C", "DQN"]
         assert list(plotted["panels"][0]["baselines"]) == ["random policy"]
+    if script.stem == "record_video":  # one video per recorded episode (SMOKE: 2), and a bar for each
+        videos = sorted((tmp_path / "videos").glob("*.mp4"))
+        assert [v.name for v in videos] == [f"tinycat-ppo-episode-{k}.mp4" for k in range(2)], output
+        assert all(v.stat().st_size > 0 for v in videos)
+        assert list(plotted["panels"][1]["bars"]["greedy return"]) == ["episode 0", "episode 1"]
+        returns = re.findall(r"^'.*' -> '.*': return (-?\d+\.\d+)$", proc.stdout, re.MULTILINE)
+        assert [f"{v:.2f}" for v in plotted["panels"][1]["bars"]["greedy return"].values()] == returns
