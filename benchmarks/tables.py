@@ -98,6 +98,22 @@ def train_run(data: dict[str, Any]) -> str:
     return "\n".join(head) + "\n" + note + ".\n"
 
 
+def train_classify(data: dict[str, Any]) -> str:
+    """Validation accuracy before/after a ``textgym train`` run on Classify-v0 (its ``textgym.json``)."""
+    before, after = data["before"], data["after"]
+    rows = [
+        f"| {data['model']} model on {data['env_id'].split('/')[-1]} | validation accuracy |",
+        "|---|---|",
+        f"| before training (base rate) | {100 * before['components']['correct']:.1f}% |",
+        f"| after {data['algo'].upper()}, {data['timesteps']:,} steps | {100 * after['components']['correct']:.1f}% |",
+    ]
+    note = (
+        f"\nTraining took {data['train_seconds']:.0f} s ({data['n_envs']} slots) on one CPU thread of a shared "
+        "2-core machine (slower than 2 free cores); 256 validation episodes, sampling at temperature 1.\n"
+    )
+    return "\n".join(rows) + "\n" + note
+
+
 def memory(data: dict[str, Any]) -> str:
     """Peak resident memory of a SmolLM2 PPO step, full vs LoRA (benchmarks/memory.py)."""
     rows = [
@@ -140,6 +156,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "peer_trl": peer_trl,
     "buffer_memory": buffer_memory,
     "train_run": train_run,
+    "train_classify": train_classify,
 }
 
 
