@@ -98,11 +98,12 @@ def test_ppo_learns_classify() -> None:
     import agents
 
     torch.set_num_threads(1)
-    model = agents.make_ppo(ENV_ID, model="tiny", n_envs=16, seed=0, verbose=0)
+    # As the documented run (docs/envs.md): no KL anchor to the base model, whose 1% is the thing to move away from.
+    model = agents.make_ppo(ENV_ID, model="tiny", n_envs=16, seed=0, verbose=0, kl_coef=0.0, learning_rate=1e-3)
     kwargs = dict(n_episodes=256, seed=10_000, env_kwargs={"split": "validation"})
     before = agents.evaluate_policy_text(model, ENV_ID, **kwargs)
     assert before["components"]["correct"] < 0.1
-    model.learn(total_timesteps=20_000)
+    model.learn(total_timesteps=40_000)
     after = agents.evaluate_policy_text(model, ENV_ID, **kwargs)
     assert after["components"]["correct"] >= 0.9, after["components"]
     assert np.isclose(after["mean_reward"], after["components"]["correct"])

@@ -191,6 +191,7 @@ def high_level_return(policy, n: int = 64) -> np.ndarray:  # noqa: ANN001
     return np.array(returns)
 
 
+@pytest.mark.slow  # about 2 minutes on one shared thread
 def test_sb3_ppo_trains_the_high_level_over_a_fixed_low_level() -> None:
     from stable_baselines3 import PPO
 
@@ -202,4 +203,5 @@ def test_sb3_ppo_trains_the_high_level_over_a_fixed_low_level() -> None:
     trained = high_level_return(lambda obs: int(model.predict(obs, deterministic=True)[0]))
     diff = trained - random_returns  # paired: the same scenarios
     assert diff.mean() > 3 * diff.std(ddof=1) / np.sqrt(len(diff)), (trained.mean(), random_returns.mean())
-    assert trained.mean() > random_returns.mean() + 1.0  # measured: random about 0.5, trained about 2.3
+    # Measured (seed 0): random 1.33, trained 2.73 per conversation; paired difference 1.40 +- 0.15.
+    assert trained.mean() > random_returns.mean() + 0.7

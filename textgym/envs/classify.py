@@ -56,42 +56,48 @@ class ClassifyEnv(TextGenEnv):
     project's grammar that mentions exactly one kind of animal (:func:`~textgym.data.
     classify_tasks.classify_examples`: 1024 train, 256 validation, 256 test stories;
     disjoint splits, balanced labels), in the tiny model's report format with the summary
-    begun: ``"<bos> report : STORY summary : the"``. The agent must answer with the animal's
-    singular word, one of "cat", "dog", "bird", "fish", then EOS. The animal may appear
-    anywhere in the story, in the plural, and not as the first subject, so the label must
-    be read from the story.
+    begun with a phrase whose next word is naturally an animal:
+    ``"<bos> report : STORY summary : they saw the"``. The agent must answer with the
+    animal's singular word, one of "cat", "dog", "bird", "fish", and end its answer with EOS
+    or a full stop. (The full stop is a stop token because the tiny model ends a summary
+    sentence with "." and then EOS: its probability of EOS right after the label word was
+    about 3e-5 on 64 validation stories, and a PPO run with EOS as the only stop token
+    stayed at 0.0% accuracy after 20,000 steps, never having seen a reward.) The animal may appear anywhere in the story, in the plural, and not
+    as the first subject, so the label must be read from the story.
 
-    Base rate: the embedded tiny model (sampling at temperature 1, the ``textgym train``
-    "before" evaluation on 256 validation episodes) is right on 0.0% of the episodes: it
-    goes on writing the summary sentence instead of stopping after the noun. Always saying
-    the same animal would be right on 25%. PPO with the tiny model learns it (≥ 90%
-    validation accuracy; see docs/envs.md for the measured run).
+    Base rate: the embedded tiny model (sampling at temperature 1; the ``textgym train``
+    "before" evaluation on 256 validation episodes) is right on 1.2% of the episodes: it
+    names some animal or person of its vocabulary and goes on writing the summary. Always
+    saying the same animal would be right on 25%. PPO with the tiny model raises it to
+    >= 90% (the measured run is in docs/envs.md).
 
     ## Action Space
     ``Discrete(247)``: the next token of the tiny model's vocabulary.
 
     ## Observation Space
     As :class:`~textgym.envs.TextGenEnv`: right-padded ``input_ids`` and ``attention_mask``,
-    int64, of length ``max_prompt_tokens + max_new_tokens`` (30 + 3 = 33).
+    int64, of length ``max_prompt_tokens + max_new_tokens`` (32 + 3 = 35) in every split.
 
     ## Rewards
-    At the end of the episode: 1.0 if the agent wrote exactly the label word and then EOS,
-    else 0.0; the component ``"correct"`` in ``info["reward_components"]`` is the same
-    number, so its mean is the accuracy. Special tokens in the completion are kept in its
-    text (``"<pad> dog"`` is not ``"dog"``), and a completion cut off by the budget has
-    ``max_new_tokens >= 2`` words, so only ``label EOS`` scores. With ``reward_mode=
-    "immediate"`` the 1.0 arrives at the EOS step, as it does in terminal mode.
+    At the end of the episode: 1.0 if the agent wrote exactly the label word and then a stop
+    token (EOS or "."), else 0.0; the component ``"correct"`` in
+    ``info["reward_components"]`` is the same number, so its mean is the accuracy. Special
+    tokens in the completion are kept in its text (``"<pad> dog"`` is not ``"dog"``), and a
+    completion cut off by the budget has ``max_new_tokens >= 2`` words, so only ``label
+    stop`` scores. ``reward_mode="immediate"``: the step of the label word already gets 1.0
+    (the answer so far is right) and any further word takes it back (-1.0), so an episode's
+    rewards still sum to its terminal score.
 
     ## Episode End
-    * Termination: the agent emits EOS.
-    * Truncation: ``max_new_tokens`` (3) tokens without EOS (``info["budget_exhausted"]``;
+    * Termination: the agent emits EOS or ".".
+    * Truncation: ``max_new_tokens`` (3) tokens without a stop token (``info["budget_exhausted"]``;
       agents must not bootstrap past it).
 
     ## Arguments
     * ``split``: ``"train"`` (default), ``"validation"`` or ``"test"``.
     * ``tokenizer``: ``"tiny"`` (default) or another tokenizer of the grammar's words; a
       tokenizer that does not speak the grammar is an error (the labels are its words).
-    * ``max_new_tokens``: the budget (default 3; at least 2, the label and EOS).
+    * ``max_new_tokens``: the budget (default 3; at least 2, the label and a stop token).
     * ``reward_mode``, ``render_mode``: as in :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
@@ -102,7 +108,7 @@ class ClassifyEnv(TextGenEnv):
     >>> env = gym.make("textgym/Classify-v0")
     >>> obs, info = env.reset(seed=0, options={"prompt_index": 1})
     >>> info["prompt"]
-    'report : at night , lucy was under the hill . the dog went to the forest . summary : the'
+    'report : at night , lucy was under the hill . the dog went to the forest . summary : they saw the'
     >>> tok = env.unwrapped.tokenizer
     >>> for word in ["dog", "<eos>"]:
     ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
