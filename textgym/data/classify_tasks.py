@@ -2,10 +2,10 @@
 
 An example is a story of the grammar (start symbol ``"STORY"``) in which exactly one kind
 of animal appears, and that kind is one of :data:`ANIMAL_LABELS`; the label is the animal's
-singular word. Stories are drawn from the grammar and kept when they mention one kind of
-animal (singular or plural, any number of times) and nothing else from the animal lexicon;
-that kind is then renamed to the example's label, which stays grammatical because every
-animal word has the same category. Labels cycle through :data:`ANIMAL_LABELS`, so every
+singular word. Stories are drawn from the grammar and kept when they mention an animal and
+have at most :data:`MAX_STORY_WORDS` words; every animal they mention (singular or plural)
+is then renamed to the example's label, which stays grammatical because every animal word
+has the same category. Labels cycle through :data:`ANIMAL_LABELS`, so every
 split is balanced. Splits are disjoint: a story in ``train`` never appears in
 ``validation`` or ``test``.
 """
@@ -27,7 +27,7 @@ ANIMAL_LABELS = ("cat", "dog", "bird", "fish")
 CLASSIFY_SEED_OFFSET = 4000
 #: Longest story, in words (grammar tokens), so that prompts stay short.
 MAX_STORY_WORDS = 24
-SPLIT_SIZES = {"train": 1024, "validation": 256, "test": 256}
+SPLIT_SIZES = {"train": 8192, "validation": 256, "test": 256}
 
 # Singular and plural animal nouns are listed in the same order in the lexicon.
 _SINGULAR = dict(zip(LEXICON["ANIMAL_PL"], LEXICON["ANIMAL_SG"], strict=True)) | {w: w for w in LEXICON["ANIMAL_SG"]}
@@ -66,7 +66,7 @@ def classify_examples(split: str, n: int | None = None) -> list[ClassifyExample]
     """The labelled stories of one split, in a fixed order (balanced labels, disjoint splits).
 
     Args:
-        split: ``"train"`` (1024 by default), ``"validation"`` or ``"test"`` (256 each).
+        split: ``"train"`` (8192 by default), ``"validation"`` or ``"test"`` (256 each).
         n: How many examples (default: the split's size above).
 
     Returns:
@@ -100,9 +100,11 @@ def _classify_examples(split: str, n: int) -> tuple[ClassifyExample, ...]:
         label = ANIMAL_LABELS[len(out) % len(ANIMAL_LABELS)]
         words = generate("STORY", rng)
         kinds = animals_in(" ".join(words))
-        if len(kinds) != 1 or len(words) > MAX_STORY_WORDS:
+        if not kinds or len(words) > MAX_STORY_WORDS:
             continue
-        story = " ".join(_rename_animal(words, kinds.pop(), label))
+        for kind in kinds:  # every animal of the story becomes the label's animal
+            words = _rename_animal(words, kind, label)
+        story = " ".join(words)
         if story in seen or story in earlier:
             continue
         seen.add(story)

@@ -53,20 +53,22 @@ class ClassifyEnv(TextGenEnv):
     ## Description
     The seeds' framing of text classification as RL: the state is the input text, the action
     the generated label, the reward whether it is right. Each prompt is a story of the
-    project's grammar that mentions exactly one kind of animal (:func:`~textgym.data.
-    classify_tasks.classify_examples`: 1024 train, 256 validation, 256 test stories;
-    disjoint splits, balanced labels), in the tiny model's report format with the summary
-    begun with a phrase whose next word is naturally an animal:
-    ``"<bos> report : STORY summary : they saw the"``. The agent must answer with the
-    animal's singular word, one of "cat", "dog", "bird", "fish", and end its answer with EOS
-    or a full stop. (The full stop is a stop token because the tiny model ends a summary
-    sentence with "." and then EOS: its probability of EOS right after the label word was
-    about 3e-5 on 64 validation stories, and a PPO run with EOS as the only stop token
-    stayed at 0.0% accuracy after 20,000 steps, never having seen a reward.) The animal may appear anywhere in the story, in the plural, and not
-    as the first subject, so the label must be read from the story.
+    project's grammar that names exactly one kind of animal
+    (:func:`~textgym.data.classify_tasks.classify_examples`: 8192 train, 256 validation,
+    256 test stories; disjoint splits, balanced labels; built once per process, in about
+    20 s), in the tiny model's report format with the summary begun with a phrase whose
+    next word is naturally an animal: ``"<bos> report : STORY summary : they saw the"``.
+    The agent must answer with the animal's singular word, one of "cat", "dog", "bird",
+    "fish", and end its answer with EOS or a full stop. (The full stop is a stop token
+    because the tiny model ends a summary sentence with "." and then EOS: its probability
+    of EOS right after the label word was about 3e-5 (64 stories of a first version of this
+    data, prompt ending "summary : the"), and a PPO run with EOS as the only stop token
+    stayed at 0.0% accuracy after 20,000 steps, never having seen a reward.)
+    The animal may appear anywhere in the story, in the plural, and not as the first
+    subject, so the label must be read from the story.
 
     Base rate: the embedded tiny model (sampling at temperature 1; the ``textgym train``
-    "before" evaluation on 256 validation episodes) is right on 1.2% of the episodes: it
+    "before" evaluation on 256 validation episodes) is right on 2.0% of the episodes: it
     names some animal or person of its vocabulary and goes on writing the summary. Always
     saying the same animal would be right on 25%. PPO with the tiny model raises it to
     >= 90% (the measured run is in docs/envs.md).
