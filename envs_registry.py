@@ -42,3 +42,24 @@ register(
     vector_entry_point="textgym.envs.tiny_shop:TinyShopVectorEnv",
     kwargs={"reward_mode": "immediate"},
 )
+
+# Text classification as generation (issue 15): which animal is a story about?
+register(
+    id="textgym/Classify-v0",
+    entry_point="textgym.envs.classify:ClassifyEnv",
+    vector_entry_point="textgym.envs.classify:ClassifyVectorEnv",
+    kwargs={"max_new_tokens": 3},
+)
+
+# Hierarchical RL (issue 15): the shop conversation with dialogue-act subgoals, two views.
+register(
+    id="textgym/HierShopLow-v0",
+    entry_point="textgym.envs.hier_shop:HierShopLowEnv",
+    kwargs={"tokenizer": "tiny"},
+)
+
+register(
+    id="textgym/HierShopHigh-v0",
+    entry_point="textgym.envs.hier_shop:HierShopHighEnv",
+    kwargs={"low_policy": "scripted"},
+)

@@ -118,6 +118,20 @@ def main_command(data: dict[str, Any]) -> str:
         row(f"after {algo}, `textgym eval ... --split {test['split']}`", test),
     ]
     return "\n".join(rows) + "\n"
+def train_classify(data: dict[str, Any]) -> str:
+    """Validation accuracy before/after a ``textgym train`` run on Classify-v0 (its ``textgym.json``)."""
+    before, after = data["before"], data["after"]
+    rows = [
+        f"| {data['model']} model on {data['env_id'].split('/')[-1]} | validation accuracy |",
+        "|---|---|",
+        f"| before training (base rate) | {100 * before['components']['correct']:.1f}% |",
+        f"| after {data['algo'].upper()}, {data['timesteps']:,} steps | {100 * after['components']['correct']:.1f}% |",
+    ]
+    note = (
+        f"\nTraining took {data['train_seconds']:.0f} s ({data['n_envs']} slots) on one CPU thread of a shared "
+        "2-core machine (slower than 2 free cores); 256 validation episodes, sampling at temperature 1.\n"
+    )
+    return "\n".join(rows) + "\n" + note
 
 
 def memory(data: dict[str, Any]) -> str:
@@ -212,6 +226,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "buffer_memory": buffer_memory,
     "train_run": train_run,
     "main_command": main_command,
+    "train_classify": train_classify,
 }
 
 

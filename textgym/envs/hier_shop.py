@@ -1,0 +1,405 @@
+"""HierShop: the shop conversation of Dialogue-v0 as a two-level task (issue 15).
+
+The high level picks a dialogue act (:data:`~textgym.data.shop_acts.ACTS`) for each reply;
+the low level writes the reply token by token toward it. Two Gymnasium views of the same
+task: :class:`HierShopLowEnv` (the token MDP, the current act in the token state) and
+:class:`HierShopHighEnv` (one step per act, running a given low-level policy over its span).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from textgym.data.shop_acts import ACT_WORDS, ACTS, N_FEATURES, act_features, correct_act, realize, realizes
+from textgym.envs.dialogue import DialogueEnv
+from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
+
+INTRINSIC_WEIGHT = 1.0
+SubgoalPolicy = Callable[[np.ndarray], int]
+LowPolicy = Callable[[dict[str, np.ndarray]], int]
+
+
+class HierShopLowEnv(DialogueEnv):
+    """The low level of HierShop: serve the shop's customer, one token per step, toward a given act.
+
+    ## Description
+    Dialogue-v0 (its scenarios, scripted user, transcript format and per-turn reward) with a
+    subgoal per agent turn: a dialogue act, chosen when the turn starts by ``subgoal_policy``
+    (default: the act whose realization is the correct answer,
+    :func:`~textgym.data.shop_acts.correct_act`). The act is a **control prefix in the token
+    state**: one context token (not an action), its word in
+    :data:`~textgym.data.shop_acts.ACT_WORDS` (greet "hello", price "coins", open "open",
+    close "close", where "near", stock "sell", unknown "know"), appended right after
+    ``"assistant :"`` before the agent's first token of the turn. So the observation is
+    ``"<bos> facts : F user : Q assistant : GOAL"`` and the agent writes after it.
+
+    Why a flat token policy finds the task hard: the right reply depends on the question
+    *and* on which facts the shop has ("when do you open ?" is answered with the hour or
+    with "sorry , i do not know ."), and the reward arrives only after a whole reply. With
+    the act given, the low level's job shrinks to realizing it, and the intrinsic reward
+    says at once whether it did.
+
+    ## Action Space
+    ``Discrete(247)``: the next token (tiny tokenizer).
+
+    ## Observation Space
+    As Dialogue-v0 (right-padded ``input_ids``, ``attention_mask``), with room for one goal
+    token per turn (``max_length`` 117).
+
+    ## Rewards
+    At the last step of each agent turn: ``extrinsic + intrinsic_weight * intrinsic``, where
+    extrinsic is Dialogue-v0's turn reward (helpfulness, rudeness, length, fluency; plus the
+    success bonus when the user leaves satisfied) and intrinsic is 1.0 if the reply is
+    exactly the act's realization (:func:`~textgym.data.shop_acts.realizes`), else 0.0.
+    ``info["reward_components"]`` holds, besides Dialogue-v0's components, ``"extrinsic"``
+    and ``"intrinsic"`` summed over the episode; ``info["turn_intrinsic"]`` is the turn's.
+
+    ## Episode End
+    As Dialogue-v0.
+
+    ## Arguments
+    * ``intrinsic_weight``: weight of the intrinsic reward (default 1.0; >= 0).
+    * ``subgoal_policy``: ``f(features) -> act id`` with the features of
+      :func:`~textgym.data.shop_acts.act_features` (12 floats), or None for the correct act.
+    * everything else: as Dialogue-v0 (tiny tokenizer and transcript format only).
+
+    ## Version History
+    * v0: initial version.
+
+    ## Example
+    >>> import gymnasium as gym
+    >>> env = gym.make("textgym/HierShopLow-v0")
+    >>> obs, info = env.reset(seed=0, options={"prompt_index": 1})
+    >>> tok = env.unwrapped.tokenizer
+    >>> tok.decode(obs["input_ids"][obs["attention_mask"] == 1][-4:])
+    '? assistant : know'
+    >>> for word in "sorry , i do not know . <eos>".split():
+    ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
+    >>> c = info["reward_components"]
+    >>> terminated, c["intrinsic"], round(c["extrinsic"], 2), round(reward, 2)
+    (True, 1.0, 2.43, 3.43)
+    """
+
+    def __init__(
+        self,
+        *,
+        intrinsic_weight: float = INTRINSIC_WEIGHT,
+        subgoal_policy: SubgoalPolicy | None = None,
+        external_goals: bool = False,
+        **kwargs: Any,
+    ):
+        if not intrinsic_weight >= 0:
+            raise ValueError(f"intrinsic_weight must be >= 0, got {intrinsic_weight}")
+        kwargs.setdefault("max_turns", 3)
+        super().__init__(**kwargs)
+        if self.conversation_format != "transcript" or "coins" not in self.tokenizer.get_vocab():
+            raise ValueError("HierShop needs the tiny tokenizer's transcript format (its acts are grammar words)")
+        self.intrinsic_weight = float(intrinsic_weight)
+        self.subgoal_policy = subgoal_policy
+        #: The high-level view sets each turn's act itself (:meth:`begin_turn`).
+        self.external_goals = bool(external_goals)
+        self.goal_token_ids = [int(self.tokenizer.convert_tokens_to_ids(ACT_WORDS[a])) for a in ACTS]
+        self.max_length += self.max_turns  # one goal token per agent turn
+        self.observation_space = spaces.Dict(
+            {
+                "input_ids": spaces.Box(0, self.vocab_size - 1, (self.max_length,), np.int64),
+                "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
+            }
+        )
+        self._slots = EpisodeSlots(self, 1)  # rebuilt for the longer token state
+        self.goals: list[int] = []
+        self._return = 0.0
+
+    # ----- the current question and its act -----
+    def question(self, episode: Episode | None = None) -> str:
+        """The question the agent's current turn answers (the user's last utterance)."""
+        return [m for m in self.messages(episode) if m["role"] == "user"][-1]["content"]
+
+    def features(self) -> np.ndarray:
+        """:func:`~textgym.data.shop_acts.act_features` of the current question, shape (12,)."""
+        episode = self.episode
+        assert episode is not None
+        return act_features(self.scenarios[episode.index].shop, self.question())
+
+    def _choose_goal(self) -> int:
+        if self.subgoal_policy is None:
+            episode = self.episode
+            assert episode is not None
+            return correct_act(self.scenarios[episode.index].shop, self.question())
+        return int(self.subgoal_policy(self.features()))
+
+    def begin_turn(self, goal: int) -> None:
+        """Start the agent's turn toward act ``goal``: append its control token to the token state.
+
+        Raises:
+            ValueError: If ``goal`` is not an act id, or the turn has already begun.
+        """
+        if not 0 <= int(goal) < len(ACTS):
+            raise ValueError(f"goal must be an act id in [0, {len(ACTS)}), got {goal}")
+        if len(self.goals) > len(self.episode.agent_turns):  # type: ignore[union-attr]
+            raise ValueError("this turn already has its goal")
+        self.goals.append(int(goal))
+        word = ACT_WORDS[ACTS[int(goal)]]
+        # The same path as a user's turn (EpisodeSlots): context tokens, never actions; the
+        # agent's reply starts after them.
+        self._slots._add_context(
+            0,
+            TurnEnd(terminated=False, context=[self.goal_token_ids[int(goal)]], context_role="goal", context_text=word),
+        )
+
+    # ----- gymnasium API and hooks -----
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Dialogue-v0's reset, then the first turn's act (unless the high level sets it)."""
+        obs, info = super().reset(seed=seed, options=options)
+        self.goals = []
+        self._return = 0.0
+        if not self.external_goals:
+            self.begin_turn(self._choose_goal())
+            obs = self._slots.obs(0)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Dialogue-v0's step; then the next turn's act is appended when a turn ends and the episode goes on."""
+        if self.external_goals and len(self.goals) <= len(self.episode.agent_turns):  # type: ignore[union-attr]
+            raise RuntimeError("the high level must call begin_turn(goal) before the turn's first token")
+        self._turn_intrinsic: float | None = None
+        obs, reward, terminated, truncated, info = super().step(action)
+        self._return += reward
+        if "turn_reward_components" in info:  # the agent's turn ended (a stop token or its length)
+            info["turn_intrinsic"] = self._turn_intrinsic  # None if the budget, not a stop, ended it
+        if "turn_reward_components" in info and not (terminated or truncated) and not self.external_goals:
+            self.begin_turn(self._choose_goal())
+            obs = self._slots.obs(0)
+        if terminated or truncated:
+            c = info["reward_components"]
+            c.setdefault("intrinsic", 0.0)
+            c["extrinsic"] = self._return - self.intrinsic_weight * c["intrinsic"]
+        return obs, reward, terminated, truncated, info
+
+    def end_turn(self, episode: Episode) -> TurnEnd:
+        """Dialogue-v0's user answers; the turn's intrinsic reward is added to its last step."""
+        scenario = self.scenarios[episode.index]
+        messages = self.messages(episode)
+        question = [m for m in messages if m["role"] == "user"][-1]["content"]
+        reply = episode.turns[-1].text
+        act = ACTS[self.goals[len(episode.agent_turns) - 1]]
+        intrinsic = float(realizes(act, scenario.shop, question, reply))
+        end = super().end_turn(episode)
+        self._turn_intrinsic = intrinsic
+        components = {**end.components, "intrinsic": intrinsic}
+        return TurnEnd(
+            terminated=end.terminated,
+            reward=end.reward + self.intrinsic_weight * intrinsic,
+            components=components,
+            context=end.context,
+            context_role=end.context_role,
+            context_text=end.context_text,
+        )
+
+    def messages(self, episode: Episode | None = None) -> list[dict[str, str]]:
+        """Dialogue-v0's conversation without the goal tokens (the user and the reward never see them)."""
+        return [m for m in super().messages(episode) if m["role"] != "goal"]
+
+
+class ScriptedLowPolicy:
+    """A fixed low-level policy: writes the current act's realization, then EOS (just EOS if it has none).
+
+    Args:
+        env: The low-level env it acts in (it reads the act, the shop and the question there).
+    """
+
+    def __init__(self, env: HierShopLowEnv):
+        self.env = env
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> int:
+        """The next token of the realization."""
+        env = self.env
+        episode = env.episode
+        assert episode is not None
+        shop = env.scenarios[episode.index].shop
+        target = realize(ACTS[env.goals[-1]], shop, env.question()) or ""
+        ids = [int(t) for t in env.tokenizer(target, add_special_tokens=False)["input_ids"]] + [env.eos_token_id]
+        written = len(env._slots.reply_ids(0))
+        return ids[written]
+
+
+class RandomLowPolicy:
+    """A fixed low-level policy that writes uniformly random tokens (seeded once, pickles with its state).
+
+    Args:
+        env: The low-level env it acts in.
+        seed: Seed of its generator.
+    """
+
+    def __init__(self, env: HierShopLowEnv, seed: int = 0):
+        self.vocab_size = env.vocab_size
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> int:
+        """A uniformly random token."""
+        return int(self.rng.integers(self.vocab_size))
+
+
+class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
+    """The high level of HierShop: pick the dialogue act of each reply; a fixed low-level policy writes it.
+
+    ## Description
+    The same conversations as :class:`HierShopLowEnv` (which it runs inside), one step per
+    agent turn. Each step the agent picks an act (:data:`~textgym.data.shop_acts.ACTS`); the
+    env appends the act's control token and runs the low-level policy, token by token, until
+    the reply's span ends (a stop token, ``max_reply_tokens`` tokens, or the episode's end).
+    Then the user answers and the next step starts. Planning matters: the right act depends
+    on the question and on the shop's facts ("when do you open ?" -> ``open`` if the hour is
+    known, ``unknown`` if not), which the features show.
+
+    ## Action Space
+    ``Discrete(7)``: greet, price, open, close, where, stock, unknown.
+
+    ## Observation Space
+    ``Dict(input_ids, attention_mask, features)``: the low level's token state (as
+    :class:`HierShopLowEnv`: the conversation so far, right-padded, length 117) and
+    ``features = Box(0, 1, (12,), float32)``: :func:`~textgym.data.shop_acts.act_features`
+    of the question to answer (a one-hot of its kind, then whether the named item is sold,
+    whether the opening hour, the closing hour, the place are known, whether it names an
+    item). Stock SB3 agents read the features alone:
+    ``FlattenObservation(FilterObservation(env, ["features"]))`` with ``MlpPolicy``.
+
+    ## Rewards
+    The span's extrinsic reward, discounted within the span as in a semi-MDP (Sutton, Precup
+    & Singh 1999): ``sum_j gamma**j * r_j`` over the span's tokens ``j = 0 .. k-1``, where
+    ``r_j`` is the low level's reward without the intrinsic part (Dialogue-v0's turn reward
+    and success bonus, all paid on the span's last token, so it is ``gamma**(k-1) *
+    r_{k-1}``). ``info["span_tokens"]`` is ``k``, ``info["discount"]`` is ``gamma**k`` (the
+    discount to the next decision, for agents that do semi-MDP updates) and
+    ``info["intrinsic"]`` whether the span realized the act. At the end ``info`` holds
+    ``"prompt"``, ``"completion"``, ``"reward_components"`` (the low level's, extrinsic only)
+    and ``"budget_exhausted"``.
+
+    ## Episode End
+    * Termination: the conversation ends (the user leaves satisfied or gives up after
+      ``max_turns`` (3) replies).
+    * Truncation: the low level's token budget ran out (``info["budget_exhausted"]``).
+
+    ## Arguments
+    * ``low_policy``: ``"scripted"`` (default: writes the act's realization then EOS, or just
+      EOS if the act has none; :func:`scripted_low_policy`), ``"random"`` (uniform tokens),
+      or a callable ``f(env) -> (obs -> token id)`` given the inner :class:`HierShopLowEnv`.
+    * ``gamma``: the discount within a span (default 0.99).
+    * ``low_env_kwargs``: keyword arguments of the inner :class:`HierShopLowEnv` (e.g.
+      ``split``).
+    * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0) or ``"human"``.
+
+    ## Version History
+    * v0: initial version.
+
+    ## Example
+    >>> import gymnasium as gym
+    >>> env = gym.make("textgym/HierShopHigh-v0")
+    >>> obs, info = env.reset(seed=0, options={"prompt_index": 1})
+    >>> obs["features"].tolist()  # "where is the shop ?", the place is not known
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    >>> obs, reward, terminated, truncated, info = env.step(6)  # unknown: "sorry , i do not know ."
+    >>> info["span_tokens"], info["intrinsic"], terminated
+    (8, 1.0, True)
+    >>> round(reward, 6) == round(0.99**7 * (1.0 + 0.5 - 0.07 + 1.0), 6)
+    True
+    """
+
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+
+    def __init__(
+        self,
+        *,
+        low_policy: str | Callable[[HierShopLowEnv], LowPolicy] = "scripted",
+        gamma: float = 0.99,
+        low_env_kwargs: dict[str, Any] | None = None,
+        render_mode: str | None = None,
+    ):
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        kwargs = dict(low_env_kwargs or {})
+        for key in ("intrinsic_weight", "external_goals", "subgoal_policy"):
+            if key in kwargs:
+                raise ValueError(f"low_env_kwargs must not set {key!r}: the high level sets it")
+        self.low = HierShopLowEnv(
+            intrinsic_weight=0.0, external_goals=True, render_mode="ansi" if render_mode else None, **kwargs
+        )
+        if low_policy == "scripted":
+            self.low_policy: LowPolicy = ScriptedLowPolicy(self.low)
+        elif low_policy == "random":
+            self.low_policy = RandomLowPolicy(self.low)
+        elif callable(low_policy):
+            self.low_policy = low_policy(self.low)
+        else:
+            raise ValueError(f"low_policy must be 'scripted', 'random' or a callable, got {low_policy!r}")
+        self.gamma = float(gamma)
+        self.render_mode = render_mode
+        #: High-level steps per episode at most: one per agent turn.
+        self.max_new_tokens = self.low.max_turns
+        self.action_space = spaces.Discrete(len(ACTS))
+        self.observation_space = spaces.Dict(
+            {
+                **self.low.observation_space.spaces,
+                "features": spaces.Box(0.0, 1.0, (N_FEATURES,), np.float32),
+            }
+        )
+        self._done = True
+
+    def _obs(self, low_obs: dict[str, np.ndarray], done: bool) -> dict[str, np.ndarray]:
+        features = np.zeros(N_FEATURES, dtype=np.float32) if done else self.low.features()
+        return {**low_obs, "features": features}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start a conversation (``options={"prompt_index": i}`` picks scenario ``i``)."""
+        super().reset(seed=seed)
+        # The inner env draws the scenario with its own generator, seeded from ours.
+        low_obs, info = self.low.reset(seed=int(self.np_random.integers(2**31)), options=options)
+        self._low_obs = low_obs
+        self._done = False
+        return self._obs(low_obs, False), info
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Run the low-level policy over the act's span; return its semi-MDP discounted extrinsic reward."""
+        if self._done:
+            raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
+        arr = np.asarray(action)
+        if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or not 0 <= int(arr) < len(ACTS):
+            raise ValueError(f"action must be an act id in [0, {len(ACTS)}), got {action!r}")
+        self.low.begin_turn(int(arr))
+        obs = self.low._slots.obs(0)
+        total, k = 0.0, 0
+        while True:
+            obs, r, terminated, truncated, info = self.low.step(self.low_policy(obs))
+            total += self.gamma**k * r  # intrinsic_weight is 0 inside: r is extrinsic only
+            k += 1
+            if "turn_reward_components" in info or terminated or truncated:
+                break
+        self._done = terminated or truncated
+        out = {"span_tokens": k, "discount": self.gamma**k, "intrinsic": float(info.get("turn_intrinsic") or 0.0)}
+        if self._done:
+            out.update({key: info[key] for key in ("prompt", "completion", "reward_components", "budget_exhausted")})
+            if "truncation_reason" in info:
+                out["truncation_reason"] = info["truncation_reason"]
+        return self._obs(obs, self._done), float(total), terminated, truncated, out
+
+    def render(self) -> str | None:
+        """The conversation so far, as Dialogue-v0 renders it."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            return None
+        text = self.low.render()
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
