@@ -118,6 +118,8 @@ def main_command(data: dict[str, Any]) -> str:
         row(f"after {algo}, `textgym eval ... --split {test['split']}`", test),
     ]
     return "\n".join(rows) + "\n"
+
+
 def train_classify(data: dict[str, Any]) -> str:
     """Validation accuracy before/after a ``textgym train`` run on Classify-v0 (its ``textgym.json``)."""
     before, after = data["before"], data["after"]
