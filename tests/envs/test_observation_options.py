@@ -13,10 +13,27 @@ from textgym.envs.vector import TextGenVectorEnv
 
 OPTIONS = [{"observation": "multidiscrete"}, {"observation": "onehot"}, {"budget_as_termination": True}]
 OPTION_IDS = ["multidiscrete", "onehot", "budget_as_termination"]
+# The high level of the hierarchy acts in dialogue acts, not tokens; its observation is its own
+# (token state + features) and the token options do not apply (it refuses them, tested below).
+NOT_TOKEN_LEVEL = {"textgym/HierShopHigh-v0"}
+
+
+def token_level(env_id: str) -> None:
+    if env_id in NOT_TOKEN_LEVEL:
+        pytest.skip(f"{env_id} is not a token-level env: the observation options do not apply")
+
+
+def test_the_high_level_refuses_the_token_options() -> None:
+    for key, value in (("observation", "onehot"), ("budget_as_termination", True)):
+        with pytest.raises(TypeError, match=key):
+            gym.make("textgym/HierShopHigh-v0", **{key: value})
+        with pytest.raises(ValueError, match=key):
+            gym.make("textgym/HierShopHigh-v0", low_env_kwargs={key: value})
 
 
 @pytest.mark.parametrize("kwargs", OPTIONS, ids=OPTION_IDS)
 def test_both_env_checkers_pass(env_id: str, kwargs: dict) -> None:
+    token_level(env_id)
     gym_check_env(gym.make(env_id, render_mode="ansi", **kwargs).unwrapped, skip_render_check=False)
     sb3_check_env(gym.make(env_id, **kwargs).unwrapped, warn=True)
 
@@ -33,6 +50,7 @@ def one_hot_by_hand(ids: np.ndarray, mask: np.ndarray, vocab: int) -> np.ndarray
 
 @pytest.mark.parametrize("observation", ["multidiscrete", "onehot"])
 def test_options_encode_the_default_token_state(env_id: str, observation: str) -> None:
+    token_level(env_id)
     base, other = gym.make(env_id), gym.make(env_id, observation=observation)
     vocab, length = base.unwrapped.vocab_size, base.unwrapped.max_length
     assert base.observation_space == spaces.Dict(

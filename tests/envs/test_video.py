@@ -34,7 +34,7 @@ def test_sb3_make_vec_env_defaults_and_vec_video_recorder(env_id: str, tmp_path:
     assert venv.render_mode == "rgb_array"
     venv = VecVideoRecorder(venv, str(tmp_path), record_video_trigger=lambda step: step == 0, video_length=4)
     first = venv.reset()
-    assert set(first) == {"input_ids", "attention_mask"} and first["input_ids"].shape[0] == 2
+    assert set(first) == set(venv.observation_space.spaces) and first["input_ids"].shape[0] == 2
     rng = np.random.default_rng(0)
     for _ in range(6):
         venv.step(rng.integers(venv.action_space.n, size=2))

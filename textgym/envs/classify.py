@@ -129,6 +129,9 @@ class ClassifyEnv(TextGenEnv):
         max_new_tokens: int = 3,
         reward_mode: Literal["terminal", "immediate"] = "terminal",
         render_mode: str | None = None,
+        observation: str = "tokens",
+        budget_as_termination: bool = False,
+        info: str = "default",
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -157,6 +160,9 @@ class ClassifyEnv(TextGenEnv):
             reward_mode=reward_mode,
             stop_token_ids=[int(tok.eos_token_id), int(vocab[FULL_STOP])],
             render_mode=render_mode,
+            observation=observation,
+            budget_as_termination=budget_as_termination,
+            info=info,
         )
         self.label_token_ids = {w: int(vocab[w]) for w in ANIMAL_LABELS}
 

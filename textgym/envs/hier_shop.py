@@ -18,6 +18,8 @@ from gymnasium import spaces
 from textgym.data.shop_acts import ACT_WORDS, ACTS, N_FEATURES, act_features, correct_act, realize, realizes
 from textgym.envs.dialogue import DialogueEnv
 from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
+from textgym.envs.observations import observation_space
+from textgym.render import text_image
 
 INTRINSIC_WEIGHT = 1.0
 SubgoalPolicy = Callable[[np.ndarray], int]
@@ -105,12 +107,7 @@ class HierShopLowEnv(DialogueEnv):
         self.external_goals = bool(external_goals)
         self.goal_token_ids = [int(self.tokenizer.convert_tokens_to_ids(ACT_WORDS[a])) for a in ACTS]
         self.max_length += self.max_turns  # one goal token per agent turn
-        self.observation_space = spaces.Dict(
-            {
-                "input_ids": spaces.Box(0, self.vocab_size - 1, (self.max_length,), np.int64),
-                "attention_mask": spaces.Box(0, 1, (self.max_length,), np.int64),
-            }
-        )
+        self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
         self._slots = EpisodeSlots(self, 1)  # rebuilt for the longer token state
         self.goals: list[int] = []
         self._return = 0.0
@@ -162,7 +159,7 @@ class HierShopLowEnv(DialogueEnv):
         self._return = 0.0
         if not self.external_goals:
             self.begin_turn(self._choose_goal())
-            obs = self._slots.obs(0)
+            obs = self.encode_observation(self._slots.obs(0))
         return obs, info
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -176,7 +173,7 @@ class HierShopLowEnv(DialogueEnv):
             info["turn_intrinsic"] = self._turn_intrinsic  # None if the budget, not a stop, ended it
         if "turn_reward_components" in info and not (terminated or truncated) and not self.external_goals:
             self.begin_turn(self._choose_goal())
-            obs = self._slots.obs(0)
+            obs = self.encode_observation(self._slots.obs(0))
         if terminated or truncated:
             c = info["reward_components"]
             c.setdefault("intrinsic", 0.0)
@@ -312,7 +309,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
     True
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -327,6 +324,11 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         kwargs = dict(low_env_kwargs or {})
+        # The high level's observation is its own (token state + features, for MlpPolicy through
+        # FilterObservation): the token envs' observation options do not apply to it.
+        for key in ("observation", "budget_as_termination", "info"):
+            if key in kwargs:
+                raise ValueError(f"HierShopHigh-v0 does not take the token envs' {key!r} option")
         for key in ("intrinsic_weight", "external_goals", "subgoal_policy"):
             if key in kwargs:
                 raise ValueError(f"low_env_kwargs must not set {key!r}: the high level sets it")
@@ -393,8 +395,8 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
                 out["truncation_reason"] = info["truncation_reason"]
         return self._obs(obs, self._done), float(total), terminated, truncated, out
 
-    def render(self) -> str | None:
-        """The conversation so far, as Dialogue-v0 renders it."""
+    def render(self) -> str | np.ndarray | None:
+        """The conversation so far, as Dialogue-v0 renders it (``rgb_array``: drawn as an image)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
             return None
@@ -402,4 +404,6 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         if self.render_mode == "human":
             print(text)
             return None
+        if self.render_mode == "rgb_array":
+            return text_image(text)
         return text
