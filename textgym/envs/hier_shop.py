@@ -98,6 +98,9 @@ class HierShopLowEnv(DialogueEnv):
         if not intrinsic_weight >= 0:
             raise ValueError(f"intrinsic_weight must be >= 0, got {intrinsic_weight}")
         kwargs.setdefault("max_turns", 3)
+        if kwargs.get("info", "default") != "default":
+            # its turn info (turn_intrinsic, the extrinsic/intrinsic split) is built on the default layout
+            raise ValueError("HierShopLow-v0 does not support info='numeric' yet; use the default info")
         super().__init__(**kwargs)
         if self.conversation_format != "transcript" or "coins" not in self.tokenizer.get_vocab():
             raise ValueError("HierShop needs the tiny tokenizer's transcript format (its acts are grammar words)")
