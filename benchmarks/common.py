@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import time
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
+import transformers
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
@@ -38,3 +44,25 @@ def best_of_interleaved(fns: list[Callable[[], object]], repeats: int = 5) -> li
 
 def header(title: str) -> None:
     print(f"\n== {title} ==  (torch {torch.__version__}, {torch.get_num_threads()} threads)")
+
+
+def same_length_prompts(prompt_ids: list[list[int]], n: int) -> tuple[torch.Tensor, int]:
+    """``n`` prompts of the most common length, as one (n, length) batch (no padding for generate)."""
+    length, count = Counter(len(ids) for ids in prompt_ids).most_common(1)[0]
+    if count < n:
+        raise SystemExit(f"only {count} prompts share a length ({length} tokens); use --n-envs {count} or fewer")
+    return torch.tensor([list(p) for p in prompt_ids if len(p) == length][:n]), length
+
+
+def write_result(result: dict[str, Any], path: Path) -> None:
+    """Write a benchmark's JSON with the torch/transformers versions, threads and date added."""
+    result = {
+        **result,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "threads": torch.get_num_threads(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")

@@ -31,15 +31,11 @@ settings, torch/transformers versions, threads and date.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import transformers
-from common import best_of_interleaved, header
+from common import best_of_interleaved, header, same_length_prompts, write_result
 
 import agents
 from textgym.data import CAT_WORDS
@@ -86,11 +82,7 @@ def main() -> None:
     env = make_env()
     # generate and the bare loop get n prompts of one length (no padding): the most common
     # length, so that there are n of them and every method's tokens/s counts n rows.
-    prompt_len, count = Counter(len(ids) for ids in env.prompt_ids).most_common(1)[0]
-    if count < n:
-        raise SystemExit(f"only {count} prompts share a length ({prompt_len} tokens); use --n-envs {count} or fewer")
-    prompts = [ids for ids in env.prompt_ids if len(ids) == prompt_len][:n]
-    batch = torch.tensor([list(p) for p in prompts])
+    batch, prompt_len = same_length_prompts(env.prompt_ids, n)
     steps = args.rollouts * t_new
     tokens = n * steps
 
@@ -161,15 +153,9 @@ def main() -> None:
         "timing": f"best of {args.repeats} interleaved repeats after one warm-up",
         "tokens_per_s": {name: tokens / t for name, t in methods.items()},
         "ratios_tokens_per_s": ratios,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "threads": torch.get_num_threads(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     path = args.json if args.json is not None else RESULTS / f"rollout_{args.model}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    write_result(result, path)
 
 
 if __name__ == "__main__":

@@ -23,16 +23,12 @@ Writes ``benchmarks/results/train_step_<model>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import statistics
 import time
-from collections import Counter
 from pathlib import Path
 
 import torch
-import transformers
-from common import header
+from common import header, same_length_prompts, write_result
 from rollout import MODELS, env_factory
 
 import agents
@@ -69,10 +65,7 @@ def main() -> None:
 
     # generate gets n prompts of one length (no padding), the most common length among the env's
     env = make_env()
-    prompt_len, count = Counter(len(ids) for ids in env.prompt_ids).most_common(1)[0]
-    if count < n:
-        raise SystemExit(f"only {count} prompts share a length ({prompt_len} tokens); use --n-envs {count} or fewer")
-    batch = torch.tensor([list(p) for p in env.prompt_ids if len(p) == prompt_len][:n])
+    batch, prompt_len = same_length_prompts(env.prompt_ids, n)
 
     def generate() -> None:
         model.generate(
@@ -159,15 +152,9 @@ def main() -> None:
         "ours_step_seconds": ours,
         "floor_step_seconds": floor,
         "ratios": ratios,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "threads": torch.get_num_threads(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     path = args.json if args.json is not None else RESULTS / f"train_step_{args.model}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    write_result(result, path)
 
 
 if __name__ == "__main__":
