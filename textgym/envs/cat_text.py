@@ -29,7 +29,8 @@ class CatTextEnv(TextGenEnv):
 
     ## Observation Space
     As :class:`~textgym.envs.TextGenEnv`: right-padded ``input_ids`` and ``attention_mask``,
-    int64, of length ``max_prompt_tokens + max_new_tokens`` (16 + 24 = 40 for ``"tiny"``).
+    int64, of length ``max_prompt_tokens + max_new_tokens`` (for ``"tiny"``: 15 + 24 = 39, the
+    longest prompt being 15 tokens).
 
     ## Rewards
     ``reward = 1.0 * topic + w_f * fluency`` at the end of the episode, with components
@@ -63,6 +64,8 @@ class CatTextEnv(TextGenEnv):
     >>> import gymnasium as gym
     >>> env = gym.make("textgym/CatText-v0")
     >>> obs, info = env.reset(seed=0)
+    >>> obs["input_ids"].shape
+    (39,)
     >>> tok = env.unwrapped.tokenizer
     >>> for word in "the cat slept . <eos>".split():
     ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
