@@ -21,6 +21,7 @@ from stable_baselines3.common.utils import FloatSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.episodes import Episodes, collect_episodes, whole_episode_env
+from agents.kl import KLController
 from agents.policy import LMActorCriticPolicy
 
 Baseline = Literal["mean", "leave_one_out"]
@@ -151,7 +152,14 @@ class GRPO(OnPolicyAlgorithm):
             ``"constant"`` (Dr. GRPO); see :func:`aggregate_loss`.
         clip_range: The ratio's clip below (and above, unless ``clip_range_high`` is set).
         clip_range_high: Upper clip (DAPO's "clip-higher", e.g. 0.28), None: ``clip_range``.
-        kl_coef: Weight beta of the KL to the frozen reference model (0: no penalty).
+        kl_coef: Weight beta of the KL to the frozen reference model (0: no penalty); with
+            ``kl_target``, its starting value.
+        kl_target: Target sampled KL per token (nats) of an adaptive beta (Ziegler et al. 2019,
+            :class:`agents.kl.KLController`, as PPO's ``kl_target``): after each rollout beta moves
+            toward keeping the policy that far from the reference, so it can be small while the
+            policy is still near the base model and the reward has to be found, and grows when
+            the policy drifts. None: beta stays ``kl_coef``.
+        kl_horizon: Tokens over which the adaptive beta moves by at most 20%.
         kl_estimator: ``"k1_reward"``: subtract ``beta * sum_t (log pi - log pi_ref)`` of the
             sampled tokens from each episode's return before the advantages (the per-token
             reward penalty of Ziegler et al. 2019, as textgym's PPO applies it);
@@ -191,6 +199,8 @@ class GRPO(OnPolicyAlgorithm):
         clip_range: float = 0.2,
         clip_range_high: float | None = None,
         kl_coef: float = 0.0,
+        kl_target: float | None = None,
+        kl_horizon: int = 10_000,
         kl_estimator: KLEstimator = "k3_loss",
         log_kl: bool = False,
         skip_zero_advantage_groups: bool = True,
@@ -206,8 +216,7 @@ class GRPO(OnPolicyAlgorithm):
     ):
         if kl_estimator not in ("k1_reward", "k3_loss"):
             raise ValueError(f"kl_estimator must be 'k1_reward' or 'k3_loss', got {kl_estimator!r}")
-        if kl_coef < 0:
-            raise ValueError(f"kl_coef must be >= 0, got {kl_coef}")
+        kl_controller = KLController(kl_coef, kl_target, kl_horizon)  # checks the three values
         if loss_aggregation not in ("token", "sequence", "constant"):
             raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {loss_aggregation!r}")
         if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
@@ -249,7 +258,9 @@ class GRPO(OnPolicyAlgorithm):
         self.loss_aggregation = loss_aggregation
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
+        # kl_coef is the beta applied to the current rollout; the controller holds the next one.
         self.kl_coef = kl_coef
+        self.kl_controller = kl_controller
         self.kl_estimator = kl_estimator
         self.log_kl = log_kl
         self.skip_zero_advantage_groups = skip_zero_advantage_groups
@@ -315,7 +326,15 @@ class GRPO(OnPolicyAlgorithm):
             ref, _ = self.policy.episode_log_probs(episodes, reference=True)
             episodes.ref_log_probs[episodes.action_mask] = ref.float().cpu()
             sampled_kl = (episodes.old_log_probs - episodes.ref_log_probs) * episodes.action_mask  # (E, T)
-            self.logger.record("train/kl_ref", float(sampled_kl.sum() / episodes.action_mask.sum()))
+            n_tokens = int(episodes.action_mask.sum())
+            kl_per_token = float(sampled_kl.sum() / n_tokens)
+            self.logger.record("train/kl_ref", kl_per_token)
+            # This rollout (its k1 rewards, or its update's k3 term) uses the current beta; the
+            # controller then moves beta for the next one (no-op when it is fixed).
+            self.kl_coef = self.kl_controller.coef
+            self.logger.record("train/kl_coef", self.kl_coef)
+            if self.kl_controller.enabled:
+                self.kl_controller.update(kl_per_token, n_tokens)
             if self.kl_coef > 0 and self.kl_estimator == "k1_reward":
                 episodes.rewards = episodes.rewards - self.kl_coef * sampled_kl.sum(dim=1).double().numpy()
         self.advantages = group_advantages(episodes.rewards, self.group_size, self.baseline, self.scale_rewards)

@@ -119,12 +119,14 @@ class TextgymRun:
         )
         self.times: list[float] = []
         self.rewards: list[float] = []
+        self.kl_coefs: list[float] = []  # the beta each step's rollout used (changes with --kl-target)
 
     def step(self) -> None:
         t0 = time.perf_counter()
         self.model.learn(1, reset_num_timesteps=not self.times)
         self.times.append(time.perf_counter() - t0)
         self.rewards.append(float(np.mean(self.model.episodes.returns)))
+        self.kl_coefs.append(float(self.model.kl_coef))
         print(
             f"  textgym step {len(self.times):3d}: {self.times[-1]:6.1f} s, reward {self.rewards[-1]:.3f}", flush=True
         )
@@ -153,6 +155,10 @@ def main() -> None:
     parser.add_argument(
         "--kl-scale-rewards", choices=["group", "batch", "none"], default="batch", help="the KL run's reward scaling"
     )
+    parser.add_argument(
+        "--kl-target", type=float, default=None, help="adaptive beta toward this KL per token (starts at --kl-coef)"
+    )
+    parser.add_argument("--kl-horizon", type=int, default=10_000, help="tokens over which beta moves at most 20%%")
     parser.add_argument("--kl-max-steps", type=int, default=90)
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
@@ -248,6 +254,8 @@ def main() -> None:
             args.max_new_tokens,
             kl_estimator=args.kl_estimator,
             scale_rewards=args.kl_scale_rewards,
+            kl_target=args.kl_target,
+            kl_horizon=args.kl_horizon,
         )
         while len(kl_run.times) < args.kl_max_steps and not reached(kl_run.rewards):
             kl_run.step()
@@ -280,12 +288,14 @@ def main() -> None:
             "kl_coef": args.kl_coef,
             "kl_estimator": args.kl_estimator,
             "kl_scale_rewards": args.kl_scale_rewards,
+            "kl_target": args.kl_target,
+            "kl_horizon": args.kl_horizon,
             "kl_max_steps": args.kl_max_steps,
             "quick": args.quick,
         },
         "trl": summary(trl_times, trl_rewards, interleaved["trl"]),
         "textgym": summary(ours.times, ours.rewards, interleaved["textgym"]),
-        "textgym_kl": summary(kl_run.times, kl_run.rewards, 0) if kl_run else None,
+        "textgym_kl": {**summary(kl_run.times, kl_run.rewards, 0), "kl_coefs": kl_run.kl_coefs} if kl_run else None,
         "fluency": fl,
     }
     t, o = result["trl"], result["textgym"]

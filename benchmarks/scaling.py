@@ -12,11 +12,16 @@ slow drifts of a shared machine do not favour one of them; each keeps its best t
 * ``workers=1`` and ``workers=2``: ``RayVecEnv`` with the slots split over that many actors;
 * ``local``: ``agents.make_env`` in this process (no Ray), the baseline Ray's transport adds to;
 * the same three with a free reward (``reward_ms=0``): the per-step costs that do not
-  parallelise well (transport, the env's own array work).
+  parallelise well (transport, the env's own array work);
+* ``rollout=1`` and ``rollout=2``: :class:`agents.distributed.RolloutWorkers` with the tiny
+  model's policy in every worker, collecting whole episodes (one per slot) with the costly
+  reward. Here the policy runs in the workers too and the workers only meet at the end of a
+  collection, so neither the learner's forward pass nor a lock-step wait for the slower worker
+  stands between them (``--rollouts`` timed collections per repeat).
 
 Run on a machine with nothing else running; ``--cpus`` is what Ray may use (default 2)::
 
-    python benchmarks/scaling.py [--reward-ms 50] [--n-envs 8] [--steps 200] [--quick]
+    python benchmarks/scaling.py [--reward-ms 50] [--n-envs 8] [--steps 200] [--rollouts 3] [--quick]
 
 Writes ``benchmarks/results/scaling.json`` (``--quick``: ``scaling_quick.json``, a smoke run
 whose numbers mean nothing) and prints the table ``docs/scaling.md`` renders from it.
@@ -40,7 +45,7 @@ import tables
 import torch
 
 import agents
-from agents.distributed import RayVecEnv, costly_cat_text
+from agents.distributed import RayVecEnv, RolloutWorkers, costly_cat_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,6 +80,29 @@ def build(config: str, reward_ms: float, n_envs: int) -> Any:
     return RayVecEnv(factory, n_envs=n_envs, seed=0, n_workers=int(config.split("=")[1]))
 
 
+def time_rollouts(policy: Any, reward_ms: float, n_envs: int, n_workers: int, rollouts: int) -> dict[str, float]:
+    """Time ``rollouts`` collections of one whole episode per slot by ``n_workers`` rollout workers.
+
+    The workers are built and warmed up (one untimed collection) first; every timed collection
+    samples with the same seeds in every configuration, so both see the same episodes.
+    """
+    factory = functools.partial(costly_cat_text, reward_ms / 1000)
+    workers = RolloutWorkers(policy, factory, n_envs=n_envs, group_size=1, seed=0, n_workers=n_workers)
+    try:
+        workers.ready()
+        workers.collect(policy, seed=10_000)
+        steps = episodes = 0
+        t0 = time.perf_counter()
+        for i in range(rollouts):
+            batch = workers.collect(policy, seed=100 * i)
+            steps += int(batch.n_actions().sum())
+            episodes += batch.n_episodes
+        seconds = time.perf_counter() - t0
+    finally:
+        workers.close()
+    return {"seconds": seconds, "env_steps": steps, "episodes": episodes, "env_steps_per_s": steps / seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reward-ms", type=float, default=50.0, help="CPU ms the reward burns per finished episode")
@@ -83,12 +111,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=24)
     parser.add_argument("--eos-rate", type=float, default=0.1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rollouts", type=int, default=3, help="timed collections per rollout-worker configuration")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs Ray may use (ray.init(num_cpus=...))")
     parser.add_argument("--quick", action="store_true", help="smoke run: few steps, one repeat")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.warmup, args.repeats = 20, 4, 1
+        args.steps, args.warmup, args.repeats, args.rollouts = 20, 4, 1, 1
     out_path = args.json or RESULTS / ("scaling_quick.json" if args.quick else "scaling.json")
 
     ray.init(num_cpus=args.cpus, include_dashboard=False)
@@ -96,8 +125,16 @@ def main() -> None:
     eos, n_actions = probe.get_attr("tokenizer")[0].eos_token_id, probe.action_space.n
     actions = random_actions(n_actions, eos, args.warmup + args.steps, args.n_envs, args.eos_rate, seed=0)
     configs = ["workers=1", "workers=2", "local"]
+    # The tiny model's policy, untrained (its random-ish samples end at EOS at different steps).
+    policy = agents.make_grpo("CatText-v0", model="tiny", n_envs=2, group_size=2, seed=0).policy
     best: dict[tuple[str, float], dict[str, float]] = {}
     for _ in range(args.repeats):
+        for n_workers in (1, 2):
+            result = time_rollouts(policy, args.reward_ms, args.n_envs, n_workers, args.rollouts)
+            key = (f"rollout={n_workers}", args.reward_ms)
+            if key not in best or result["seconds"] < best[key]["seconds"]:
+                best[key] = result
+            print(f"rollout={n_workers} reward {args.reward_ms:5.1f} ms: {result['env_steps_per_s']:8.1f} env-steps/s")
         for reward_ms in (args.reward_ms, 0.0):
             for config in configs:
                 # One configuration's actors at a time: with --cpus 2, the 1- and 2-worker envs
@@ -128,6 +165,7 @@ def main() -> None:
             "warmup": args.warmup,
             "eos_rate": args.eos_rate,
             "repeats": args.repeats,
+            "rollouts": args.rollouts,
             "ray_cpus": args.cpus,
             "quick": args.quick,
         },
@@ -136,6 +174,7 @@ def main() -> None:
         "speedup_2_over_1": rate("workers=2", args.reward_ms) / rate("workers=1", args.reward_ms),
         "speedup_2_over_1_free_reward": rate("workers=2", 0.0) / rate("workers=1", 0.0),
         "ray_1_over_local": rate("workers=1", args.reward_ms) / rate("local", args.reward_ms),
+        "rollout_speedup_2_over_1": rate("rollout=2", args.reward_ms) / rate("rollout=1", args.reward_ms),
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(data, indent=2) + "\n")

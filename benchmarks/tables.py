@@ -48,7 +48,10 @@ def peer_trl(data: dict[str, Any]) -> str:
             cfg = data["config"]
             how = {"k1_reward": "k1 in the reward", "k3_loss": "k3 in the loss"}[cfg.get("kl_estimator", "k3_loss")]
             scaling = f", {cfg['kl_scale_rewards']} scaling" if "kl_scale_rewards" in cfg else ""
-            label += f" (β = {cfg['kl_coef']}, {how}{scaling}, alone)"
+            beta = f"β = {cfg['kl_coef']}"
+            if cfg.get("kl_target") is not None:
+                beta = f"adaptive β from {cfg['kl_coef']} toward {cfg['kl_target']} nats/token"
+            label += f" ({beta}, {how}{scaling}, alone)"
         per = run["seconds_per_step_median_in_turns"] or run["seconds_per_step_median"]
         rows.append(
             f"| {label} | {_f(per, 2)} | {run['steps_to_0.9'] or '—'} | {_f(run['seconds_to_0.9'], 0)} | "
@@ -197,7 +200,13 @@ def train_step(data: dict[str, Any]) -> str:
 def scaling(data: dict[str, Any]) -> str:
     """Env-steps/s of RayVecEnv with 1 and 2 workers and of the local env (benchmarks/scaling.py)."""
     cfg = data["config"]
-    labels = {"workers=1": "`RayVecEnv`, 1 worker", "workers=2": "`RayVecEnv`, 2 workers", "local": "local (no Ray)"}
+    labels = {
+        "workers=1": "`RayVecEnv`, 1 worker",
+        "workers=2": "`RayVecEnv`, 2 workers",
+        "local": "local (no Ray)",
+        "rollout=1": "`RolloutWorkers` (tiny policy), 1 worker",
+        "rollout=2": "`RolloutWorkers` (tiny policy), 2 workers",
+    }
     rows = [
         "| env | reward CPU ms / episode | env-steps/s | ms per batched step | episodes timed |",
         "|---|---|---|---|---|",
@@ -208,8 +217,14 @@ def scaling(data: dict[str, Any]) -> str:
             f"| {labels[r['config']]} | {r['reward_ms']:g} | {r['env_steps_per_s']:,.0f} | {per_step:,.2f} | "
             f"{r['episodes']} |"
         )
+    rollout = ""
+    if "rollout_speedup_2_over_1" in data:
+        rollout = (
+            f"Rollout workers, 2 over 1: **{data['rollout_speedup_2_over_1']:.2f}×** "
+            f"({cfg['rollouts']} collections of one episode per slot each). "
+        )
     note = (
-        f"2 workers over 1: **{data['speedup_2_over_1']:.2f}×** with the costly reward, "
+        rollout + f"`RayVecEnv`, 2 workers over 1: **{data['speedup_2_over_1']:.2f}×** with the costly reward, "
         f"{data['speedup_2_over_1_free_reward']:.2f}× with a free one; 1 Ray worker over local: "
         f"{data['ray_1_over_local']:.2f}×. {cfg['n_envs']} slots, {cfg['steps']} timed steps, best of "
         f"{cfg['repeats']} in turns, Ray on {cfg['ray_cpus']} CPUs; {data['machine']}; {data['date'][:10]}"

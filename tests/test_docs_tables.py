@@ -34,7 +34,7 @@ def test_scaling_table_from_hand_made_json() -> None:
     data = {
         "date": "2026-01-02T00:00:00+00:00",
         "machine": "m",
-        "config": {"n_envs": 4, "steps": 10, "repeats": 3, "ray_cpus": 2, "quick": False},
+        "config": {"n_envs": 4, "steps": 10, "repeats": 3, "rollouts": 2, "ray_cpus": 2, "quick": False},
         "reward_ms": 50.0,
         "rows": [
             {
@@ -61,8 +61,25 @@ def test_scaling_table_from_hand_made_json() -> None:
                 "episodes": 5,
                 "env_steps_per_s": 10,
             },
+            {
+                "config": "rollout=2",
+                "reward_ms": 50.0,
+                "seconds": 1.0,
+                "env_steps": 60,
+                "episodes": 8,
+                "env_steps_per_s": 60,
+            },
+            {
+                "config": "rollout=1",
+                "reward_ms": 50.0,
+                "seconds": 2.0,
+                "env_steps": 60,
+                "episodes": 8,
+                "env_steps_per_s": 30,
+            },
         ],
         "speedup_2_over_1": 2.0,
+        "rollout_speedup_2_over_1": 2.0,
         "speedup_2_over_1_free_reward": 0.5,
         "ray_1_over_local": 0.25,
     }
@@ -71,8 +88,11 @@ def test_scaling_table_from_hand_made_json() -> None:
     # Costly reward first, 1 worker before 2; ms per batched step = 1000 * seconds / (env_steps / n_envs).
     assert lines[2] == "| `RayVecEnv`, 1 worker | 50 | 10 | 400.00 | 5 |"
     assert lines[3] == "| `RayVecEnv`, 2 workers | 50 | 20 | 200.00 | 5 |"
-    assert lines[4] == "| local (no Ray) | 0 | 2,000 | 2.00 | 3 |"
-    assert "2 workers over 1: **2.00×** with the costly reward, 0.50× with a free one" in text
+    assert lines[4] == "| `RolloutWorkers` (tiny policy), 1 worker | 50 | 30 | 133.33 | 8 |"
+    assert lines[5] == "| `RolloutWorkers` (tiny policy), 2 workers | 50 | 60 | 66.67 | 8 |"
+    assert lines[6] == "| local (no Ray) | 0 | 2,000 | 2.00 | 3 |"
+    assert "Rollout workers, 2 over 1: **2.00×** (2 collections of one episode per slot each)" in text
+    assert "`RayVecEnv`, 2 workers over 1: **2.00×** with the costly reward, 0.50× with a free one" in text
     assert "not a measurement" not in text
 
 

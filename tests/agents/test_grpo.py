@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.logger import KVWriter, Logger
 
 import agents
 from agents.grpo import aggregate_loss, group_advantages, k3_kl
@@ -237,3 +238,43 @@ def test_grpo_needs_a_whole_episode_env() -> None:
         agents.make_grpo("CatText-v0", n_envs=6, group_size=4)
     with pytest.raises(ValueError, match="batch_size"):
         agents.make_grpo("CatText-v0", n_envs=8, group_size=4, batch_size=6)
+
+
+def test_adaptive_kl_coef_follows_the_controller_from_the_sampled_kl() -> None:
+    """With kl_target, each rollout uses the current beta, then beta moves by Ziegler et al.'s rule."""
+    torch.manual_seed(3)
+    model = agents.make_grpo(
+        "CatText-v0", n_envs=8, group_size=4, kl_coef=0.1, kl_target=1e-6, kl_horizon=100, kl_estimator="k1_reward"
+    )
+    logged: list[dict] = []
+
+    class Record(KVWriter):
+        def write(self, key_values, key_excluded, step=0) -> None:
+            logged.append(dict(key_values))
+
+    model.set_logger(Logger(None, [Record()]))
+    betas = []
+    for _ in range(3):
+        model.learn(1, reset_num_timesteps=False)
+        e = model.episodes
+        mask = e.action_mask
+        kl = float(((e.old_log_probs - e.ref_log_probs) * mask).sum() / mask.sum())
+        n = int(mask.sum())
+        assert logged[-1]["train/kl_ref"] == pytest.approx(kl)
+        # this rollout's rewards carry the beta it was collected with
+        used = model.kl_coef
+        assert logged[-1]["train/kl_coef"] == used
+        sums = ((e.old_log_probs - e.ref_log_probs) * mask).sum(dim=1).double().numpy()
+        np.testing.assert_allclose(e.rewards, e.returns - used * sums, atol=1e-6)
+        # the next beta: e = clip(KL / target - 1, -0.2, 0.2), beta * (1 + e * n / horizon)
+        error = min(max(kl / 1e-6 - 1, -0.2), 0.2)
+        assert model.kl_controller.coef == pytest.approx(used * (1 + error * n / 100))
+        betas.append(used)
+    assert betas[0] == 0.1
+    # after the first update the policy differs from the reference: KL > target, beta grows
+    assert betas[2] > betas[1]
+
+
+def test_adaptive_kl_needs_a_starting_coef() -> None:
+    with pytest.raises(ValueError, match="needs kl_coef > 0"):
+        agents.make_grpo("CatText-v0", n_envs=4, group_size=2, kl_target=0.1)
