@@ -15,7 +15,7 @@ logs the extrinsic and intrinsic returns separately. We evaluate the hierarchy o
 **test** scenarios before and after training (scenario j for episode j both times) and plot
 both levels' curves.
 
-    python examples/hierarchical.py            # full run (docs/agents.md has the numbers)
+    python examples/hierarchical.py            # full run: benchmarks/hierarchy.py's hierarchical arm (docs/agents.md)
     python examples/hierarchical.py --smoke    # < 60 s: checks the pipeline, learns little
 """
 

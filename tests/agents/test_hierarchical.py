@@ -132,6 +132,12 @@ def test_learn_logs_extrinsic_and_intrinsic_returns_from_the_episodes() -> None:
     # The two parts add up to the episode's return (Monitor's), intrinsic weighted 1.0.
     for c in [c for eps in infos.rollouts for c in eps]:
         assert c["extrinsic"] + 1.0 * c["intrinsic"] == pytest.approx(c["return"], abs=1e-5)
+    # The high level's buffer holds each decision's semi-MDP discount: 0.99 ** (a whole number of tokens >= 1).
+    spans = np.log(agent.high.rollout_buffer.discounts) / np.log(0.99)
+    np.testing.assert_allclose(spans, np.round(spans), atol=1e-3)
+    assert (
+        spans.min() >= 1 - 1e-3 and spans.max() <= agent.high.env.get_attr("unwrapped")[0].low.max_reply_tokens + 1e-3
+    )
     high_logged = [d for d in high_out.dumps if "rollout/ep_extrinsic_mean" in d]
     assert high_logged and all(isinstance(d["rollout/ep_intrinsic_mean"], float) for d in high_logged)
 
