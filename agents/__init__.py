@@ -7,6 +7,7 @@
 * :class:`GRPO`: group-relative policy optimization (GRPO, RLOO, Dr. GRPO, DAPO options), no critic.
 * :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`, :func:`make_grpo`, :func:`make_rloo`:
   wired with sensible defaults.
+* :func:`make_hierarchical`: a high-level SB3 policy picking subgoals over a low-level LM policy (issue 15).
 * :func:`supervised_finetune`: the supervised warm start before RL.
 * :func:`evaluate_policy_text`, :func:`describe`, :func:`sample_table`, :class:`RewardCurve`: evaluation
   and learning curves, as the examples and the CLI use them.
@@ -26,6 +27,7 @@ from agents.evaluation import (
 )
 from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
 from agents.grpo import GRPO
+from agents.hierarchical import HierarchicalAgent, make_hierarchical
 from agents.kl import KLController
 from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
@@ -35,6 +37,7 @@ from agents.sft import supervised_finetune, target_loss
 __all__ = [
     "A2C",
     "GRPO",
+    "HierarchicalAgent",
     "PPO",
     "REINFORCE",
     "RewardCurve",
@@ -50,6 +53,7 @@ __all__ = [
     "make_a2c",
     "make_env",
     "make_grpo",
+    "make_hierarchical",
     "make_ppo",
     "make_reinforce",
     "make_rloo",

@@ -34,3 +34,43 @@ class RewardCurve(BaseCallback):
     def curve(self) -> Curve:
         """The points so far."""
         return Curve.from_points(self.steps, self.values)
+
+
+class RewardSplitLog(BaseCallback):
+    """Logs the extrinsic and intrinsic returns of the episodes finished in each rollout.
+
+    Reads ``info["reward_components"]`` of every finished episode (its ``"extrinsic"`` and
+    ``"intrinsic"`` sums, as :class:`textgym.envs.hier_shop.HierShopLowEnv` reports them) and,
+    at the end of each rollout, records their means as ``rollout/ep_extrinsic_mean`` and
+    ``rollout/ep_intrinsic_mean`` (issue 15: the two are logged separately). Rollouts in which no
+    episode finished record nothing. ``history`` keeps ``(num_timesteps, extrinsic, intrinsic)``
+    per rollout for learning curves.
+
+    Args:
+        prefix: Key prefix (``"rollout/"``).
+    """
+
+    def __init__(self, prefix: str = "rollout/") -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.history: list[tuple[int, float, float]] = []
+        self._extrinsic: list[float] = []
+        self._intrinsic: list[float] = []
+
+    def _on_step(self) -> bool:
+        for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
+            if done:
+                components = info.get("reward_components")
+                if components is None or "extrinsic" not in components or "intrinsic" not in components:
+                    raise KeyError("a finished episode's info lacks reward_components['extrinsic'/'intrinsic']")
+                self._extrinsic.append(float(components["extrinsic"]))
+                self._intrinsic.append(float(components["intrinsic"]))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._extrinsic:
+            extrinsic, intrinsic = float(np.mean(self._extrinsic)), float(np.mean(self._intrinsic))
+            self.logger.record(self.prefix + "ep_extrinsic_mean", extrinsic)
+            self.logger.record(self.prefix + "ep_intrinsic_mean", intrinsic)
+            self.history.append((self.num_timesteps, extrinsic, intrinsic))
+        self._extrinsic, self._intrinsic = [], []

@@ -32,6 +32,7 @@ def evaluate_policy_text(
     seed: int = 0,
     n_envs: int = 16,
     env_kwargs: dict[str, Any] | None = None,
+    options: Callable[[int], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run ``n_episodes`` episodes (``n_envs`` at a time) and summarize them.
 
@@ -48,6 +49,9 @@ def evaluate_policy_text(
         seed: Episode ``j`` is reset with ``seed + j``.
         n_envs: Episodes run side by side.
         env_kwargs: Keyword arguments of ``gym.make`` when ``env`` is an id.
+        options: Episode ``j`` is reset with ``options=options(j)`` too, e.g. ``lambda j:
+            {"prompt_index": j}`` to pair two envs that share their scenarios but draw them
+            differently from a seed (Dialogue-v0 and the hierarchy's high-level view).
 
     Returns:
         ``{"mean_reward", "std_reward", "components": {name: mean}, "episodes": [...]}``
@@ -80,7 +84,12 @@ def evaluate_policy_text(
     next_episode = 0
     while next_episode < n_episodes:
         batch = min(k, n_episodes - next_episode)
-        obs = [envs[i].reset(seed=seed + next_episode + i)[0] for i in range(batch)]
+        obs = [
+            envs[i].reset(seed=seed + next_episode + i, options=None if options is None else options(next_episode + i))[
+                0
+            ]
+            for i in range(batch)
+        ]
         returns = np.zeros(batch)
         done = np.zeros(batch, dtype=bool)
         while not done.all():

@@ -234,6 +234,34 @@ def scaling(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
+def hierarchy(data: dict[str, Any]) -> str:
+    """Hierarchical training vs flat PPO, equal token budget, paired on test scenarios (benchmarks/hierarchy.py)."""
+
+    def row(label: str, tokens: int, r: dict[str, Any]) -> str:
+        c = r["components"]
+        return (
+            f"| {label} | {tokens:,} | {r['mean_return']:.3f} ± {r['stderr']:.3f} | "
+            f"{100 * c['success']:.1f}% | {c['helpfulness']:.3f} |"
+        )
+
+    t, p = data["tokens"], data["paired"]
+    rows = [
+        "| arm | tokens written | test return (Dialogue-v0's reward) | goal met | helpful turns |",
+        "|---|---|---|---|---|",
+        row("hierarchical (`agents.make_hierarchical`)", t["hierarchical"], data["hierarchical"]),
+        row("flat PPO on `Dialogue-v0` (`agents.make_ppo`)", data["flat_tokens"], data["flat"]),
+    ]
+    note = (
+        f"\nPaired over {p['n']} test scenarios, hierarchical − flat: **{p['difference']:+.3f} ± {p['stderr']:.3f}** "
+        f"({p['margin_se']:+.1f} standard errors; the issue's bar is +3). The hierarchy's tokens: "
+        f"{t['low_ppo']:,} in low-level PPO rollouts, {t['high_rollouts']:,} written inside the high level's. "
+        f"Command: `{data['command']}` (seed {data['config']['seed']}), {data['threads']} torch thread on a "
+        f"shared 2-core machine; training took {data['train_seconds']['hierarchical']:.0f} s (hierarchical) and "
+        f"{data['train_seconds']['flat']:.0f} s (flat).\n"
+    )
+    return "\n".join(rows) + "\n" + note
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_step": train_step,
     "scaling": scaling,
@@ -244,6 +272,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_run": train_run,
     "main_command": main_command,
     "train_classify": train_classify,
+    "hierarchy": hierarchy,
 }
 
 

@@ -102,3 +102,23 @@ def test_readme_is_a_front_page_and_its_test_command_is_ci() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     command = ci[ci.index("# --- README test command (keep identical to the README) ---") + 1]
     assert f"```bash\n{command}\n```" in readme, "the README's test command differs from .ci/run's"
+
+
+def test_hierarchy_table_from_hand_made_json() -> None:
+    arm = {"stderr": 0.1, "components": {"success": 0.25, "helpfulness": 0.5}}
+    data = {
+        "command": "python benchmarks/hierarchy.py --tokens 100 --eval-episodes 4",
+        "config": {"seed": 0},
+        "tokens": {"hierarchical": 1234, "low_ppo": 1024, "high_rollouts": 210},
+        "flat_tokens": 1536,
+        "hierarchical": {**arm, "mean_return": 2.0},
+        "flat": {**arm, "mean_return": 1.5},
+        "paired": {"difference": 0.5, "stderr": 0.125, "n": 4, "margin_se": 4.0},
+        "threads": 1,
+        "train_seconds": {"hierarchical": 10.4, "flat": 7.6},
+    }
+    lines = tables.hierarchy(data).splitlines()
+    assert lines[2] == "| hierarchical (`agents.make_hierarchical`) | 1,234 | 2.000 ± 0.100 | 25.0% | 0.500 |"
+    assert lines[3] == "| flat PPO on `Dialogue-v0` (`agents.make_ppo`) | 1,536 | 1.500 ± 0.100 | 25.0% | 0.500 |"
+    assert "**+0.500 ± 0.125** (+4.0 standard errors" in lines[5]
+    assert "1,024 in low-level PPO rollouts, 210 written inside" in lines[5]

@@ -57,3 +57,22 @@ def test_bad_arguments_and_unpaired_samples() -> None:
         f"  x:     {first['completion']!r} ({first['reward']:.2f})",
         f"  after: {first['completion']!r} ({first['reward']:.2f})",
     ]
+
+
+def test_options_pick_episode_j_s_scenario() -> None:
+    eos = gym.make("textgym/Dialogue-v0").unwrapped.eos_token_id
+    result = agents.evaluate_policy_text(
+        lambda obs: np.full(len(obs["input_ids"]), eos),
+        "Dialogue-v0",
+        n_episodes=3,
+        n_envs=2,
+        env_kwargs={"split": "test"},
+        options=lambda j: {"prompt_index": 5 + j},
+    )
+    env = gym.make("textgym/Dialogue-v0", split="test").unwrapped
+    for j, episode in enumerate(result["episodes"]):
+        env.reset(seed=99, options={"prompt_index": 5 + j})
+        _, _, _, _, info = env.step(eos)  # one empty reply, then the user asks again ... until the end
+        while "prompt" not in info:
+            _, _, _, _, info = env.step(eos)
+        assert episode["prompt"] == info["prompt"]

@@ -63,6 +63,12 @@ EXPECTED: dict[str, dict] = {
         "x": [[1000, 2000, 3000], []],
         "printed": {"random policy": "random policy", "DQN (greedy)": "DQN (greedy)"},
     },
+    # rounds of 64 low-level tokens (4 envs x 16 steps) and 8 high-level decisions (2 envs x 4) until
+    # 200 tokens: how many rounds depends on the high level's reply lengths, checked below
+    "hierarchical": {
+        "x": [None, None, []],
+        "printed": {"before training": "before training", "after training": "after training"},
+    },
     # 2048 steps in rollouts of 8 envs x 128 steps (agents.RewardCurve); bars: the 2 recorded episodes' returns
     "record_video": {"x": [[1024, 2048], []], "printed": {}},
 }
@@ -113,12 +119,15 @@ def test_example_runs_with_smoke_and_writes_its_numbers(script: Path, tmp_path: 
 
     expected = EXPECTED[script.stem]
     assert len(plotted["panels"]) == len(expected["x"])
-    for panel, xs in zip(plotted["panels"], expected["x"], strict=True):
+    for k, (panel, xs) in enumerate(zip(plotted["panels"], expected["x"], strict=True)):
         for label, curve in panel["curves"].items():
             assert len(curve["steps"]) == len(curve["values"]) > 0, label
             assert all(math.isfinite(v) for v in curve["values"]), label
             if xs is not None:
                 assert curve["steps"] == xs, label
+            elif script.stem == "hierarchical":  # one point per rollout: multiples of its size, the first one first
+                size = [64, 8][k]
+                assert curve["steps"] == [size * (i + 1) for i in range(len(curve["steps"]))], label
             else:  # Monitor: running total of episode lengths (TinyCat: 1 to 5 tokens each)
                 steps = curve["steps"]
                 assert all(1 <= b - a <= 5 for a, b in zip([0.0, *steps], steps, strict=False)), label

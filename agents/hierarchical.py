@@ -1,0 +1,256 @@
+"""Train both levels of a textgym hierarchy together on SB3's machinery (issue 15).
+
+* The **low level** is :class:`agents.PPO` with :class:`agents.LMActorCriticPolicy` (as
+  :func:`agents.make_ppo` builds it) on the low-level view (the token MDP with the subgoal as
+  a control token in the observation), trained on extrinsic + ``intrinsic_weight`` x
+  intrinsic reward. Each turn's subgoal is drawn from the current high-level policy.
+* The **high level** is stock SB3 ``PPO`` with ``MlpPolicy`` on the high-level view's
+  ``features``; each of its steps runs the current low-level LM (sampling) over one option,
+  and its returns are semi-MDP ones (:class:`agents.semi_mdp.SemiMDPRolloutBuffer`: the
+  discount to the next decision is ``gamma**span_tokens``).
+* :meth:`HierarchicalAgent.learn` alternates: ``low_steps`` low-level tokens, then
+  ``high_steps`` high-level decisions over the current low level, until the token budget
+  (both levels' tokens together) is spent. Extrinsic and intrinsic returns are logged
+  separately on each level's SB3 logger (``rollout/ep_extrinsic_mean``,
+  ``rollout/ep_intrinsic_mean``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import FilterObservation, FlattenObservation
+from stable_baselines3 import PPO as SB3PPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+from agents.algorithms import PPO
+from agents.callbacks import RewardSplitLog
+from agents.factory import make_env, make_ppo, resolve_env_id
+from agents.semi_mdp import RecordDiscounts, SemiMDPRolloutBuffer
+
+#: Each hierarchy: either view's id -> (low-level view id, high-level view id).
+HIERARCHIES = {
+    "textgym/HierShopLow-v0": ("textgym/HierShopLow-v0", "textgym/HierShopHigh-v0"),
+    "textgym/HierShopHigh-v0": ("textgym/HierShopLow-v0", "textgym/HierShopHigh-v0"),
+}
+#: The file of a saved agent that holds its configuration (``make_hierarchical``'s arguments) and counters.
+_CONFIG_FILE = "hierarchical.json"
+
+
+class HierarchicalAgent:
+    """A high-level SB3 policy that picks subgoals and a low-level LM policy that writes toward them.
+
+    Build it with :func:`make_hierarchical`. Attributes ``low`` (:class:`agents.PPO`) and
+    ``high`` (SB3 ``PPO``) are the two learners; ``low_log`` and ``high_log`` their
+    :class:`agents.callbacks.RewardSplitLog` histories; ``tokens`` the tokens written so far
+    (``low.num_timesteps`` plus the low level's tokens inside the high level's rollouts).
+    """
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        low_id, high_id = HIERARCHIES[config["env_id"]]
+        env_kwargs = dict(config["env_kwargs"])
+        self.high_tokens = 0  # tokens the low level wrote inside high-level rollouts
+        self._count_tokens = False
+        self.low_log, self.high_log = RewardSplitLog(), RewardSplitLog()
+        self._high_id = high_id
+
+        def low_env() -> gym.Env:
+            return gym.make(
+                low_id, intrinsic_weight=config["intrinsic_weight"], subgoal_policy=self._subgoal, **env_kwargs
+            )
+
+        self.low: PPO = make_ppo(
+            low_env, model=config["model"], n_envs=config["n_envs"], seed=config["seed"], **config["low_kwargs"]
+        )
+        self.high: SB3PPO = SB3PPO(
+            "MlpPolicy",
+            make_env(
+                lambda: self.high_view(gamma=config["gamma"], **env_kwargs),
+                n_envs=config["n_high_envs"],
+                seed=config["seed"],
+            ),
+            rollout_buffer_class=SemiMDPRolloutBuffer,
+            gamma=config["gamma"],
+            seed=config["seed"],
+            **config["high_kwargs"],
+        )
+
+    # ----- the two levels as functions of each other -----
+    def _subgoal(self, features: np.ndarray) -> int:
+        """The low-level view's ``subgoal_policy``: the current high level, sampling."""
+        return int(self.high.predict(features, deterministic=False)[0])
+
+    def low_policy(self, low_env: gym.Env, deterministic: bool = False) -> Callable[[dict[str, np.ndarray]], int]:
+        """The high-level view's ``low_policy``: the current low-level LM (one token per call)."""
+
+        def act(obs: dict[str, np.ndarray]) -> int:
+            if self._count_tokens:
+                self.high_tokens += 1
+            return int(self.low.predict(obs, deterministic=deterministic)[0])
+
+        return act
+
+    def high_view(self, gamma: float = 0.99, deterministic_low: bool = False, **env_kwargs: Any) -> gym.Env:
+        """The high-level view over the current low level, observing the ``features`` only (for ``MlpPolicy``).
+
+        Args:
+            gamma: The within-span discount (1.0 gives the undiscounted extrinsic return).
+            deterministic_low: The low level writes its argmax tokens instead of sampling.
+            **env_kwargs: The low-level view's keyword arguments (e.g. ``split``).
+        """
+        env = gym.make(
+            self._high_id,
+            low_policy=lambda low_env: self.low_policy(low_env, deterministic_low),
+            gamma=gamma,
+            low_env_kwargs=env_kwargs,
+        )
+        return FlattenObservation(FilterObservation(env, ["features"]))
+
+    @property
+    def tokens(self) -> int:
+        """Tokens written so far by the low level, in its own rollouts and inside the high level's."""
+        return int(self.low.num_timesteps) + self.high_tokens
+
+    # ----- SB3-like API -----
+    def learn(
+        self,
+        total_tokens: int,
+        low_steps: int | None = None,
+        high_steps: int | None = None,
+        callback: BaseCallback | None = None,
+    ) -> HierarchicalAgent:
+        """Alternate the two levels until ``total_tokens`` more tokens are written.
+
+        Args:
+            total_tokens: Token budget of this call: low-level PPO steps plus the tokens the low
+                level writes during the high level's rollouts.
+            low_steps: Low-level PPO steps per round (default: one rollout, ``n_envs * n_steps``).
+            high_steps: High-level decisions per round (default: one rollout of the high level).
+            callback: An extra SB3 callback for the low level's learn calls (e.g. to read infos).
+
+        Raises:
+            ValueError: If a budget or step count is not positive.
+        """
+        low_steps = low_steps or self.low.n_envs * self.low.n_steps
+        high_steps = high_steps or self.high.n_envs * self.high.n_steps
+        if min(total_tokens, low_steps, high_steps) < 1:
+            raise ValueError(
+                f"total_tokens, low_steps, high_steps must be >= 1, got {total_tokens, low_steps, high_steps}"
+            )
+        end = self.tokens + total_tokens
+        while self.tokens < end:
+            low_callbacks: list[BaseCallback] = [self.low_log] + ([callback] if callback else [])
+            self.low.learn(low_steps, callback=CallbackList(low_callbacks), reset_num_timesteps=False)
+            if self.tokens >= end:
+                break
+            self._count_tokens = True
+            try:
+                self.high.learn(
+                    high_steps, callback=CallbackList([RecordDiscounts(), self.high_log]), reset_num_timesteps=False
+                )
+            finally:
+                self._count_tokens = False
+        return self
+
+    def predict(
+        self, observation: dict[str, np.ndarray] | np.ndarray, deterministic: bool = False
+    ) -> tuple[np.ndarray, None]:
+        """The high level's subgoals for high-level observations (a dict with ``features``, or features).
+
+        The low level writes toward them inside the high-level view (:meth:`high_view`); its own
+        token predictions are ``agent.low.predict(low_obs)``.
+        """
+        features = observation["features"] if isinstance(observation, dict) else observation
+        return self.high.predict(np.asarray(features, dtype=np.float32), deterministic=deterministic)
+
+    def save(self, path: str | Path) -> None:
+        """Write both levels (``low.zip``, ``high.zip``) and the configuration into folder ``path``."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.low.save(folder / "low.zip")
+        self.high.save(folder / "high.zip")
+        state = {
+            "config": self.config,
+            "high_tokens": self.high_tokens,
+            "num_timesteps": {"low": self.low.num_timesteps, "high": self.high.num_timesteps},
+        }
+        (folder / _CONFIG_FILE).write_text(json.dumps(state, indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> HierarchicalAgent:
+        """Rebuild an agent saved by :meth:`save` (weights, optimizers and counters).
+
+        Raises:
+            FileNotFoundError: If ``path`` is not a folder written by :meth:`save`.
+        """
+        folder = Path(path)
+        if not (folder / _CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"{folder} has no {_CONFIG_FILE}: not a HierarchicalAgent.save folder")
+        state = json.loads((folder / _CONFIG_FILE).read_text())
+        agent = cls(state["config"])
+        agent.high_tokens = int(state["high_tokens"])
+        for level, learner in (("low", agent.low), ("high", agent.high)):
+            learner.set_parameters(str(folder / f"{level}.zip"), exact_match=True)
+            learner.num_timesteps = int(state["num_timesteps"][level])
+        return agent
+
+
+def make_hierarchical(
+    env_id: str,
+    model: str = "tiny",
+    n_envs: int = 8,
+    n_high_envs: int = 4,
+    seed: int = 0,
+    intrinsic_weight: float = 1.0,
+    gamma: float = 0.99,
+    env_kwargs: dict[str, Any] | None = None,
+    low_kwargs: dict[str, Any] | None = None,
+    high_kwargs: dict[str, Any] | None = None,
+) -> HierarchicalAgent:
+    """A :class:`HierarchicalAgent` for a textgym hierarchy.
+
+    Args:
+        env_id: Either view of a hierarchy (``"HierShopLow-v0"`` or ``"HierShopHigh-v0"``).
+        model: The low level's LM (a name for :func:`textgym.models.load_model`; saved by name).
+        n_envs: Low-level env slots.
+        n_high_envs: High-level env slots.
+        seed: Seed of both learners and their envs.
+        intrinsic_weight: The low level's reward is extrinsic + this x intrinsic.
+        gamma: The high level's discount per token (semi-MDP: ``gamma**span`` per decision).
+        env_kwargs: Keyword arguments of the low-level view, also used inside the high-level
+            view (e.g. ``{"split": "train"}``); JSON-serializable.
+        low_kwargs: :func:`agents.make_ppo`'s keyword arguments (e.g. ``n_steps``, ``learning_rate``).
+        high_kwargs: SB3 ``PPO``'s (default ``n_steps=64, batch_size=64, learning_rate=3e-3``).
+
+    Raises:
+        ValueError: If ``env_id`` is not a view of a known hierarchy, or ``model`` is not a name.
+
+    >>> import agents
+    >>> agent = agents.make_hierarchical("HierShopHigh-v0", n_envs=2, n_high_envs=1, low_kwargs={"n_steps": 8})
+    >>> type(agent.low).__name__, type(agent.high.rollout_buffer).__name__
+    ('PPO', 'SemiMDPRolloutBuffer')
+    """
+    resolved = resolve_env_id(env_id)
+    if resolved not in HIERARCHIES:
+        raise ValueError(f"{env_id!r} is not a view of a known hierarchy; choose one of {sorted(HIERARCHIES)}")
+    if not isinstance(model, str):
+        raise ValueError("make_hierarchical takes the model by name (so that save/load can rebuild it)")
+    config = {
+        "env_id": resolved,
+        "model": model,
+        "n_envs": int(n_envs),
+        "n_high_envs": int(n_high_envs),
+        "seed": int(seed),
+        "intrinsic_weight": float(intrinsic_weight),
+        "gamma": float(gamma),
+        "env_kwargs": dict(env_kwargs or {}),
+        "low_kwargs": dict(low_kwargs or {}),
+        "high_kwargs": {"n_steps": 64, "batch_size": 64, "learning_rate": 3e-3, **(high_kwargs or {})},
+    }
+    return HierarchicalAgent(config)

@@ -1,0 +1,117 @@
+"""Hierarchical training vs flat PPO on the shop conversation, with an equal token budget (issue 15).
+
+* **hierarchical**: :func:`agents.make_hierarchical` on HierShop (the low-level LM on
+  ``HierShopLow-v0``, extrinsic + intrinsic reward, acts from the high level; the high level,
+  SB3 PPO ``MlpPolicy`` on ``HierShopHigh-v0``'s features with semi-MDP returns), trained until
+  ``--tokens`` tokens are written by the low level (its own rollouts plus those inside the
+  high level's).
+* **flat**: :func:`agents.make_ppo` on ``Dialogue-v0`` (the same conversations, rewards and
+  budgets without subgoals), trained for the same number of tokens (the hierarchical run's
+  final count, which overshoots ``--tokens`` by at most one round).
+
+Both start from the same pretrained tiny model with the same PPO settings for the LM and are
+evaluated on the held-out **test** split: episode ``j`` is test scenario ``j`` for both
+(``options={"prompt_index": j}``), tokens sampled at temperature 1 as in training, the high
+level sampling its acts too. The measure is Dialogue-v0's return (the hierarchy's
+undiscounted extrinsic return, which is the same reward); the comparison is paired per
+scenario: the mean difference and its standard error.
+
+    python benchmarks/hierarchy.py                 # writes benchmarks/results/hierarchy.json
+    python benchmarks/hierarchy.py --tokens 2048 --eval-episodes 32 --out /tmp/h.json   # a quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from common import write_result
+
+import agents
+import textgym  # noqa: F401  (registers the environments)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Mean test return with its standard error and the mean reward components."""
+    return {
+        "mean_return": result["mean_reward"],
+        "stderr": agents.standard_error(result),
+        "components": result["components"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=24_576, help="token budget of each arm")
+    parser.add_argument("--eval-episodes", type=int, default=512, help="test scenarios 0 .. n-1")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS / "hierarchy.json")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    # The LM's PPO settings of both arms (examples/dialogue.py's: 512 tokens per update).
+    lm = dict(n_steps=32, batch_size=256, n_epochs=4, learning_rate=3e-4, kl_coef=0.05, separate_critic=True)
+    high = dict(n_steps=8, batch_size=32, learning_rate=3e-3)
+    # The hierarchical round: 1,024 low-level tokens (two updates), then 32 high-level decisions.
+    low_steps, high_steps, n_envs, n_high_envs = 1024, 32, 16, 4
+    paired = dict(n_episodes=args.eval_episodes, env_kwargs={"split": "test"}, options=lambda j: {"prompt_index": j})
+
+    t0 = time.time()
+    hier = agents.make_hierarchical(
+        "HierShopHigh-v0", n_envs=n_envs, n_high_envs=n_high_envs, seed=args.seed, low_kwargs=lm, high_kwargs=high
+    )
+    hier.learn(args.tokens, low_steps=low_steps, high_steps=high_steps)
+    hier_train_s = time.time() - t0
+    tokens = hier.tokens
+    print(f"hierarchical: {tokens} tokens ({hier.low.num_timesteps} low PPO, {hier.high_tokens} in high rollouts)")
+    hier_test = agents.evaluate_policy_text(hier, lambda: hier.high_view(gamma=1.0, split="test"), **paired)
+    print(agents.describe("hierarchical, test", hier_test))
+
+    t1 = time.time()
+    flat = agents.make_ppo("Dialogue-v0", n_envs=n_envs, seed=args.seed, **lm)
+    flat.learn(tokens)
+    flat_train_s = time.time() - t1
+    flat_test = agents.evaluate_policy_text(flat, "Dialogue-v0", **paired)
+    print(agents.describe("flat PPO, test", flat_test))
+
+    diff, sem, n = agents.paired_difference(flat_test, hier_test)  # hierarchical - flat, per scenario
+    margin = diff / sem if sem > 0 else float("nan")
+    print(f"paired difference (hierarchical - flat): {diff:+.3f} +- {sem:.3f} over {n} scenarios = {margin:+.1f} SE")
+    result = {
+        "command": "python benchmarks/hierarchy.py " + f"--tokens {args.tokens} --eval-episodes {args.eval_episodes}",
+        "config": {
+            "tokens_budget": args.tokens,
+            "seed": args.seed,
+            "lm_ppo": lm,
+            "high_ppo": high,
+            "low_steps_per_round": low_steps,
+            "high_decisions_per_round": high_steps,
+            "n_envs": n_envs,
+            "n_high_envs": n_high_envs,
+        },
+        "tokens": {"hierarchical": tokens, "low_ppo": int(hier.low.num_timesteps), "high_rollouts": hier.high_tokens},
+        "flat_tokens": int(flat.num_timesteps),
+        "hierarchical": summary(hier_test),
+        "flat": summary(flat_test),
+        "paired": {"difference": diff, "stderr": sem, "n": n, "margin_se": margin},
+        "curves": {
+            "low": [list(p) for p in hier.low_log.history],
+            "high": [list(p) for p in hier.high_log.history],
+        },
+        "train_seconds": {"hierarchical": hier_train_s, "flat": flat_train_s},
+        "test_returns": {
+            "hierarchical": [e["reward"] for e in hier_test["episodes"]],
+            "flat": [e["reward"] for e in flat_test["episodes"]],
+        },
+    }
+    write_result(result, args.out)
+    assert np.isfinite(diff)
+
+
+if __name__ == "__main__":
+    main()
