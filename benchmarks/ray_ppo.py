@@ -13,7 +13,7 @@ curves are two runs of the same algorithm, not one run twice; what the plot can 
 whether the Ray run learns like the local one, not a difference smaller than run-to-run noise.
 Wall times mean something only on a quiet machine with ``--cpus`` free cores.
 
-    python benchmarks/ray_ppo.py [--timesteps 49152] [--workers 2] [--cpus 2] [--quick]
+    python benchmarks/ray_ppo.py [--timesteps 49152] [--workers 2] [--cpus 2] [--quick] [--plot-only]
 
 Writes ``benchmarks/results/ray_ppo_cattext.json`` and ``docs/ray_ppo_cattext.png`` (with the
 plotted numbers in ``docs/ray_ppo_cattext.json``); ``--quick`` (a smoke run whose numbers mean
@@ -23,6 +23,7 @@ nothing) writes ``*_quick`` files under ``benchmarks/results/`` only.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,12 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=2, help="CPUs Ray may use (ray.init(num_cpus=...))")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a 2-rollout smoke run on 4 slots")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the PNG from the JSON, no training")
     args = parser.parse_args()
+    if args.plot_only:
+        name = "ray_ppo_cattext_quick.json" if args.quick else "ray_ppo_cattext.json"
+        plot(json.loads((ROOT / "benchmarks" / "results" / name).read_text()))
+        return
     torch.set_num_threads(1)  # one torch thread per process, as in the Ray actors
     settings: dict[str, Any] = {"n_envs": 16, "seed": args.seed}
     timesteps = args.timesteps
@@ -100,21 +106,28 @@ def main() -> None:
         **results,
     }
     write_result(result, ROOT / "benchmarks" / "results" / f"ray_ppo_cattext{suffix}.json")
-    png = (ROOT / "benchmarks" / "results" if args.quick else ROOT / "docs") / f"ray_ppo_cattext{suffix}.png"
+    plot(result)
+
+
+def plot(result: dict[str, Any]) -> None:
+    """The two runs' curves side by side, each titled with its validation rates."""
+    cfg = result["config"]
+    suffix = "_quick" if cfg["quick"] else ""
+    png = (ROOT / "benchmarks" / "results" if cfg["quick"] else ROOT / "docs") / f"ray_ppo_cattext{suffix}.png"
     panels = []
-    for key, label in (("local", "local PPO"), ("ray", f"PPO, {args.workers} Ray rollout workers")):
-        r = results[key]
+    for key, label in (("local", "local PPO"), ("ray", f"PPO on {cfg['workers']} Ray workers")):
+        r = result[key]
         cat, grammatical = r["after"]["components"]["topic"], r["after"]["components"]["fluency"]
-        curve = Curve.from_points(r["curve"]["steps"], r["curve"]["values"])
         panels.append(
             Panel(
-                curves={label: curve},
+                curves={label: Curve.from_points(r["curve"]["steps"], r["curve"]["values"])},
                 title=f"{label}: {cat:.0%} cat, {grammatical:.0%} grammatical",
                 ylabel="mean training-episode return (max 2)",
                 ylim=(0.0, 2.05),
             )
         )
-    plot_panels(panels, png, title=f"tiny model on CatText-v0, seed {args.seed}, {timesteps:,} steps")
+    title = f"tiny model on CatText-v0, seed {cfg['seed']}, {cfg['timesteps']:,} steps each"
+    plot_panels(panels, png, title=title)
     print(f"wrote {png}")
 
 

@@ -39,7 +39,7 @@ class RayPPO(PPO):
         env: The learner's env (``agents.make_env(worker_env, n_envs, seed, env_kwargs)``); it
             gives SB3 the spaces and the slot count. :func:`make_ray_ppo` builds it.
         worker_env: The env id or factory each worker builds its slots from (slot ``i``: seed
-            ``seed + i``, as in the learner's env).
+            ``seed + i``, as in the learner's env). Required; ``load`` restores it.
         env_kwargs: Keyword arguments of ``worker_env``.
         n_workers: Rollout actors (default: the cluster's CPUs, at most ``n_envs``).
         worker_options: Ray actor options of each worker.
@@ -51,7 +51,7 @@ class RayPPO(PPO):
         self,
         policy: Any,
         env: VecEnv,
-        worker_env: str | Callable[[], gym.Env],
+        worker_env: str | Callable[[], gym.Env] | None = None,
         env_kwargs: dict[str, Any] | None = None,
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
@@ -68,6 +68,8 @@ class RayPPO(PPO):
     def _setup_model(self) -> None:
         super()._setup_model()
         if self.env is not None:
+            if self.worker_env is None:  # a default only so that SB3's load() can build the object first
+                raise ValueError("RayPPO needs worker_env: the env id or factory its rollout workers build")
             self.workers = PPORolloutWorkers(
                 self.policy,
                 self.worker_env,

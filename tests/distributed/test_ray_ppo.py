@@ -94,7 +94,7 @@ class Steps(BaseCallback):
         self.rollout_ends += 1
 
 
-def test_learn_updates_through_sb3_and_workers_get_the_new_weights(ray_local) -> None:
+def test_learn_updates_through_sb3_and_workers_get_the_new_weights(ray_local, tmp_path) -> None:
     algo = make_ray_ppo("CatText-v0", n_envs=4, n_workers=2, seed=1, learning_rate=1e-3, **SETTINGS)
     try:
         before = {k: v.clone() for k, v in algo.policy.state_dict().items()}
@@ -117,6 +117,16 @@ def test_learn_updates_through_sb3_and_workers_get_the_new_weights(ray_local) ->
             values, log_probs, _ = algo.policy.evaluate_actions(obs, torch.as_tensor(batch["actions"][:, slot, 0]))
             np.testing.assert_allclose(log_probs.numpy(), batch["log_probs"][:, slot], rtol=1e-4, atol=1e-5)
             np.testing.assert_allclose(values.numpy()[:, 0], batch["values"][:, slot], rtol=1e-4, atol=1e-5)
+    # save/load: the settings come back, new workers start from the saved weights
+    algo.save(tmp_path / "ray_ppo.zip")
+    loaded = RayPPO.load(tmp_path / "ray_ppo.zip", env=agents.make_env("CatText-v0", n_envs=4, seed=1), device="cpu")
+    try:
+        assert loaded.worker_env == "CatText-v0" and loaded.n_workers == 2 and len(loaded.workers.workers) == 2
+        assert all(torch.equal(v, algo.policy.state_dict()[k]) for k, v in loaded.policy.state_dict().items())
+        loaded.learn(64, reset_num_timesteps=False)
+        assert loaded.num_timesteps == 128 + 64
+    finally:
+        loaded.close()
 
 
 def test_make_ray_ppo_refuses_env_instances(ray_local) -> None:
