@@ -16,7 +16,7 @@ if os.environ.get("RAY_REQUIRED"):
 else:
     ray = pytest.importorskip("ray", reason="the Ray tests need the optional extra: pip install -e '.[ray]'")
 
-SETTINGS = dict(n_steps=16, batch_size=64)  # 16 steps cut CatText's episodes (up to 24 tokens) across rollouts
+SETTINGS = dict(n_steps=16, batch_size=32)  # 16 steps cut CatText's episodes (up to 24 tokens) across rollouts
 
 
 def buffer_copy(algo) -> dict[str, np.ndarray]:
