@@ -198,6 +198,20 @@ def _build(
     )
 
 
+#: :func:`make_ppo`'s algorithm settings (``agents.distributed.make_ray_ppo`` uses the same).
+PPO_DEFAULTS: dict[str, Any] = dict(
+    learning_rate=3e-4,
+    n_steps=64,
+    batch_size=512,
+    n_epochs=4,
+    gamma=1.0,
+    gae_lambda=0.95,
+    ent_coef=0.0,
+    clip_range=0.2,
+    max_grad_norm=0.5,
+)
+
+
 def make_ppo(
     env: str | gym.Env | VecEnv,
     model: Any = "tiny",
@@ -222,18 +236,7 @@ def make_ppo(
     ('PPO', 'EpisodeRolloutBuffer', 0.05)
     """
     _kl_defaults(kwargs)
-    defaults = dict(
-        learning_rate=3e-4,
-        n_steps=64,
-        batch_size=512,
-        n_epochs=4,
-        gamma=1.0,
-        gae_lambda=0.95,
-        ent_coef=0.0,
-        clip_range=0.2,
-        max_grad_norm=0.5,
-    )
-    return _build(PPO, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
+    return _build(PPO, env, model, n_envs, seed, env_kwargs, PPO_DEFAULTS, kwargs)  # type: ignore[return-value]
 
 
 def make_a2c(

@@ -262,9 +262,34 @@ def hierarchy(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n" + note
 
 
+def ray_ppo(data: dict[str, Any]) -> str:
+    """Local PPO against PPO on Ray rollout workers, same settings and seed (benchmarks/ray_ppo.py)."""
+    cfg = data["config"]
+    rows = [
+        "| tiny model on CatText-v0, same seed | mentions a cat | grammatical | mean reward (max 2) | training time |",
+        "|---|---|---|---|---|",
+    ]
+    labels = {"local": "local PPO", "ray": f"PPO, {cfg['workers']} Ray rollout workers"}
+    for key, label in labels.items():
+        r = data[key]
+        c = r["after"]["components"]
+        rows.append(
+            f"| {label}, {cfg['timesteps']:,} steps | {100 * c['topic']:.1f}% | {100 * c['fluency']:.1f}% | "
+            f"{r['after']['mean_reward']:.3f} | {r['train_seconds']:,.0f} s |"
+        )
+    note = (
+        f"{cfg['eval_episodes']} validation episodes after training; {cfg['n_envs']} slots, seed {cfg['seed']}, "
+        f"Ray on {cfg['ray_cpus']} CPUs, {data['threads']} torch thread per process; {data['date'][:10]}"
+        + (" (quick smoke run: not a measurement)" if cfg["quick"] else "")
+        + "."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_step": train_step,
     "scaling": scaling,
+    "ray_ppo": ray_ppo,
     "rollout": rollout,
     "memory": memory,
     "peer_trl": peer_trl,

@@ -122,3 +122,31 @@ def test_hierarchy_table_from_hand_made_json() -> None:
     assert lines[3] == "| flat PPO on `Dialogue-v0` (`agents.make_ppo`) | 1,536 | 1.500 ± 0.100 | 25.0% | 0.500 |"
     assert "**+0.500 ± 0.125** (+4.0 standard errors" in lines[5]
     assert "1,024 in low-level PPO rollouts, 210 written inside" in lines[5]
+
+
+def test_ray_ppo_table_from_hand_made_json() -> None:
+    def run(cat: float, grammatical: float, seconds: float) -> dict:
+        return {
+            "train_seconds": seconds,
+            "after": {"mean_reward": cat + grammatical, "components": {"topic": cat, "fluency": grammatical}},
+        }
+
+    data = {
+        "date": "2026-01-02T00:00:00+00:00",
+        "threads": 1,
+        "config": {
+            "timesteps": 4096,
+            "workers": 2,
+            "ray_cpus": 2,
+            "eval_episodes": 8,
+            "n_envs": 16,
+            "seed": 0,
+            "quick": False,
+        },
+        "local": run(0.875, 1.0, 100.4),
+        "ray": run(1.0, 0.75, 1234.0),
+    }
+    lines = tables.ray_ppo(data).splitlines()
+    assert lines[2] == "| local PPO, 4,096 steps | 87.5% | 100.0% | 1.875 | 100 s |"
+    assert lines[3] == "| PPO, 2 Ray rollout workers, 4,096 steps | 100.0% | 75.0% | 1.750 | 1,234 s |"
+    assert lines[5].startswith("8 validation episodes after training; 16 slots, seed 0, Ray on 2 CPUs")

@@ -10,6 +10,8 @@ ImportError that names the extra (``pip install 'textgym[ray]'``).
   episodes (one ``ray.put`` of the weights per update).
 * :class:`RayGRPO`, :func:`make_ray_grpo`: GRPO whose rollouts come from those workers, the
   update in the learner's process.
+* :class:`RayPPO`, :func:`make_ray_ppo`: PPO whose rollouts come from :class:`PPORolloutWorkers`
+  (actors holding a policy copy and autoresetting env slots), the update in the learner's process.
 * :class:`BusyReward`, :func:`costly_cat_text`: a reward that costs a fixed CPU time per scored
   text, for scaling benchmarks and fault tests.
 """
@@ -17,18 +19,24 @@ ImportError that names the extra (``pip install 'textgym[ray]'``).
 from agents.distributed.costly import BusyReward, costly_cat_text
 from agents.distributed.errors import WorkerDiedError, require_ray
 from agents.distributed.grpo import RayGRPO, make_ray_grpo
+from agents.distributed.ppo import RayPPO, make_ray_ppo
+from agents.distributed.ppo_rollout import PPORolloutWorkers, join_steps
 from agents.distributed.rollout import RolloutWorkers, concat_episodes
 from agents.distributed.vec_env import RayVecEnv, split_slots
 
 __all__ = [
     "BusyReward",
+    "PPORolloutWorkers",
     "RayGRPO",
+    "RayPPO",
     "RayVecEnv",
     "RolloutWorkers",
     "WorkerDiedError",
     "concat_episodes",
     "costly_cat_text",
+    "join_steps",
     "make_ray_grpo",
+    "make_ray_ppo",
     "require_ray",
     "split_slots",
 ]

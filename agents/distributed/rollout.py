@@ -93,6 +93,9 @@ class RolloutWorkers:
         ImportError: If ray is not installed.
     """
 
+    #: The actor body; subclasses with other collectors replace it and :meth:`_start`.
+    worker_class: type = RolloutWorker
+
     def __init__(
         self,
         policy: LMActorCriticPolicy,
@@ -119,7 +122,7 @@ class RolloutWorkers:
         self.bounds = [(a * group_size, b * group_size) for a, b in split_slots(n_groups, n_workers)]
         self.n_envs, self.group_size, self.max_restarts = n_envs, group_size, max_restarts
         self._args = (env, group_size, env_kwargs)
-        self._actor = ray.remote(RolloutWorker).options(**{"num_cpus": 1, **(worker_options or {})})
+        self._actor = ray.remote(self.worker_class).options(**{"num_cpus": 1, **(worker_options or {})})
         # The policy goes to the object store once; every worker builds its copy from that object.
         self._policy_ref = ray.put(_cpu_copy_source(policy))
         self._restart_rng = np.random.default_rng(seed)
@@ -143,11 +146,26 @@ class RolloutWorkers:
         Raises:
             WorkerDiedError: If a worker died more than ``max_restarts`` times in this call.
         """
-        ray = require_ray()
+        return concat_episodes(self.call_all("collect", self.put_weights(policy), seed))
+
+    @staticmethod
+    def put_weights(policy: LMActorCriticPolicy) -> Any:
+        """The policy's weights (on CPU) as one object in Ray's object store, for every worker to read."""
         weights = {k: v.detach().to("cpu") for k, v in policy.state_dict().items()}
-        weights_ref = ray.put(weights)  # one object per update, read by every worker
-        refs = [w.collect.remote(weights_ref, seed + j) for j, w in enumerate(self.workers)]
-        parts: list[Episodes | None] = [None] * len(self.workers)
+        return require_ray().put(weights)
+
+    def call_all(self, method: str, weights_ref: Any, seed: int, *args: Any) -> list[Any]:
+        """Every worker's ``method(weights_ref, seed + j, *args)``, in worker order, restarting dead ones.
+
+        A worker that dies is replaced by a fresh actor (fresh seeds for its slots) and called
+        again with the same arguments, up to ``max_restarts`` times per call.
+
+        Raises:
+            WorkerDiedError: If a worker died more than ``max_restarts`` times in this call.
+        """
+        ray = require_ray()
+        refs = [getattr(w, method).remote(weights_ref, seed + j, *args) for j, w in enumerate(self.workers)]
+        parts: list[Any] = [None] * len(self.workers)
         tries = [0] * len(self.workers)
         pending = dict(enumerate(refs))
         while pending:
@@ -160,7 +178,7 @@ class RolloutWorkers:
                     raise WorkerDiedError(
                         j,
                         f"rollout worker {j} (slots {start}..{stop - 1}) died {tries[j] + 1} times in one "
-                        "collect; no episodes were returned",
+                        f"{method}; no results were returned",
                     ) from err
                 tries[j] += 1
                 self.restarts += 1
@@ -168,8 +186,8 @@ class RolloutWorkers:
                 # its whole share is collected again, the dead attempt's partial work is lost.
                 ray.kill(self.workers[j])
                 self.workers[j] = self._start(start, stop, int(self._restart_rng.integers(2**31)))
-                pending[j] = self.workers[j].collect.remote(weights_ref, seed + j)
-        return concat_episodes([p for p in parts if p is not None])
+                pending[j] = getattr(self.workers[j], method).remote(weights_ref, seed + j, *args)
+        return parts
 
     def close(self) -> None:
         ray = require_ray()
