@@ -195,10 +195,13 @@ class _ChatFormat(_TranscriptFormat):
             raise ValueError("conversation_format='chat' needs a tokenizer with a chat template")
         self.tokenizer = tokenizer
 
+    def system_message(self, facts: str) -> dict[str, str]:
+        """The system message: the task and the shop's facts, as prose."""
+        return {"role": "system", "content": SYSTEM_PROMPT + self.text(facts)}
+
     def _render(self, facts: str, messages: Sequence[Mapping[str, str]], generation_prompt: bool) -> str:
-        system = {"role": "system", "content": SYSTEM_PROMPT + self.text(facts)}
         return self.tokenizer.apply_chat_template(
-            [system, *messages], tokenize=False, add_generation_prompt=generation_prompt
+            [self.system_message(facts), *messages], tokenize=False, add_generation_prompt=generation_prompt
         )
 
     def prompt(self, facts: str, first: str) -> str:
@@ -508,6 +511,31 @@ class DialogueEnv(TextGenEnv):
             raise RuntimeError("no episode yet: call reset()")
         opening = {"role": "user", "content": self._openings[episode.index]}
         return [opening, *({"role": t.role, "content": t.text} for t in episode.turns[1:])]
+
+    def opening_messages(self, index: int) -> list[dict[str, str]]:
+        """Scenario ``index``'s opening as the chat messages the chat format renders (``conversation_format="chat"``).
+
+        The system message holds the task and the facts, the user message the customer's first
+        utterance, both as prose; ``tokenizer.apply_chat_template(messages, add_generation_prompt=True)``
+        is the episode's prompt.
+
+        Raises:
+            ValueError: If the env uses the transcript format (it has no messages), or ``index``
+                is not a scenario of the split.
+        """
+        if not isinstance(self._format, _ChatFormat):
+            raise ValueError("opening_messages needs conversation_format='chat'; this env renders transcripts")
+        if not 0 <= index < len(self.scenarios):
+            raise ValueError(f"index {index} is out of range for the {len(self.scenarios)} scenarios of the split")
+        facts = self.scenarios[index].facts
+        return [
+            self._format.system_message(facts),
+            {"role": "user", "content": self._format.text(self._openings[index])},
+        ]
+
+    def shown_text(self, text: str) -> str:
+        """A user utterance as the conversation shows it to the agent (prose for open-vocabulary models)."""
+        return self._format.text(text)
 
     # ----- TextGenEnv hooks -----
     #: The goal bonus's component, added by :meth:`end_turn` (for ``info="numeric"``).
