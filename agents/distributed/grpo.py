@@ -42,7 +42,7 @@ class RayGRPO(GRPO):
         self,
         policy: Any,
         env: VecEnv,
-        worker_env: str | Callable[[], gym.Env],
+        worker_env: str | Callable[[], gym.Env] | None = None,
         env_kwargs: dict[str, Any] | None = None,
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
@@ -58,6 +58,8 @@ class RayGRPO(GRPO):
     def _setup_model(self) -> None:
         super()._setup_model()
         if self.env is not None:
+            if self.worker_env is None:  # a default only so that SB3's load() can build the object first
+                raise ValueError("RayGRPO needs worker_env: the env id or factory its rollout workers build")
             self.workers = RolloutWorkers(
                 self.policy,
                 self.worker_env,
