@@ -1,0 +1,85 @@
+"""Held-out accuracy of learned reward models against the hidden preference, by pooling and feedback kind.
+
+    python benchmarks/reward_accuracy.py      # writes benchmarks/results/reward_accuracy.json
+
+The setup is the slow test ``tests/rewards/test_learned_accuracy.py``'s, loaded from that file so
+the two cannot drift apart: every kind annotates the same 384 train openings x 8 grammar-made
+completions once each (rated, compared in pairs, ranked in groups of 8, or edited), noise 0.3;
+6 epochs, batch 8, learning rate 1e-3, seed 0. Accuracy is on the pairs of the validation
+openings' completions whose hidden utilities differ. The test asserts the ``"last+mean+lm"``
+row; this script also measures ``"last+mean"``, the RLHF pipeline's default (docs/rewards.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+from types import ModuleType
+
+from common import write_result
+
+from textgym.rewards import SimulatedAnnotator, train_reward_model
+from textgym.rewards.annotator import hidden_pairwise_accuracy
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST = ROOT / "tests" / "rewards" / "test_learned_accuracy.py"
+KINDS = ("rating", "preference", "ranking", "edit")
+POOLINGS = ("last+mean", "last+mean+lm")
+SETTINGS = {"noise": 0.3, "epochs": 6, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
+
+
+def load_test_setup() -> ModuleType:
+    """The accuracy test's module: its TRAIN_PROMPTS, TRAIN (384 x 8), VAL_PROMPTS and VAL (256 x 4)."""
+    spec = importlib.util.spec_from_file_location("test_learned_accuracy", TEST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure(setup: ModuleType, pooling: str, kind: str) -> dict[str, object]:
+    """Train one reward model on ``kind`` feedback with ``pooling``; its held-out accuracy and cost."""
+    records = SimulatedAnnotator(noise=SETTINGS["noise"], seed=SETTINGS["seed"]).annotate(
+        setup.TRAIN_PROMPTS, setup.TRAIN, kind
+    )
+    t0 = time.perf_counter()
+    rm = train_reward_model(
+        records,
+        epochs=SETTINGS["epochs"],
+        batch_size=SETTINGS["batch_size"],
+        learning_rate=SETTINGS["learning_rate"],
+        pooling=pooling,
+        seed=SETTINGS["seed"],
+    )
+    accuracy, n_pairs = hidden_pairwise_accuracy(rm, setup.VAL_PROMPTS, setup.VAL)
+    row = {
+        "pooling": pooling,
+        "kind": kind,
+        "records": len(records),
+        "accuracy": accuracy,
+        "n_pairs": n_pairs,
+        "seconds": time.perf_counter() - t0,
+    }
+    print(f"{pooling:>13} {kind:>10}: accuracy {accuracy:.3f} on {n_pairs} pairs ({row['seconds']:.0f} s)", flush=True)
+    return row
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "reward_accuracy.json")
+    args = parser.parse_args()
+    setup = load_test_setup()
+    t0 = time.perf_counter()
+    rows = [measure(setup, pooling, kind) for pooling in POOLINGS for kind in KINDS]
+    result = {
+        "setup": {
+            **SETTINGS,
+            "train_openings": len(setup.TRAIN_PROMPTS),
+            "completions_per_opening": len(setup.TRAIN[0]),
+            "validation_openings": len(setup.VAL_PROMPTS),
+        },
+        "rows": rows,
+        "seconds": time.perf_counter() - t0,
+    }
+    write_result(result, args.json)
