@@ -14,6 +14,7 @@ A table lives between two markers, naming its renderer and its JSON file::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -307,6 +308,8 @@ def rlhf_pipeline(data: dict[str, Any]) -> str:
 
 def reward_accuracy(data: dict[str, Any]) -> str:
     """Held-out accuracy by pooling and feedback kind (benchmarks/reward_accuracy.py)."""
+    if not data["complete"]:
+        raise ValueError("reward_accuracy: that run was cut short (complete: false); run benchmarks/reward_accuracy.py")
     kinds = ("rating", "preference", "ranking", "edit")
     acc = {(r["pooling"], r["kind"]): r["accuracy"] for r in data["rows"]}
     poolings = list(dict.fromkeys(r["pooling"] for r in data["rows"]))
@@ -319,6 +322,31 @@ def reward_accuracy(data: dict[str, Any]) -> str:
     note = (
         f"{'/'.join(f'{n:,}' for n in pairs)} held-out pairs; `python benchmarks/reward_accuracy.py` "
         f"{_ran(data)} ({len(data['rows'])} reward models)."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def pretrain(data: dict[str, Any]) -> str:
+    """The tiny model's pretraining metrics (``python -m textgym.models.pretrain --json``).
+
+    The report names its weights by SHA-256; the note says whether they are the shipped ones
+    (``textgym/models/tiny/model.safetensors``), so a report of another run cannot pass as theirs.
+    """
+    m, cfg = data["metrics"], data["config"]
+    shipped = hashlib.sha256((ROOT / "textgym" / "models" / "tiny" / "model.safetensors").read_bytes()).hexdigest()
+    rows = [
+        f"| held-out perplexity | grammatical rate of free samples ({cfg['eval_samples']}) "
+        "| CatText completions that mention a cat | CatText completions that are grammatical |",
+        "|---|---|---|---|",
+        f"| {m['heldout_perplexity']:.3f} | {100 * m['grammatical_rate']:.1f}% | {100 * m['cattext_cat_rate']:.1f}% "
+        f"| {100 * m['cattext_grammatical_rate']:.1f}% |",
+    ]
+    which = "the shipped weights" if data["weights_sha256"] == shipped else "**not** the shipped weights"
+    threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
+    note = (
+        f"`{data['command']}` ({cfg['train_docs']:,} documents, {cfg['steps']:,} steps, seed {cfg['seed']}) took "
+        f"{m['seconds'] / 60:.0f} min on {threads}, {data['date'][:10]}; it wrote {which} "
+        f"(SHA-256 {data['weights_sha256'][:12]}…)."
     )
     return "\n".join(rows) + "\n\n" + note + "\n"
 
@@ -337,6 +365,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "summarization": summarization,
     "rlhf_pipeline": rlhf_pipeline,
     "reward_accuracy": reward_accuracy,
+    "pretrain": pretrain,
 }
 
 

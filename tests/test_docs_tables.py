@@ -1,5 +1,6 @@
 """Every measured table in README.md and docs/ equals its rendering from the benchmark's JSON."""
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -169,7 +170,9 @@ def test_reward_accuracy_table_from_hand_made_json() -> None:
         {"pooling": "b", "kind": k, "accuracy": a, "n_pairs": 1027}
         for k, a in zip(kinds, (0.9, 0.7, 0.8, 0.95), strict=True)
     ]
-    lines = tables.reward_accuracy({**RUN, "rows": rows}).splitlines()
+    with pytest.raises(ValueError, match="cut short"):
+        tables.reward_accuracy({**RUN, "rows": rows[:5], "complete": False})
+    lines = tables.reward_accuracy({**RUN, "rows": rows, "complete": True}).splitlines()
     assert lines[0] == "| pooling | rating | preference | ranking | edit |"
     # The best of each column is bold; a tie bolds both.
     assert lines[2] == '| `"a"` | 0.800 | **0.800** | **0.800** | 0.800 |'
@@ -178,3 +181,29 @@ def test_reward_accuracy_table_from_hand_made_json() -> None:
         lines[5] == "1,027 held-out pairs; `python benchmarks/reward_accuracy.py` took 1,234 s on 1 thread, 2026-01-02 "
         "(8 reward models)."
     )
+
+
+def test_pretrain_table_from_hand_made_json() -> None:
+    shipped = hashlib.sha256((ROOT / "textgym" / "models" / "tiny" / "model.safetensors").read_bytes()).hexdigest()
+    data = {
+        **RUN,
+        "command": "python -m textgym.models.pretrain",
+        "config": {"eval_samples": 500, "train_docs": 60000, "steps": 3000, "seed": 0},
+        "metrics": {
+            "heldout_perplexity": 3.8964,
+            "grammatical_rate": 0.956,
+            "cattext_cat_rate": 0.09,
+            "cattext_grammatical_rate": 0.944,
+            "seconds": 1860.0,
+        },
+        "weights_sha256": shipped,
+    }
+    lines = tables.pretrain(data).splitlines()
+    assert "| grammatical rate of free samples (500) |" in lines[0]
+    assert lines[2] == "| 3.896 | 95.6% | 9.0% | 94.4% |"
+    assert lines[4].startswith(
+        "`python -m textgym.models.pretrain` (60,000 documents, 3,000 steps, seed 0) took 31 min"
+    )
+    assert f"it wrote the shipped weights (SHA-256 {shipped[:12]}" in lines[4]
+    # A report of other weights says so, so its table cannot pass for the shipped model's.
+    assert "**not** the shipped weights" in tables.pretrain({**data, "weights_sha256": "0" * 64})
