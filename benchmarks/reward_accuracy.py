@@ -26,12 +26,11 @@ from textgym.rewards.annotator import hidden_pairwise_accuracy
 ROOT = Path(__file__).resolve().parent.parent
 TEST = ROOT / "tests" / "rewards" / "test_learned_accuracy.py"
 KINDS = ("rating", "preference", "ranking", "edit")
-POOLINGS = ("last+mean", "last+mean+lm")
-SETTINGS = {"noise": 0.3, "epochs": 6, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
+POOLINGS = ("last+mean", "last+mean+lm")  # the RLHF pipeline's default, and the test's (its POOLING)
 
 
 def load_test_setup() -> ModuleType:
-    """The accuracy test's module: its TRAIN_PROMPTS, TRAIN (384 x 8), VAL_PROMPTS and VAL (256 x 4)."""
+    """The accuracy test's module: its SETTINGS, TRAIN_PROMPTS, TRAIN (384 x 8), VAL_PROMPTS and VAL (256 x 4)."""
     spec = importlib.util.spec_from_file_location("test_learned_accuracy", TEST)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -40,17 +39,16 @@ def load_test_setup() -> ModuleType:
 
 def measure(setup: ModuleType, pooling: str, kind: str) -> dict[str, object]:
     """Train one reward model on ``kind`` feedback with ``pooling``; its held-out accuracy and cost."""
-    records = SimulatedAnnotator(noise=SETTINGS["noise"], seed=SETTINGS["seed"]).annotate(
-        setup.TRAIN_PROMPTS, setup.TRAIN, kind
-    )
+    s = setup.SETTINGS  # the test's settings, so the two measure the same thing
+    records = SimulatedAnnotator(noise=s["noise"], seed=s["seed"]).annotate(setup.TRAIN_PROMPTS, setup.TRAIN, kind)
     t0 = time.perf_counter()
     rm = train_reward_model(
         records,
-        epochs=SETTINGS["epochs"],
-        batch_size=SETTINGS["batch_size"],
-        learning_rate=SETTINGS["learning_rate"],
+        epochs=s["epochs"],
+        batch_size=s["batch_size"],
+        learning_rate=s["learning_rate"],
         pooling=pooling,
-        seed=SETTINGS["seed"],
+        seed=s["seed"],
     )
     accuracy, n_pairs = hidden_pairwise_accuracy(rm, setup.VAL_PROMPTS, setup.VAL)
     row = {
@@ -80,7 +78,7 @@ if __name__ == "__main__":
             # by a time limit keeps what it measured; the docs table renders only a complete file.
             result = {
                 "setup": {
-                    **SETTINGS,
+                    **setup.SETTINGS,
                     "train_openings": len(setup.TRAIN_PROMPTS),
                     "completions_per_opening": len(setup.TRAIN[0]),
                     "validation_openings": len(setup.VAL_PROMPTS),
