@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmarks: timing and prompt batches."""
+"""Shared helpers of the benchmarks and the examples' ``--json``: timing, prompt batches, result files."""
 
 from __future__ import annotations
 
@@ -66,3 +66,23 @@ def write_result(result: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def evaluation_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """An ``agents.evaluate_policy_text`` result without its episodes: mean, standard error, components, count."""
+    from agents import standard_error  # here, not at the top: the timing benchmarks need no agents import
+
+    return {
+        "mean_reward": result["mean_reward"],
+        "standard_error": standard_error(result),
+        "components": result["components"],
+        "n_episodes": len(result["episodes"]),
+    }
+
+
+def paired(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``agents.paired_difference(before, after)`` as a JSON record: mean gain, its standard error, pairs."""
+    from agents import paired_difference
+
+    gain, sem, n = paired_difference(before, after)
+    return {"gain": gain, "standard_error": sem, "n_pairs": n}

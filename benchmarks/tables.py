@@ -14,6 +14,7 @@ A table lives between two markers, naming its renderer and its JSON file::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -286,6 +287,137 @@ def ray_ppo(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
+def _pm(r: dict[str, Any], digits: int = 3, bold: bool = False) -> str:
+    """``mean ± standard error`` of an evaluation summary (benchmarks/common.evaluation_summary)."""
+    mean = f"{r['mean_reward']:.{digits}f}"
+    return f"{f'**{mean}**' if bold else mean} ± {r['standard_error']:.{digits}f}"
+
+
+def _ran(data: dict[str, Any]) -> str:
+    """How a run was made: its seconds, threads and date (benchmarks/common.write_result)."""
+    threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
+    smoke = " (a `--smoke` run: not a measurement)" if data.get("args", {}).get("smoke") else ""
+    return f"took {data['seconds']:,.0f} s on {threads}, {data['date'][:10]}{smoke}"
+
+
+def dialogue(data: dict[str, Any]) -> str:
+    """Test-split reward before/after PPO on Dialogue-v0 (``examples/dialogue.py --json``)."""
+    a, before, after, gain = data["args"], data["before"], data["after"], data["gain"]
+    critic = "separate critic trunk" if a["separate_critic"] else "value head on the policy's trunk"
+
+    def row(label: str, r: dict[str, Any], bold: bool) -> str:
+        c = r["components"]
+        return (
+            f"| {label} | {_pm(r, bold=bold)} | {100 * c['success']:.1f}% | {c['helpfulness']:.3f} | "
+            f"{c['fluency']:.2f} |"
+        )
+
+    rows = [
+        f"| {a['model']} model on {a['env_id'].split('/')[-1]}, {before['n_episodes']} test episodes | reward "
+        "| goal met | helpful turns / episode | grammatical turns / episode |",
+        "|---|---|---|---|---|",
+        row("base model", before, False),
+        row(f"after PPO, {a['total_timesteps']:,} steps", after, True),
+    ]
+    note = (
+        f"Paired gain **{gain['gain']:+.3f}** ± {gain['standard_error']:.3f} over {gain['n_pairs']} episodes. "
+        f"`python examples/dialogue.py` (lr {a['learning_rate']:g}, KL {a['kl_coef']:g}, {critic}) {_ran(data)}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def summarization(data: dict[str, Any]) -> str:
+    """Test-split ROUGE of the pretrained, supervised and PPO models (``examples/summarization.py --json``)."""
+    a = data["args"]
+    rows = [
+        f"| {a['model']} model on {a['env_id'].split('/')[-1]}, {data['after']['n_episodes']} test reports "
+        "| ROUGE (mean of 1/2/L F1) |",
+        "|---|---|",
+        f"| pretrained | {_pm(data['pretrained'])} |",
+    ]
+    if data["supervised"] is not None:
+        rows.append(f"| supervised, {a['sft_steps']} steps (PPO's start) | {_pm(data['supervised'])} |")
+    rows.append(f"| after PPO, {a['total_timesteps']:,} steps | {_pm(data['after'], bold=True)} |")
+    start, whole = data["gain_over_start"], data["gain_over_pretrained"]
+    note = f"PPO's paired gain over its start: **{start['gain']:+.3f}** ± {start['standard_error']:.3f}"
+    if data["supervised"] is not None:
+        note += f"; over the pretrained model: {whole['gain']:+.3f} ± {whole['standard_error']:.3f}"
+    note += (
+        f". `python examples/summarization.py` (lr {a['learning_rate']:g}, KL {a['kl_coef']:g} to PPO's start) "
+        f"{_ran(data)}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def rlhf_pipeline(data: dict[str, Any]) -> str:
+    """Hidden-preference score of the base model and each PPO seed (``examples/rlhf_pipeline.py --json``)."""
+    names = ("grammar", "cat", "place", "short")
+
+    def row(label: str, r: dict[str, Any]) -> str:
+        return f"| {label} | {_pm(r)} | " + " | ".join(f"{r['components'][n]:.2f}" for n in names) + " |"
+
+    rows = [
+        "| | hidden preference (of 4) | grammatical | cat | place | short |",
+        "|---|---|---|---|---|---|",
+        row("base model", data["before"]),
+        *(row(f"PPO, seed {r['seed']}", r) for r in data["ppo"]),
+        f"| **margin over the base model** | **{data['margin_mean']:+.3f}** ± {data['margin_standard_error']:.3f} "
+        f"across seeds ({', '.join(f'{m:+.3f}' for m in data['margins'])}) | | | | |",
+    ]
+    a = data["args"]
+    note = (
+        f"Reward model ({a['feedback']} feedback, `pooling={a['rm_pooling']!r}`): it orders "
+        f"**{100 * data['rm_accuracy']:.1f}%** of {data['rm_accuracy_pairs']:,} pairs of held-out completions as "
+        f"the hidden preference does. `python examples/rlhf_pipeline.py` {_ran(data)}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def reward_accuracy(data: dict[str, Any]) -> str:
+    """Held-out accuracy by pooling and feedback kind (benchmarks/reward_accuracy.py)."""
+    if not data["complete"]:
+        raise ValueError("reward_accuracy: that run was cut short (complete: false); run benchmarks/reward_accuracy.py")
+    kinds = ("rating", "preference", "ranking", "edit")
+    acc = {(r["pooling"], r["kind"]): r["accuracy"] for r in data["rows"]}
+    poolings = list(dict.fromkeys(r["pooling"] for r in data["rows"]))
+    best = {k: max(acc[p, k] for p in poolings) for k in kinds}
+    rows = ["| pooling | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+    for p in poolings:
+        cells = [f"**{acc[p, k]:.3f}**" if acc[p, k] == best[k] else f"{acc[p, k]:.3f}" for k in kinds]
+        rows.append(f'| `"{p}"` | ' + " | ".join(cells) + " |")
+    pairs = sorted({r["n_pairs"] for r in data["rows"]})
+    note = (
+        f"{'/'.join(f'{n:,}' for n in pairs)} held-out pairs; `python benchmarks/reward_accuracy.py` "
+        f"{_ran(data)} ({len(data['rows'])} reward models)."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def pretrain(data: dict[str, Any]) -> str:
+    """The tiny model's pretraining metrics (``python -m textgym.models.pretrain --json``).
+
+    The report names its weights by SHA-256; the note says whether they are the shipped ones
+    (``textgym/models/tiny/model.safetensors``), so a report of another run cannot pass as theirs.
+    """
+    m, cfg = data["metrics"], data["config"]
+    shipped = hashlib.sha256((ROOT / "textgym" / "models" / "tiny" / "model.safetensors").read_bytes()).hexdigest()
+    rows = [
+        f"| held-out perplexity | grammatical rate of free samples ({cfg['eval_samples']}) "
+        "| CatText completions that mention a cat | CatText completions that are grammatical |",
+        "|---|---|---|---|",
+        f"| {m['heldout_perplexity']:.3f} | {100 * m['grammatical_rate']:.1f}% | {100 * m['cattext_cat_rate']:.1f}% "
+        f"| {100 * m['cattext_grammatical_rate']:.1f}% |",
+    ]
+    which = "the shipped weights" if data["weights_sha256"] == shipped else "**not** the shipped weights"
+    threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
+    note = (
+        f"`{data['command']}` ({cfg['train_docs']:,} documents, {cfg['steps']:,} steps, seed {cfg['seed']}) took "
+        f"{m['seconds'] / 60:.0f} min on {threads}, {data['date'][:10]}; it wrote {which} "
+        f"(SHA-256 {data['weights_sha256'][:12]}…)."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_step": train_step,
     "scaling": scaling,
@@ -298,6 +430,11 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "main_command": main_command,
     "train_classify": train_classify,
     "hierarchy": hierarchy,
+    "dialogue": dialogue,
+    "summarization": summarization,
+    "rlhf_pipeline": rlhf_pipeline,
+    "reward_accuracy": reward_accuracy,
+    "pretrain": pretrain,
 }
 
 

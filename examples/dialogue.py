@@ -12,10 +12,12 @@ correctly more often. We measure the reward on held-out **test** scenarios befor
 
     python examples/dialogue.py            # full run (see docs/agents.md for timings)
     python examples/dialogue.py --smoke    # < 60 s: checks the pipeline, learns little
+    python examples/dialogue.py --json benchmarks/results/dialogue.json   # docs/agents.md's table
 """
 
 from __future__ import annotations
 
+import runpy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,7 @@ class Args:
     eval_episodes: int = 512  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
     out: str = "."  # folder for the plot
+    json: str = ""  # also write the measured numbers here (docs/agents.md's table is rendered from them)
     smoke: bool = False
 
 
@@ -86,7 +89,19 @@ if __name__ == "__main__":
     gain, sem, n = agents.paired_difference(before, after)
     print(f"gain {gain:+.3f} +- {sem:.3f} (paired over {n} test episodes)\n")
     print(agents.sample_table(before, after, n=3))
-    print(f"\n{time.time() - t0:.0f} s in all")
+    seconds = time.time() - t0
+    print(f"\n{seconds:.0f} s in all")
+    if args.json:  # benchmarks/common.py by path: examples/ is no package
+        common = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "common.py"))
+        result = {
+            "example": "examples/dialogue.py",
+            "args": vars(args),
+            "seconds": seconds,
+            "before": common["evaluation_summary"](before),
+            "after": common["evaluation_summary"](after),
+            "gain": common["paired"](before, after),
+        }
+        common["write_result"](result, Path(args.json))
 
     # --- 5. plot ---
     png = plot_panels(

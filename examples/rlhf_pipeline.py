@@ -16,10 +16,13 @@ al. (2017) and Ziegler et al. (2019), scaled down:
     python examples/rlhf_pipeline.py                      # full run (~6.5 min on 2 CPU cores: 3 PPO seeds)
     python examples/rlhf_pipeline.py --feedback edit      # or rating / preference / ranking
     python examples/rlhf_pipeline.py --smoke              # < 60 s: checks the pipeline, learns little
+    python examples/rlhf_pipeline.py --json benchmarks/results/rlhf_pipeline.json   # docs/rewards.md's table
 """
 
 from __future__ import annotations
 
+import dataclasses
+import runpy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +68,7 @@ class Args:
     eval_episodes: int = 256  # test episodes; episode j uses seed 10_000 + j, before and after
     seed: int = 0
     out: str = "runs/rlhf_pipeline"
+    json: str = ""  # also write the measured numbers here (docs/rewards.md's table is rendered from them)
     smoke: bool = False
 
 
@@ -152,7 +156,8 @@ def main(args: Args) -> dict:
     print(agents.sample_table(before, runs[0][1], n=3, labels=("base", "after")))
     margins = np.array([result["mean_reward"] - before["mean_reward"] for _, result in runs])
     spread = margins.std(ddof=1) / np.sqrt(len(margins)) if len(margins) > 1 else 0.0
-    print(f"\n{time.time() - t0:.0f} s in all")
+    seconds = time.time() - t0
+    print(f"\n{seconds:.0f} s in all")
     print(
         f"hidden-preference score: base {before['mean_reward']:.3f} -> "
         f"PPO {before['mean_reward'] + margins.mean():.3f} "
@@ -191,6 +196,23 @@ def main(args: Args) -> dict:
         out / "rlhf_pipeline.png",
     )
     print(f"plot saved to {png} (numbers in {png.with_suffix('.json')})")
+    if args.json:  # benchmarks/common.py by path: examples/ is no package
+        common = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "common.py"))
+        result = {
+            "example": "examples/rlhf_pipeline.py",
+            "args": dataclasses.asdict(args),
+            "seconds": seconds,
+            "rm_accuracy": rm_accuracy,
+            "rm_accuracy_pairs": n_pairs,
+            "before": common["evaluation_summary"](before),
+            "ppo": [
+                {"seed": args.seed + k, **common["evaluation_summary"](result)} for k, (_, result) in enumerate(runs)
+            ],
+            "margins": margins.tolist(),
+            "margin_mean": float(margins.mean()),
+            "margin_standard_error": float(spread),
+        }
+        common["write_result"](result, Path(args.json))
     return {
         "rm_accuracy": rm_accuracy,
         "before": before["mean_reward"],

@@ -14,10 +14,12 @@ measure it on the held-out **test** split for the pretrained model, the supervis
     python examples/summarization.py            # full run (see docs/agents.md for timings)
     python examples/summarization.py --smoke    # < 60 s: checks the pipeline, learns little
     python examples/summarization.py --sft-steps 0   # PPO from the pretrained model
+    python examples/summarization.py --json benchmarks/results/summarization.json   # docs/agents.md's table
 """
 
 from __future__ import annotations
 
+import runpy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,7 @@ class Args:
     eval_episodes: int = 512  # test episodes; episode j uses seed 10_000 + j, the same before and after
     seed: int = 0
     out: str = "."  # folder for the plot
+    json: str = ""  # also write the measured numbers here (docs/agents.md's table is rendered from them)
     smoke: bool = False
 
 
@@ -115,7 +118,21 @@ if __name__ == "__main__":
         print(f"gain over the pretrained model: {gain:+.3f} +- {sem:.3f}")
     print()
     print(agents.sample_table(before, after, n=3))
-    print(f"\n{time.time() - t0:.0f} s in all")
+    seconds = time.time() - t0
+    print(f"\n{seconds:.0f} s in all")
+    if args.json:  # benchmarks/common.py by path: examples/ is no package
+        common = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "common.py"))
+        result = {
+            "example": "examples/summarization.py",
+            "args": vars(args),
+            "seconds": seconds,
+            "pretrained": common["evaluation_summary"](pretrained),
+            "supervised": common["evaluation_summary"](before) if args.sft_steps else None,
+            "after": common["evaluation_summary"](after),
+            "gain_over_start": common["paired"](before, after),
+            "gain_over_pretrained": common["paired"](pretrained, after),
+        }
+        common["write_result"](result, Path(args.json))
 
     # --- 5. plot ---
     bars = {"pretrained": pretrained["mean_reward"]}

@@ -1,5 +1,6 @@
 """Every measured table in README.md and docs/ equals its rendering from the benchmark's JSON."""
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -150,3 +151,127 @@ def test_ray_ppo_table_from_hand_made_json() -> None:
     assert lines[2] == "| local PPO, 4,096 steps | 87.5% | 100.0% | 1.875 | 100 s |"
     assert lines[3] == "| PPO, 2 Ray rollout workers, 4,096 steps | 100.0% | 75.0% | 1.750 | 1,234 s |"
     assert lines[5].startswith("8 validation episodes after training; 16 slots, seed 0, Ray on 2 CPUs")
+
+
+def _summary(mean: float, sem: float, n: int = 4, **components: float) -> dict:
+    return {"mean_reward": mean, "standard_error": sem, "components": components, "n_episodes": n}
+
+
+RUN = {"seconds": 1234.4, "threads": 1, "date": "2026-01-02T00:00:00+00:00"}
+
+
+def test_dialogue_table_from_hand_made_json() -> None:
+    c = {"helpfulness": 0.5, "fluency": 2.0, "length": -0.1}
+    data = {
+        **RUN,
+        "args": {
+            "model": "tiny",
+            "env_id": "textgym/Dialogue-v0",
+            "total_timesteps": 98304,
+            "learning_rate": 3e-4,
+            "kl_coef": 0.05,
+            "separate_critic": True,
+        },
+        "before": _summary(1.25, 0.0333, success=0.125, **c),
+        "after": _summary(1.5, 0.04, success=0.375, **{**c, "helpfulness": 0.75}),
+        "gain": {"gain": 0.25, "standard_error": 0.03, "n_pairs": 4},
+    }
+    lines = tables.dialogue(data).splitlines()
+    assert lines[0].startswith("| tiny model on Dialogue-v0, 4 test episodes | reward | goal met |")
+    assert lines[2] == "| base model | 1.250 ± 0.033 | 12.5% | 0.500 | 2.00 |"
+    assert lines[3] == "| after PPO, 98,304 steps | **1.500** ± 0.040 | 37.5% | 0.750 | 2.00 |"
+    assert lines[5].startswith(
+        "Paired gain **+0.250** ± 0.030 over 4 episodes. `python examples/dialogue.py` (lr 0.0003"
+    )
+    assert "separate critic trunk) took 1,234 s on 1 thread, 2026-01-02." in lines[5]
+
+
+def test_summarization_table_from_hand_made_json() -> None:
+    args = {"model": "tiny", "env_id": "textgym/Summarization-v0", "sft_steps": 400, "total_timesteps": 24576}
+    data = {
+        **RUN,
+        "args": {**args, "learning_rate": 1e-4, "kl_coef": 0.05, "smoke": False},
+        "pretrained": _summary(0.25, 0.005),
+        "supervised": _summary(0.75, 0.009),
+        "after": _summary(0.8, 0.0084),
+        "gain_over_start": {"gain": 0.05, "standard_error": 0.011, "n_pairs": 4},
+        "gain_over_pretrained": {"gain": 0.55, "standard_error": 0.012, "n_pairs": 4},
+    }
+    lines = tables.summarization(data).splitlines()
+    assert lines[2:5] == [
+        "| pretrained | 0.250 ± 0.005 |",
+        "| supervised, 400 steps (PPO's start) | 0.750 ± 0.009 |",
+        "| after PPO, 24,576 steps | **0.800** ± 0.008 |",
+    ]
+    assert lines[6].startswith(
+        "PPO's paired gain over its start: **+0.050** ± 0.011; over the pretrained model: +0.550"
+    )
+    data["supervised"], data["args"]["smoke"] = None, True  # --sft-steps 0: no supervised row; a smoke run says so
+    text = tables.summarization(data)
+    assert "supervised" not in text and "over the pretrained model" not in text and "not a measurement" in text
+
+
+def test_rlhf_pipeline_table_from_hand_made_json() -> None:
+    feats = {"grammar": 0.9, "cat": 0.125, "place": 0.5, "short": 1.0}
+    data = {
+        **RUN,
+        "args": {"feedback": "ranking", "rm_pooling": "last+mean"},
+        "rm_accuracy": 0.93,
+        "rm_accuracy_pairs": 1027,
+        "before": _summary(2.5, 0.04, **feats),
+        "ppo": [{"seed": 0, **_summary(3.5, 0.02, **feats)}, {"seed": 1, **_summary(3.0, 0.03, **feats)}],
+        "margins": [1.0, 0.5],
+        "margin_mean": 0.75,
+        "margin_standard_error": 0.25,
+    }
+    lines = tables.rlhf_pipeline(data).splitlines()
+    assert lines[2] == "| base model | 2.500 ± 0.040 | 0.90 | 0.12 | 0.50 | 1.00 |"
+    assert lines[4] == "| PPO, seed 1 | 3.000 ± 0.030 | 0.90 | 0.12 | 0.50 | 1.00 |"
+    assert lines[5] == "| **margin over the base model** | **+0.750** ± 0.250 across seeds (+1.000, +0.500) | | | | |"
+    assert "orders **93.0%** of 1,027 pairs" in lines[7]
+
+
+def test_reward_accuracy_table_from_hand_made_json() -> None:
+    kinds = ("rating", "preference", "ranking", "edit")
+    rows = [{"pooling": "a", "kind": k, "accuracy": 0.8, "n_pairs": 1027} for k in kinds]
+    rows += [
+        {"pooling": "b", "kind": k, "accuracy": a, "n_pairs": 1027}
+        for k, a in zip(kinds, (0.9, 0.7, 0.8, 0.95), strict=True)
+    ]
+    with pytest.raises(ValueError, match="cut short"):
+        tables.reward_accuracy({**RUN, "rows": rows[:5], "complete": False})
+    lines = tables.reward_accuracy({**RUN, "rows": rows, "complete": True}).splitlines()
+    assert lines[0] == "| pooling | rating | preference | ranking | edit |"
+    # The best of each column is bold; a tie bolds both.
+    assert lines[2] == '| `"a"` | 0.800 | **0.800** | **0.800** | 0.800 |'
+    assert lines[3] == '| `"b"` | **0.900** | 0.700 | **0.800** | **0.950** |'
+    assert (
+        lines[5] == "1,027 held-out pairs; `python benchmarks/reward_accuracy.py` took 1,234 s on 1 thread, 2026-01-02 "
+        "(8 reward models)."
+    )
+
+
+def test_pretrain_table_from_hand_made_json() -> None:
+    shipped = hashlib.sha256((ROOT / "textgym" / "models" / "tiny" / "model.safetensors").read_bytes()).hexdigest()
+    data = {
+        **RUN,
+        "command": "python -m textgym.models.pretrain",
+        "config": {"eval_samples": 500, "train_docs": 60000, "steps": 3000, "seed": 0},
+        "metrics": {
+            "heldout_perplexity": 3.8964,
+            "grammatical_rate": 0.956,
+            "cattext_cat_rate": 0.09,
+            "cattext_grammatical_rate": 0.944,
+            "seconds": 1860.0,
+        },
+        "weights_sha256": shipped,
+    }
+    lines = tables.pretrain(data).splitlines()
+    assert "| grammatical rate of free samples (500) |" in lines[0]
+    assert lines[2] == "| 3.896 | 95.6% | 9.0% | 94.4% |"
+    assert lines[4].startswith(
+        "`python -m textgym.models.pretrain` (60,000 documents, 3,000 steps, seed 0) took 31 min"
+    )
+    assert f"it wrote the shipped weights (SHA-256 {shipped[:12]}" in lines[4]
+    # A report of other weights says so, so its table cannot pass for the shipped model's.
+    assert "**not** the shipped weights" in tables.pretrain({**data, "weights_sha256": "0" * 64})

@@ -9,6 +9,7 @@ rollouts), every value is finite, and the bars are the before/after scores the s
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -73,6 +74,14 @@ EXPECTED: dict[str, dict] = {
     "record_video": {"x": [[1024, 2048], []], "printed": {}},
 }
 
+# Scripts with a --json flag (the docs tables are rendered from its file): the JSON record whose
+# mean must equal each printed line's, as {record: printed tag}; "ppo.0" is the first of a list.
+JSON_PRINTED: dict[str, dict[str, str]] = {
+    "dialogue": {"before": "before PPO", "after": "after PPO"},
+    "summarization": {"pretrained": "pretrained", "supervised": "supervised", "after": "after PPO"},
+    "rlhf_pipeline": {"before": "base model", "ppo.0": "PPO, seed 0"},
+}
+
 
 def load(script: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"example_{script.stem}", script)
@@ -84,6 +93,8 @@ def load(script: Path) -> ModuleType:
 
 def test_every_example_has_expectations() -> None:
     assert {s.stem for s in SCRIPTS} == set(EXPECTED), "add the new example's expected outputs to EXPECTED"
+    with_json = {s.stem for s in SCRIPTS if "json" in {f.name for f in dataclasses.fields(load(s).Args)}}
+    assert with_json == set(JSON_PRINTED), "add the example's --json records to JSON_PRINTED"
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
@@ -95,6 +106,11 @@ def test_example_flags_smoke_and_out(script: Path) -> None:
         assert getattr(args, name) == value, name
     full = parse_args(module.Args, module.__doc__, argv=[], smoke=module.SMOKE)
     assert full == module.Args() and not full.smoke
+
+
+def module_smoke(script: Path) -> dict:
+    """The script's --smoke overrides."""
+    return load(script).SMOKE
 
 
 def printed_means(stdout: str) -> dict[str, str]:
@@ -109,6 +125,8 @@ def test_example_runs_with_smoke_and_writes_its_numbers(script: Path, tmp_path: 
     if script.stem == "record_video":
         pytest.importorskip("moviepy", reason="video recording needs moviepy: pip install -e '.[video]'")
     cmd = [sys.executable, str(script), "--smoke", "--out", str(tmp_path)]
+    if script.stem in JSON_PRINTED:
+        cmd += ["--json", str(tmp_path / "result.json")]
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     output = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -139,6 +157,14 @@ def test_example_runs_with_smoke_and_writes_its_numbers(script: Path, tmp_path: 
         assert list(bars) == list(expected["printed"])
         for bar, tag in expected["printed"].items():
             assert f"{bars[bar]:.3f}" == printed[tag], (bar, printed)  # the same number, printed to 3 decimals
+    if script.stem in JSON_PRINTED:  # the numbers a docs table is rendered from are the printed ones
+        result = json.loads((tmp_path / "result.json").read_text())
+        assert result["args"]["smoke"] and result["seconds"] > 0 and result["threads"] >= 1, result
+        for key, tag in JSON_PRINTED[script.stem].items():
+            name, _, index = key.partition(".")
+            record = result[name][int(index)] if index else result[name]
+            assert f"{record['mean_reward']:.3f}" == printed[tag], (key, printed)
+            assert record["n_episodes"] == module_smoke(script)["eval_episodes"]
     if script.stem == "sb3_stock_agents":  # one curve per SB3 agent, each from its own Monitor log
         assert [label.split()[0] for label in plotted["panels"][0]["curves"]] == ["PPO", "A2C", "DQN"]
         assert list(plotted["panels"][0]["baselines"]) == ["random policy"]

@@ -1,4 +1,6 @@
+import hashlib
 import importlib.util
+import json
 import math
 
 import pytest
@@ -7,6 +9,7 @@ from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from textgym.models import TINY_DIR, load_model, load_tokenizer
 from textgym.models.pretrain import PretrainConfig, pretrain
+from textgym.models.pretrain import main as pretrain_main
 
 
 def test_tiny_model_and_tokenizer_are_standard_transformers_objects() -> None:
@@ -39,6 +42,19 @@ def test_pretrain_pipeline_runs_end_to_end(tmp_path) -> None:
     assert 0 <= metrics["grammatical_rate"] <= 1
     reloaded = load_model(str(tmp_path))
     assert reloaded.config.n_embd == 32
+
+
+def test_pretrain_json_report_names_the_weights_it_wrote(tmp_path, capsys) -> None:
+    out, report = tmp_path / "model", tmp_path / "report.json"
+    argv = ["--out", str(out), "--steps", "3", "--train-docs", "3000", "--eval-samples", "4", "--json", str(report)]
+    pretrain_main(argv)
+    data = json.loads(report.read_text())
+    assert data["weights_sha256"] == hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+    assert data["config"]["steps"] == 3 and data["config"]["out"] == str(out) and data["threads"] >= 1
+    printed = capsys.readouterr().out
+    # The report holds the numbers the run printed.
+    assert f"held-out perplexity:            {data['metrics']['heldout_perplexity']:.3f}" in printed
+    assert f"CatText completions with a cat: {data['metrics']['cattext_cat_rate']:.1%}" in printed
 
 
 @pytest.mark.skipif(

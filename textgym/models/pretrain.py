@@ -4,12 +4,18 @@ Steps: generate a seeded corpus from the project's grammar; train a word-level t
 it; pretrain a small GPT-2 (``GPT2LMHeadModel``) with next-token cross-entropy; then report
 held-out perplexity, the grammatical rate of freely sampled documents, and how often the
 model's CatText completions mention a cat. Weights (safetensors) and tokenizer are written to
-``textgym/models/tiny`` (or ``--out``).
+``textgym/models/tiny`` (or ``--out``). ``--json PATH`` also writes the settings, the metrics,
+the run's versions and the SHA-256 of the written weights, which docs/models.md's table is
+rendered from (``benchmarks/tables.py``; its test checks the hash against the shipped weights).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
+import hashlib
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -17,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import transformers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerBase
 
 from textgym.data import generate_corpus, is_grammatical, mentions_cat, story_openings, vocabulary
@@ -191,6 +198,27 @@ def pretrain(cfg: PretrainConfig) -> dict[str, float]:
     return metrics
 
 
+def weights_sha256(out: Path) -> str:
+    """SHA-256 of the ``model.safetensors`` in ``out``: which weights a report describes."""
+    return hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+
+
+def write_report(cfg: PretrainConfig, metrics: dict[str, float], path: Path) -> None:
+    """Write the run's settings, metrics, versions, threads, date and weights' hash as JSON."""
+    report = {
+        "command": "python -m textgym.models.pretrain",
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(cfg).items()},
+        "metrics": metrics,
+        "weights_sha256": weights_sha256(cfg.out),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "threads": torch.get_num_threads(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -200,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-docs", type=int, default=defaults.train_docs)
     parser.add_argument("--eval-samples", type=int, default=defaults.eval_samples)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--json", type=Path, default=None, help="also write the run's report (JSON) here")
     args = parser.parse_args(argv)
     cfg = PretrainConfig(
         out=args.out,
@@ -214,6 +243,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"CatText completions with a cat: {metrics['cattext_cat_rate']:.1%}")
     print(f"CatText completions grammatical:{metrics['cattext_grammatical_rate']:.1%}")
     print(f"saved to {cfg.out} in {metrics['seconds']:.0f}s")
+    if args.json is not None:
+        write_report(cfg, metrics, args.json)
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
