@@ -29,19 +29,19 @@ def test_a_rollout_is_the_workers_batch(ray_local, tmp_path) -> None:
         np.testing.assert_allclose(algo.advantages, agents.grpo.group_advantages(e.rewards, 2, "mean", "group"))
         changed = [k for k, v in algo.policy.state_dict().items() if not torch.equal(v, before[k])]
         assert any(k.startswith("lm.") for k in changed)
-        # save/load: the worker settings come back and new workers start from the saved weights
         algo.save(tmp_path / "ray_grpo.zip")
-        env = agents.make_env("CatText-v0", n_envs=8, seed=1, group_size=2, whole_episodes=True)
-        loaded = RayGRPO.load(tmp_path / "ray_grpo.zip", env=env, device="cpu")
-        try:
-            assert loaded.worker_env == "CatText-v0" and loaded.n_workers == 2 and len(loaded.workers.workers) == 2
-            assert all(torch.equal(v, algo.policy.state_dict()[k]) for k, v in loaded.policy.state_dict().items())
-            loaded.learn(1, reset_num_timesteps=False)
-            assert loaded.episodes.n_episodes == 8
-        finally:
-            loaded.close()
     finally:
-        algo.close()
+        algo.close()  # frees its 2 CPUs for the loaded algorithm's workers
+    # save/load: the worker settings come back and new workers start from the saved weights
+    env = agents.make_env("CatText-v0", n_envs=8, seed=1, group_size=2, whole_episodes=True)
+    loaded = RayGRPO.load(tmp_path / "ray_grpo.zip", env=env, device="cpu")
+    try:
+        assert loaded.worker_env == "CatText-v0" and loaded.n_workers == 2 and len(loaded.workers.workers) == 2
+        assert all(torch.equal(v, algo.policy.state_dict()[k]) for k, v in loaded.policy.state_dict().items())
+        loaded.learn(1, reset_num_timesteps=False)
+        assert loaded.episodes.n_episodes == 8
+    finally:
+        loaded.close()
 
 
 def test_ray_grpo_needs_its_worker_env(ray_local) -> None:
