@@ -8,12 +8,13 @@ from typing import Any
 import gymnasium as gym
 from stable_baselines3.common.vec_env import VecEnv
 
+from agents.distributed.ray_algorithm import RayWorkersMixin
 from agents.distributed.rollout import RolloutWorkers
 from agents.episodes import Episodes
 from agents.grpo import GRPO
 
 
-class RayGRPO(GRPO):
+class RayGRPO(RayWorkersMixin, GRPO):
     """:class:`agents.GRPO` with rollouts from :class:`RolloutWorkers` (Ray actors).
 
     Everything but the collection is GRPO's: advantages, KL, minibatches, the optimizer,
@@ -49,46 +50,23 @@ class RayGRPO(GRPO):
         max_restarts: int = 1,
         **kwargs: Any,
     ):
-        self.worker_env, self.env_kwargs = worker_env, env_kwargs
-        self.n_workers, self.worker_options, self.max_restarts = n_workers, worker_options, max_restarts
-        self.workers: RolloutWorkers | None = None
-        self._rollouts = 0
+        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts)
+        self.workers: RolloutWorkers | None
         super().__init__(policy, env, **kwargs)
 
     def _setup_model(self) -> None:
         super()._setup_model()
         if self.env is not None:
-            if self.worker_env is None:  # a default only so that SB3's load() can build the object first
-                raise ValueError("RayGRPO needs worker_env: the env id or factory its rollout workers build")
+            settings = self._worker_settings()
             self.workers = RolloutWorkers(
-                self.policy,
-                self.worker_env,
-                n_envs=self.n_envs,
-                group_size=self.group_size,
-                seed=self.seed,
-                env_kwargs=self.env_kwargs,
-                n_workers=self.n_workers,
-                worker_options=self.worker_options,
-                max_restarts=self.max_restarts,
+                self.policy, self.worker_env, n_envs=self.n_envs, group_size=self.group_size, **settings
             )
-
-    def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "workers"]
 
     def gather_episodes(self, env: VecEnv, on_step: Callable[[int], bool]) -> Episodes | None:
         """One whole batch from the workers; worker j samples with torch seed ``base + j``."""
         assert self.workers is not None, "RayGRPO was loaded without an env: pass env= to load()"
-        # distinct sampling seeds per rollout, reproducible from the algorithm's seed
-        base = (self.seed or 0) * 1_000_003 + 1_009 * self._rollouts
-        self._rollouts += 1
-        episodes = self.workers.collect(self.policy, seed=base)
+        episodes = self.workers.collect(self.policy, seed=self._next_rollout_seed())
         return episodes if on_step(int(episodes.n_actions().sum())) else None
-
-    def close(self) -> None:
-        """Stop the rollout actors."""
-        if self.workers is not None:
-            self.workers.close()
-            self.workers = None
 
 
 def make_ray_grpo(

@@ -15,9 +15,10 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.algorithms import PPO
 from agents.distributed.ppo_rollout import PPORolloutWorkers
+from agents.distributed.ray_algorithm import RayWorkersMixin
 
 
-class RayPPO(PPO):
+class RayPPO(RayWorkersMixin, PPO):
     """:class:`agents.PPO` with rollouts from :class:`PPORolloutWorkers` (Ray actors holding the policy).
 
     Each rollout puts the learner's weights in Ray's object store once; every worker steps its
@@ -58,32 +59,18 @@ class RayPPO(PPO):
         max_restarts: int = 1,
         **kwargs: Any,
     ):
-        self.worker_env, self.env_kwargs = worker_env, env_kwargs
-        self.n_workers, self.worker_options, self.max_restarts = n_workers, worker_options, max_restarts
-        self.workers: PPORolloutWorkers | None = None
-        self._rollouts = 0
+        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts)
+        self.workers: PPORolloutWorkers | None
         self.last_rollout_seed: int | None = None
         super().__init__(policy, env, **kwargs)
 
     def _setup_model(self) -> None:
         super()._setup_model()
         if self.env is not None:
-            if self.worker_env is None:  # a default only so that SB3's load() can build the object first
-                raise ValueError("RayPPO needs worker_env: the env id or factory its rollout workers build")
+            settings = self._worker_settings()
             self.workers = PPORolloutWorkers(
-                self.policy,
-                self.worker_env,
-                n_envs=self.n_envs,
-                gamma=self.gamma,
-                seed=self.seed,
-                env_kwargs=self.env_kwargs,
-                n_workers=self.n_workers,
-                worker_options=self.worker_options,
-                max_restarts=self.max_restarts,
+                self.policy, self.worker_env, n_envs=self.n_envs, gamma=self.gamma, **settings
             )
-
-    def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "workers"]
 
     def _setup_learn(
         self,
@@ -115,9 +102,7 @@ class RayPPO(PPO):
             )
         assert self.workers is not None, "RayPPO was loaded without an env: pass env= to load()"
         self.policy.set_training_mode(False)
-        # distinct sampling seeds per rollout, reproducible from the algorithm's seed
-        self.last_rollout_seed = (self.seed or 0) * 1_000_003 + 1_009 * self._rollouts
-        self._rollouts += 1
+        self.last_rollout_seed = self._next_rollout_seed()
         batch = self.workers.collect_steps(self.policy, self.last_rollout_seed, n_rollout_steps)
         rollout_buffer.reset()
         callback.on_rollout_start()
@@ -149,12 +134,6 @@ class RayPPO(PPO):
         callback.update_locals({"rollout_buffer": rollout_buffer, "dones": batch["dones"][-1]})
         callback.on_rollout_end()
         return True
-
-    def close(self) -> None:
-        """Stop the rollout actors."""
-        if self.workers is not None:
-            self.workers.close()
-            self.workers = None
 
 
 def _step_obs(obs: dict[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
