@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -55,9 +56,14 @@ def same_length_prompts(prompt_ids: list[list[int]], n: int) -> tuple[torch.Tens
 
 
 def write_result(result: dict[str, Any], path: Path) -> None:
-    """Write a benchmark's JSON with the torch/transformers versions, threads and date added."""
+    """Write a benchmark's JSON with the torch/transformers versions, threads, date and load added.
+
+    The machine's load averages (1, 5 and 15 minutes, at the end of the run) say whether other
+    work shared the CPU while a timing was taken.
+    """
     result = {
         **result,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "threads": torch.get_num_threads(),

@@ -171,7 +171,7 @@ def rollout(data: dict[str, Any]) -> str:
         rows.append(f"| {name} | {tps:,.0f} | {ratio} |")
     note = (
         f"{data['model']}, {data['n_envs']} envs, {data['new_tokens']} new tokens, reward: {data['reward']}; "
-        f"{data['timing']}; torch {data['torch']}, {data['threads']} threads; {data['date'][:10]}."
+        f"{data['timing']}; torch {data['torch']}, {data['threads']} threads{_load(data)}; {data['date'][:10]}."
     )
     return "\n".join(rows) + "\n\n" + note + "\n"
 
@@ -283,6 +283,59 @@ def ray_ppo(data: dict[str, Any]) -> str:
         f"Ray on {cfg['ray_cpus']} CPUs, {data['threads']} torch thread per process; {data['date'][:10]}"
         + (" (quick smoke run: not a measurement)" if cfg["quick"] else "")
         + "."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def _load(data: dict[str, Any]) -> str:
+    """The machine's load averages when a timing was written, if the run recorded them."""
+    if "load_average" not in data:
+        return ""
+    one, five, _ = data["load_average"]
+    return f"; load average {one:.2f} (1 min), {five:.2f} (5 min) at the end"
+
+
+def update(data: dict[str, Any]) -> str:
+    """PPO update ms per token against the bare forward+backward and the per-transition way (benchmarks/update.py)."""
+    ms, r = data["ms_per_token"], data["ratios"]
+    rows = [
+        "| method | ms per token (one epoch) | |",
+        "|---|---|---|",
+        f"| ours: `PPO.train` | {ms['ours: PPO.train, one epoch']:.3f} | |",
+        f"| floor: bare forward+backward+step over the same sequences "
+        f"| {ms['floor: bare fwd+bwd over segment sequences']:.3f} "
+        f"| ours' time / floor's: **{r['ours / floor']:.2f}×** |",
+        f"| naive: forward+backward per transition | {ms['naive: fwd+bwd per transition']:.3f} "
+        f"| naive's time / ours: **{r['naive / ours']:.1f}×** |",
+    ]
+    note = (
+        f"{data['model']} model, {data['env']}, {data['n_envs']} envs × {data['n_steps']} steps "
+        f"({data['transitions']:,} transitions in {data['segments']} episode segments), "
+        f"minibatch {data['batch_size']}; "
+        f"{data['timing']}; torch {data['torch']}, {data['threads']} threads{_load(data)}; {data['date'][:10]}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
+def time_to_reward(data: dict[str, Any]) -> str:
+    """Wall time and steps for ``make_ppo`` to reach a mean training reward (benchmarks/time_to_reward.py)."""
+    rows = [
+        "| target (mean of the last 100 training episodes) | steps | s of training | s with setup "
+        "| test-split reward after |",
+        "|---|---|---|---|---|",
+    ]
+    if data["steps"] is None:
+        rows.append(
+            f"| {data['target']} | not reached in {data['max_steps']:,} | | {data['seconds_with_setup']:.0f} | |"
+        )
+    else:
+        rows.append(
+            f"| {data['target']} | {data['steps']:,} | {data['seconds']:.0f} | {data['seconds_with_setup']:.0f} "
+            f"| {_pm(data['test'])} ({data['test']['n_episodes']} episodes) |"
+        )
+    note = (
+        f"`agents.make_ppo` defaults, {data['model']} model, {data['env']}, seed {data['seed']}; "
+        f"torch {data['torch']}, {data['threads']} threads{_load(data)}; {data['date'][:10]}."
     )
     return "\n".join(rows) + "\n\n" + note + "\n"
 
@@ -410,11 +463,18 @@ def pretrain(data: dict[str, Any]) -> str:
     ]
     which = "the shipped weights" if data["weights_sha256"] == shipped else "**not** the shipped weights"
     threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
-    note = (
-        f"`{data['command']}` ({cfg['train_docs']:,} documents, {cfg['steps']:,} steps, seed {cfg['seed']}) took "
-        f"{m['seconds'] / 60:.0f} min on {threads}, {data['date'][:10]}; it wrote {which} "
-        f"(SHA-256 {data['weights_sha256'][:12]}…)."
-    )
+    if data.get("evaluated_only"):
+        note = (
+            f"`{data['command']}` (no training: {cfg['eval_samples']} samples each, seed {cfg['seed']}) measured "
+            f"{which} (SHA-256 {data['weights_sha256'][:12]}…) in {m['seconds']:.0f} s on {threads}, "
+            f"{data['date'][:10]}."
+        )
+    else:
+        note = (
+            f"`{data['command']}` ({cfg['train_docs']:,} documents, {cfg['steps']:,} steps, seed {cfg['seed']}) "
+            f"took {m['seconds'] / 60:.0f} min on {threads}, {data['date'][:10]}; it wrote {which} "
+            f"(SHA-256 {data['weights_sha256'][:12]}…)."
+        )
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
@@ -423,6 +483,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "scaling": scaling,
     "ray_ppo": ray_ppo,
     "rollout": rollout,
+    "update": update,
+    "time_to_reward": time_to_reward,
     "memory": memory,
     "peer_trl": peer_trl,
     "buffer_memory": buffer_memory,

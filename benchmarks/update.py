@@ -8,17 +8,23 @@ On one rollout buffer of textgym/CatText-v0 (tiny model, 16 envs), compared in o
   * ours:  ``PPO.train()`` (one epoch) with ``EpisodeRolloutBuffer`` minibatches and the
     episode-batched ``evaluate_actions``, including all of SB3's loss bookkeeping.
 
-    python benchmarks/update.py [--n-envs 16] [--n-steps 96] [--batch-size 512]
+    python benchmarks/update.py [--n-envs 16] [--n-steps 96] [--batch-size 512] [--json PATH]
+
+Writes ``benchmarks/results/update_tiny.json`` (ms per token of each method and the ratios),
+which docs/benchmarks.md's table is rendered from (``benchmarks/tables.py``, renderer ``update``).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
-from common import best_of, header
+from common import best_of, header, write_result
 
 import agents
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -26,6 +32,7 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--n-steps", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--json", type=Path, default=RESULTS / "update_tiny.json")
     args = parser.parse_args()
     header(f"PPO update: tiny model, {args.n_envs} envs x {args.n_steps} steps, minibatch {args.batch_size}")
     ppo = agents.make_ppo(
@@ -73,14 +80,28 @@ def main() -> None:
     t_floor = best_of(lambda: bare(segment_batches))
     t_naive = best_of(lambda: bare(row_batches))
     t_ours = best_of(ours)
+    ms_per_token = {
+        "floor: bare fwd+bwd over segment sequences": 1000 * t_floor / n_rows,
+        "naive: fwd+bwd per transition": 1000 * t_naive / n_rows,
+        "ours: PPO.train, one epoch": 1000 * t_ours / n_rows,
+    }
     print(f"{'method':<44}{'ms/token':>10}")
-    for name, t in [
-        ("floor: bare fwd+bwd over segment sequences", t_floor),
-        ("naive: fwd+bwd per transition", t_naive),
-        ("ours: PPO.train, one epoch", t_ours),
-    ]:
-        print(f"{name:<44}{1000 * t / n_rows:>10.3f}")
+    for name, ms in ms_per_token.items():
+        print(f"{name:<44}{ms:>10.3f}")
     print(f"ours / floor = {t_ours / t_floor:.2f}x   naive / ours = {t_naive / t_ours:.2f}x")
+    result = {
+        "model": "tiny",
+        "env": "CatText-v0",
+        "n_envs": args.n_envs,
+        "n_steps": args.n_steps,
+        "batch_size": args.batch_size,
+        "transitions": n_rows,
+        "segments": n_seg,
+        "ms_per_token": ms_per_token,
+        "ratios": {"ours / floor": t_ours / t_floor, "naive / ours": t_naive / t_ours},
+        "timing": "best of 5 each, after a warm-up",
+    }
+    write_result(result, args.json)
 
 
 if __name__ == "__main__":

@@ -275,3 +275,51 @@ def test_pretrain_table_from_hand_made_json() -> None:
     assert f"it wrote the shipped weights (SHA-256 {shipped[:12]}" in lines[4]
     # A report of other weights says so, so its table cannot pass for the shipped model's.
     assert "**not** the shipped weights" in tables.pretrain({**data, "weights_sha256": "0" * 64})
+    # An --evaluate report says it trained nothing, and which weights it measured.
+    evaluated = tables.pretrain(
+        {**data, "command": "python -m textgym.models.pretrain --evaluate", "evaluated_only": True}
+    )
+    assert "(no training: 500 samples each, seed 0) measured the shipped weights" in evaluated
+    assert "took 31 min" not in evaluated
+
+
+def test_update_and_time_to_reward_tables_from_hand_made_json() -> None:
+    data = {
+        **RUN,
+        "model": "tiny",
+        "env": "CatText-v0",
+        "n_envs": 16,
+        "n_steps": 96,
+        "batch_size": 512,
+        "transitions": 1536,
+        "segments": 156,
+        "ms_per_token": {
+            "floor: bare fwd+bwd over segment sequences": 0.25,
+            "naive: fwd+bwd per transition": 2.5,
+            "ours: PPO.train, one epoch": 0.2,
+        },
+        "ratios": {"ours / floor": 0.8, "naive / ours": 12.5},
+        "timing": "best of 5 each",
+        "torch": "2.13.0",
+        "load_average": [0.31, 0.52, 1.0],
+    }
+    text = tables.update(data)
+    assert "| ours: `PPO.train` | 0.200 | |" in text
+    assert "ours' time / floor's: **0.80×**" in text and "naive's time / ours: **12.5×**" in text
+    assert "load average 0.31 (1 min), 0.52 (5 min) at the end" in text
+    reached = {
+        **RUN,
+        "env": "CatText-v0",
+        "model": "tiny",
+        "target": 1.8,
+        "max_steps": 60000,
+        "seed": 0,
+        "steps": 15360,
+        "seconds": 26.4,
+        "seconds_with_setup": 29.0,
+        "test": _summary(1.812, 0.021),
+        "torch": "2.13.0",
+    }
+    assert "| 1.8 | 15,360 | 26 | 29 | 1.812 ± 0.021 (" in tables.time_to_reward(reached)
+    missed = tables.time_to_reward({**reached, "steps": None, "seconds": None, "test": None})
+    assert "| 1.8 | not reached in 60,000 | | 29 | |" in missed

@@ -7,6 +7,9 @@ model's CatText completions mention a cat. Weights (safetensors) and tokenizer a
 ``textgym/models/tiny`` (or ``--out``). ``--json PATH`` also writes the settings, the metrics,
 the run's versions and the SHA-256 of the written weights, which docs/models.md's table is
 rendered from (``benchmarks/tables.py``; its test checks the hash against the shipped weights).
+
+``--evaluate`` trains nothing: it measures the same metrics on the weights already in ``--out``
+(by default the shipped model), on the same seeded held-out documents, in about a minute.
 """
 
 from __future__ import annotations
@@ -198,15 +201,38 @@ def pretrain(cfg: PretrainConfig) -> dict[str, float]:
     return metrics
 
 
+def evaluate_saved(cfg: PretrainConfig) -> dict[str, float]:
+    """The pretraining metrics of the model saved in ``cfg.out``, without training it.
+
+    The held-out documents are the ones :func:`pretrain` scores (the corpus seeded ``seed + 1``);
+    the samples are drawn after ``torch.manual_seed(seed)``, so a re-run gives the same numbers.
+    """
+    t0 = time.time()
+    if not (cfg.out / "model.safetensors").is_file():
+        raise FileNotFoundError(f"no model.safetensors in {cfg.out}: train one first (without --evaluate)")
+    tok = transformers.AutoTokenizer.from_pretrained(cfg.out)
+    model = GPT2LMHeadModel.from_pretrained(cfg.out)
+    heldout_rows = encode_docs(tok, generate_corpus(cfg.heldout_docs, seed=cfg.seed + 1), cfg.n_positions)
+    torch.manual_seed(cfg.seed)
+    metrics = {"heldout_perplexity": perplexity(model, heldout_rows, tok.pad_token_id)}
+    metrics |= evaluate(model, tok, cfg)
+    metrics["seconds"] = time.time() - t0
+    return metrics
+
+
 def weights_sha256(out: Path) -> str:
     """SHA-256 of the ``model.safetensors`` in ``out``: which weights a report describes."""
     return hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
 
 
-def write_report(cfg: PretrainConfig, metrics: dict[str, float], path: Path) -> None:
-    """Write the run's settings, metrics, versions, threads, date and weights' hash as JSON."""
+def write_report(cfg: PretrainConfig, metrics: dict[str, float], path: Path, *, evaluated_only: bool = False) -> None:
+    """Write the run's settings, metrics, versions, threads, date and weights' hash as JSON.
+
+    ``evaluated_only`` marks a report of ``--evaluate`` (metrics of saved weights, no training).
+    """
     report = {
-        "command": "python -m textgym.models.pretrain",
+        "command": "python -m textgym.models.pretrain" + (" --evaluate" if evaluated_only else ""),
+        "evaluated_only": evaluated_only,
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(cfg).items()},
         "metrics": metrics,
         "weights_sha256": weights_sha256(cfg.out),
@@ -229,6 +255,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-samples", type=int, default=defaults.eval_samples)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--json", type=Path, default=None, help="also write the run's report (JSON) here")
+    parser.add_argument(
+        "--evaluate", action="store_true", help="train nothing: measure the metrics of the weights in --out"
+    )
     args = parser.parse_args(argv)
     cfg = PretrainConfig(
         out=args.out,
@@ -237,14 +266,14 @@ def main(argv: list[str] | None = None) -> None:
         eval_samples=args.eval_samples,
         seed=args.seed,
     )
-    metrics = pretrain(cfg)
+    metrics = evaluate_saved(cfg) if args.evaluate else pretrain(cfg)
     print(f"held-out perplexity:            {metrics['heldout_perplexity']:.3f}")
     print(f"grammatical rate of samples:    {metrics['grammatical_rate']:.1%} ({cfg.eval_samples} docs)")
     print(f"CatText completions with a cat: {metrics['cattext_cat_rate']:.1%}")
     print(f"CatText completions grammatical:{metrics['cattext_grammatical_rate']:.1%}")
-    print(f"saved to {cfg.out} in {metrics['seconds']:.0f}s")
+    print(f"{'evaluated' if args.evaluate else 'saved to'} {cfg.out} in {metrics['seconds']:.0f}s")
     if args.json is not None:
-        write_report(cfg, metrics, args.json)
+        write_report(cfg, metrics, args.json, evaluated_only=args.evaluate)
         print(f"wrote {args.json}")
 
 
