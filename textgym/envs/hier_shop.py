@@ -65,10 +65,37 @@ class HierShopLowEnv(DialogueEnv):
     ## Episode End
     As Dialogue-v0.
 
+    ## Info for typed collectors
+    With ``info="numeric"`` (TorchRL's ``auto_register_info_dict``; the layout of
+    :class:`~textgym.envs.TextGenEnv`, built by :func:`~textgym.envs.text_gen.numeric_info`)
+    every ``info``, at reset and at every step, has these keys and numpy types:
+
+    * ``"budget_exhausted"`` (``np.bool_``): the token budget ended the episode.
+    * ``"reward_<name>"`` (``np.float64``), the episode's sums so far, for Dialogue-v0's
+      components (``helpfulness``, ``rudeness``, ``length``, ``fluency``, ``success``) and
+      ``"reward_intrinsic"`` and ``"reward_extrinsic"`` (the return so far minus
+      ``intrinsic_weight`` times the intrinsic sum); at the end equal to
+      ``reward_components[name]``.
+    * ``"turn_ended"`` (``np.bool_``): this step ended an agent turn (a stop token, its
+      length, or the budget), where the default info has ``"turn_reward_components"``.
+    * ``"turn_reward_<name>"`` (``np.float64``) for Dialogue-v0's scored terms
+      (``helpfulness``, ``rudeness``, ``length``, ``fluency``): ``turn_reward_components``
+      of the turn that ended; 0.0 on other steps.
+    * ``"turn_intrinsic"`` (``np.float64``): ``info["turn_intrinsic"]``; 0.0 on other steps,
+      and when the budget, not a stop, ended the turn (the default info's None).
+    * ``"goal_act"`` (``np.int64``): the act id of the turn being written (after the turn
+      that ends the episode: that turn's); -1 while the high level has not set one.
+    * ``"goal_met"`` (``np.bool_``): the user left satisfied (the default final info's
+      ``goal_met``).
+
+    Every other key (the text: ``prompt``, ``goal``, ``completion``, ``turns``, ...) is kept
+    with a leading underscore. The default ``info`` is the one described above.
+
     ## Arguments
     * ``intrinsic_weight``: weight of the intrinsic reward (default 1.0; >= 0).
     * ``subgoal_policy``: ``f(features) -> act id`` with the features of
       :func:`~textgym.data.shop_acts.act_features` (12 floats), or None for the correct act.
+    * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
     * everything else: as Dialogue-v0 (tiny tokenizer and transcript format only).
 
     ## Version History
@@ -307,14 +334,33 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
       ``max_turns`` (3) replies).
     * Truncation: the low level's token budget ran out (``info["budget_exhausted"]``).
 
+    ## Info for typed collectors
+    With ``info="numeric"`` (TorchRL's ``auto_register_info_dict``; the layout of
+    :class:`~textgym.envs.TextGenEnv`, built by :func:`~textgym.envs.text_gen.numeric_info`)
+    every ``info``, at reset and at every step, has these keys and numpy types:
+
+    * ``"budget_exhausted"`` (``np.bool_``): the low level's token budget ended the episode.
+    * ``"reward_<name>"`` (``np.float64``): the low level's components summed over the
+      episode so far (``helpfulness``, ``rudeness``, ``length``, ``fluency``, ``success``,
+      ``intrinsic``: the realized spans, ``extrinsic``: the undiscounted extrinsic return);
+      at the end equal to ``reward_components[name]``.
+    * ``"span_tokens"`` (``np.int64``), ``"discount"`` (``np.float64``, ``gamma**k``) and
+      ``"intrinsic"`` (``np.float64``): as in the default info; 0, 1.0 and 0.0 at reset.
+    * ``"span_extrinsic"`` (``np.float64``, only in this layout): the span's undiscounted
+      extrinsic reward ``sum_j r_j`` (the step's reward is its discounted sum); 0.0 at reset.
+
+    Every other key (the text: ``prompt``, ``goal``, ``completion``, ...) is kept with a
+    leading underscore. The inner :class:`HierShopLowEnv` always runs with the default info.
+
     ## Arguments
     * ``low_policy``: ``"scripted"`` (default: writes the act's realization then EOS, or just
       EOS if the act has none; :func:`scripted_low_policy`), ``"random"`` (uniform tokens),
       or a callable ``f(env) -> (obs -> token id)`` given the inner :class:`HierShopLowEnv`.
     * ``gamma``: the discount within a span (default 0.99).
     * ``low_env_kwargs``: keyword arguments of the inner :class:`HierShopLowEnv` (e.g.
-      ``split``).
+      ``split``; not ``info``).
     * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0) or ``"human"``.
+    * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
 
     ## Version History
     * v0: initial version.

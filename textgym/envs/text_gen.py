@@ -157,6 +157,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     ...) is kept with a leading underscore (``"_prompt"``, ``"_completion"``,
     ``"_reward_components"``), which such collectors skip. The component names are found by
     scoring one empty completion at the first reset, plus :attr:`extra_reward_components`.
+    One function builds this layout for every textgym env, :func:`numeric_info`; a subclass
+    adds its own numeric keys with :meth:`numeric_fields` (and may report its sums with
+    :meth:`numeric_components`), as the HierShop views do.
 
     ## Arguments
     * ``prompts``: a sequence of prompts, or a mapping split -> prompts.
