@@ -89,7 +89,7 @@ class HierShopLowEnv(DialogueEnv):
       ``goal_met``).
 
     Every other key (the text: ``prompt``, ``goal``, ``completion``, ``turns``, ...) is kept
-    with a leading underscore. The default ``info`` is the one described above.
+    with a leading underscore. The default ``info`` (see Rewards) is unchanged.
 
     ## Arguments
     * ``intrinsic_weight``: weight of the intrinsic reward (default 1.0; >= 0).
