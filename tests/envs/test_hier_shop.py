@@ -176,6 +176,153 @@ def test_random_low_policy_rarely_realizes_acts() -> None:
     assert info["intrinsic"] == 0.0 and 1 <= info["span_tokens"] <= env.low.max_reply_tokens
 
 
+# ----- info="numeric" (issue 14): the default info's values as typed keys, on handmade episodes -----
+def public(info: dict) -> dict:
+    return {k: v for k, v in info.items() if not k.startswith("_")}
+
+
+def act_of_last_token(obs: dict, tok) -> int:  # noqa: ANN001
+    """The act whose control word is the token state's last real token (a turn's goal, just appended)."""
+    n = int(obs["attention_mask"].sum())
+    return [ACT_WORDS[a] for a in ACTS].index(tok.convert_ids_to_tokens(int(obs["input_ids"][n - 1])))
+
+
+@pytest.mark.parametrize(
+    ("replies", "budget"),
+    [
+        # wrong act, then the act (the question is repeated), then the eggs: the user leaves satisfied
+        (["we close at nine .", "sorry , i do not know .", "the eggs cost two coins ."], None),
+        # the token budget (10) ends the second reply mid-way: its intrinsic reward is never checked
+        (["sorry , i do not know .", "the eggs cost two coins ."], 10),
+    ],
+    ids=["three-turns", "budget"],
+)
+def test_low_level_numeric_info_carries_the_default_info_values(replies: list[str], budget: int | None) -> None:
+    weight = 0.5
+    kwargs = {"intrinsic_weight": weight, **({"max_new_tokens": budget} if budget else {})}
+    default = scenario_env(HierShopLowEnv, TWO_QUESTIONS, **kwargs)
+    numeric = scenario_env(HierShopLowEnv, TWO_QUESTIONS, info="numeric", **kwargs)
+    tok = default.tokenizer
+    obs, d = default.reset(seed=0)
+    _, n = numeric.reset(seed=0)
+    keys = {k: type(v) for k, v in public(n).items()}
+    turn_names = ("helpfulness", "rudeness", "length", "fluency")  # Dialogue-v0's scored terms
+    assert set(keys) == {
+        "budget_exhausted",
+        *(f"reward_{c}" for c in (*turn_names, "success", "intrinsic", "extrinsic")),
+        "turn_ended",
+        *(f"turn_reward_{c}" for c in turn_names),
+        "turn_intrinsic",
+        "goal_act",
+        "goal_met",
+    }
+    assert n["_prompt"] == d["prompt"] and n["_goal"] == d["goal"]
+    # Independent sums, from the default info's per-turn values and the rewards.
+    sums = dict.fromkeys((*turn_names, "success", "intrinsic", "extrinsic"), 0.0)
+    goal = act_of_last_token(obs, tok)  # the control token in the token state
+    unchecked_turns = 0
+    for word in [w for reply in replies for w in [*reply.split(), "<eos>"]]:
+        a = tok.convert_tokens_to_ids(word)
+        obs, r, term, trunc, d = default.step(a)
+        n_obs, r_n, term_n, trunc_n, n = numeric.step(a)
+        assert (r_n, term_n, trunc_n) == (r, term, trunc)
+        np.testing.assert_array_equal(n_obs["input_ids"], obs["input_ids"])
+        assert {k: type(v) for k, v in public(n).items()} == keys  # the same keys and types at every step
+        ended = "turn_reward_components" in d
+        assert n["turn_ended"] == ended
+        intrinsic = d["turn_intrinsic"] if ended else None
+        unchecked_turns += ended and intrinsic is None
+        for c in turn_names:
+            assert n[f"turn_reward_{c}"] == (d["turn_reward_components"][c] if ended else 0.0)
+            sums[c] += d["turn_reward_components"][c] if ended else 0.0
+        assert n["turn_intrinsic"] == (intrinsic or 0.0)
+        sums["intrinsic"] += intrinsic or 0.0
+        sums["extrinsic"] += r - weight * (intrinsic or 0.0)
+        if term or trunc:
+            sums["success"] = d["reward_components"]["success"]
+        for c, total in sums.items():
+            assert n[f"reward_{c}"] == pytest.approx(total, abs=1e-12), c
+        if ended and not (term or trunc):
+            goal = act_of_last_token(obs, tok)  # the next turn's act was just appended
+        assert n["goal_act"] == goal
+        assert n["budget_exhausted"] == d.get("budget_exhausted", False)
+        assert n["goal_met"] == d.get("goal_met", False)
+        # Every other key of the default info is kept, under an underscore.
+        assert all(k in keys or n[f"_{k}"] == v for k, v in d.items())
+        if term or trunc:
+            break
+    assert term or trunc
+    # At the end the numeric sums are the default reward_components, exactly.
+    assert {c: n[f"reward_{c}"] for c in d["reward_components"]} == d["reward_components"]
+    if budget is None:
+        assert term and n["goal_met"] and sums["intrinsic"] == 2.0 and unchecked_turns == 0
+    else:
+        assert trunc and n["budget_exhausted"] and unchecked_turns == 1 and sums["intrinsic"] == 1.0
+
+
+def test_high_level_numeric_info_carries_the_span_values_by_hand() -> None:
+    gamma = 0.9
+    kwargs = {"gamma": gamma, "low_env_kwargs": {"scenarios": {"train": [TWO_QUESTIONS]}}}
+    default, numeric = HierShopHighEnv(**kwargs), HierShopHighEnv(info="numeric", **kwargs)
+    _, d = default.reset(seed=0)
+    _, n = numeric.reset(seed=0)
+    components = ("helpfulness", "rudeness", "length", "fluency", "success", "intrinsic", "extrinsic")
+    span_keys = {"span_tokens": 0, "discount": 1.0, "intrinsic": 0.0, "span_extrinsic": 0.0}
+    assert public(n) == {"budget_exhausted": False, **{f"reward_{c}": 0.0 for c in components}, **span_keys}
+    keys = {k: type(v) for k, v in public(n).items()}
+    assert keys["span_tokens"] is np.int64 and keys["discount"] is np.float64
+    assert n["_prompt"] == d["prompt"]
+    # (act, span tokens k, helpful, fluent, words, realized): as test_high_level_semi_mdp_returns_by_hand.
+    spans = [(CLOSE, 1, 0, 0, 0, 0.0), (GREET, 8, 0, 1, 7, 1.0), (UNKNOWN, 8, 1, 1, 7, 1.0)]
+    totals = dict.fromkeys(components, 0.0)
+    for act, k, helpful, fluent, words, realized in spans:
+        _, r_d, term_d, trunc_d, d = default.step(act)
+        _, r, term, trunc, n = numeric.step(act)
+        assert (r, term, trunc) == (r_d, term_d, trunc_d)
+        assert {k: type(v) for k, v in public(n).items()} == keys
+        extrinsic = helpful + 0.5 * fluent - 0.01 * words  # Dialogue-v0's turn reward, no success
+        totals["helpfulness"] += helpful
+        totals["fluency"] += fluent
+        totals["length"] += -0.01 * words
+        totals["intrinsic"] += realized
+        totals["extrinsic"] += extrinsic
+        assert n["span_tokens"] == k == d["span_tokens"]
+        assert n["discount"] == pytest.approx(gamma**k) and n["discount"] == d["discount"]
+        assert n["intrinsic"] == realized == d["intrinsic"]
+        assert n["span_extrinsic"] == pytest.approx(extrinsic, abs=1e-12)  # undiscounted
+        assert r == pytest.approx(gamma ** (k - 1) * extrinsic)  # paid on the span's last token
+        for c, total in totals.items():
+            assert n[f"reward_{c}"] == pytest.approx(total, abs=1e-12), c
+        assert not n["budget_exhausted"]
+    assert term and not trunc  # the user gives up after max_turns replies
+    assert {c: n[f"reward_{c}"] for c in d["reward_components"]} == d["reward_components"]
+    assert n["_completion"] == d["completion"] and "completion" not in n
+
+
+def test_high_level_numeric_info_at_the_budget() -> None:
+    kwargs = {"low_policy": "random", "low_env_kwargs": {"max_new_tokens": 3}}
+    default, numeric = HierShopHighEnv(**kwargs), HierShopHighEnv(info="numeric", **kwargs)
+    default.reset(seed=0)
+    numeric.reset(seed=0)
+    _, r_d, _, trunc_d, d = default.step(PRICE)
+    _, r, _, trunc, n = numeric.step(PRICE)
+    assert (r, trunc) == (r_d, trunc_d)
+    # Three random tokens run out of the budget (a random stop token would end the span sooner).
+    assert trunc and d["budget_exhausted"] and n["budget_exhausted"] and n["span_tokens"] == d["span_tokens"] == 3
+    assert n["span_extrinsic"] == pytest.approx(r / 0.99**2)  # paid on the last token
+    assert n["reward_extrinsic"] == d["reward_components"]["extrinsic"]
+    assert n["_truncation_reason"] == d["truncation_reason"]
+
+
+def test_numeric_info_option_is_checked() -> None:
+    with pytest.raises(ValueError, match="info must be one of"):
+        HierShopHighEnv(info="text")
+    with pytest.raises(ValueError, match="low_env_kwargs must not set 'info'"):
+        HierShopHighEnv(low_env_kwargs={"info": "numeric"})
+    with pytest.raises(ValueError, match="info must be one of"):
+        HierShopLowEnv(info="text")
+
+
 # ----- stock SB3 on the high level -----
 def high_level_return(policy, n: int = 64) -> np.ndarray:  # noqa: ANN001
     env = FlattenObservation(FilterObservation(gym.make("textgym/HierShopHigh-v0"), ["features"]))

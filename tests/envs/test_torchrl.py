@@ -8,39 +8,34 @@ pytest.importorskip("torchrl", reason="TorchRL is optional: pip install -e '.[to
 
 from torchrl.envs import GymEnv, check_env_specs  # noqa: E402
 
-# The hierarchy's views build their turn and span info on the default layout; they refuse
-# info="numeric" with a clear error (tested below) instead of giving a wrong one.
-NO_NUMERIC_INFO = {"textgym/HierShopLow-v0", "textgym/HierShopHigh-v0"}
+from textgym.envs.hier_shop import HierShopHighEnv, HierShopLowEnv  # noqa: E402
 
 
-def numeric_info(env_id: str) -> None:
-    if env_id in NO_NUMERIC_INFO:
-        pytest.skip(f"{env_id} does not support info='numeric' yet (issue 14/15)")
-
-
-def test_the_hierarchy_refuses_numeric_info() -> None:
-    with pytest.raises(ValueError, match="numeric"):
-        gym.make("textgym/HierShopLow-v0", info="numeric")
-    with pytest.raises(TypeError, match="info"):
-        gym.make("textgym/HierShopHigh-v0", info="numeric")
+def component_names(env: gym.Env) -> tuple[str, ...]:
+    """The reward component names of a token env, or of the token env inside the high view."""
+    token_env = getattr(env.unwrapped, "low", env.unwrapped)
+    return token_env.reward_component_names(token_env.episode)
 
 
 def test_numeric_info_has_the_same_typed_keys_at_reset_and_every_step(env_id: str) -> None:
-    numeric_info(env_id)
     env = gym.make(env_id, info="numeric")
     _, info = env.reset(seed=0)
     public = {k for k in info if not k.startswith("_")}
-    names = env.unwrapped.reward_component_names(env.unwrapped.episode)
-    assert public == {"budget_exhausted", *(f"reward_{n}" for n in names)}
+    rewards = {"budget_exhausted", *(f"reward_{n}" for n in component_names(env))}
+    assert rewards <= public
+    if not isinstance(env.unwrapped, (HierShopLowEnv, HierShopHighEnv)):  # the hierarchy adds keys (tests below)
+        assert public == rewards
+    types = {k: type(info[k]) for k in public}
+    assert all(t in (np.bool_, np.float64, np.int64) for t in types.values())
     assert "_prompt" in info and "prompt" not in info  # text is kept, under a key collectors skip
     rng = np.random.default_rng(1)
     for _ in range(3):  # three episodes
         done = False
         while not done:
             _, _, terminated, truncated, info = env.step(int(rng.integers(env.action_space.n)))
-            assert {k for k in info if not k.startswith("_")} == public
+            assert {k: type(info[k]) for k in info if not k.startswith("_")} == types
             assert isinstance(info["budget_exhausted"], np.bool_)
-            assert all(isinstance(info[k], np.float64) for k in public - {"budget_exhausted"})
+            assert all(isinstance(info[k], np.float64) for k in rewards - {"budget_exhausted"})
             done = terminated or truncated
         # At the end the flattened components are the episode's reward components, and the flag
         # is the default info's flag.
@@ -71,7 +66,6 @@ def test_vector_env_numeric_info_matches_the_single_env() -> None:
 
 
 def test_torchrl_gym_env_check_env_specs_and_auto_register_info_dict(env_id: str) -> None:
-    numeric_info(env_id)
     env = GymEnv(env_id, info="numeric")
     check_env_specs(env)
     env = env.auto_register_info_dict()

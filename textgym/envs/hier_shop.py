@@ -8,7 +8,7 @@ task: :class:`HierShopLowEnv` (the token MDP, the current act in the token state
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -19,6 +19,7 @@ from textgym.data.shop_acts import ACT_WORDS, ACTS, N_FEATURES, act_features, co
 from textgym.envs.dialogue import DialogueEnv
 from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
 from textgym.envs.observations import observation_space
+from textgym.envs.text_gen import INFO_MODES, numeric_info
 from textgym.render import text_image
 
 INTRINSIC_WEIGHT = 1.0
@@ -64,10 +65,37 @@ class HierShopLowEnv(DialogueEnv):
     ## Episode End
     As Dialogue-v0.
 
+    ## Info for typed collectors
+    With ``info="numeric"`` (TorchRL's ``auto_register_info_dict``; the layout of
+    :class:`~textgym.envs.TextGenEnv`, built by :func:`~textgym.envs.text_gen.numeric_info`)
+    every ``info``, at reset and at every step, has these keys and numpy types:
+
+    * ``"budget_exhausted"`` (``np.bool_``): the token budget ended the episode.
+    * ``"reward_<name>"`` (``np.float64``), the episode's sums so far, for Dialogue-v0's
+      components (``helpfulness``, ``rudeness``, ``length``, ``fluency``, ``success``) and
+      ``"reward_intrinsic"`` and ``"reward_extrinsic"`` (the return so far minus
+      ``intrinsic_weight`` times the intrinsic sum); at the end equal to
+      ``reward_components[name]``.
+    * ``"turn_ended"`` (``np.bool_``): this step ended an agent turn (a stop token, its
+      length, or the budget), where the default info has ``"turn_reward_components"``.
+    * ``"turn_reward_<name>"`` (``np.float64``) for Dialogue-v0's scored terms
+      (``helpfulness``, ``rudeness``, ``length``, ``fluency``): ``turn_reward_components``
+      of the turn that ended; 0.0 on other steps.
+    * ``"turn_intrinsic"`` (``np.float64``): ``info["turn_intrinsic"]``; 0.0 on other steps,
+      and when the budget, not a stop, ended the turn (the default info's None).
+    * ``"goal_act"`` (``np.int64``): the act id of the turn being written (after the turn
+      that ends the episode: that turn's); -1 while the high level has not set one.
+    * ``"goal_met"`` (``np.bool_``): the user left satisfied (the default final info's
+      ``goal_met``).
+
+    Every other key (the text: ``prompt``, ``goal``, ``completion``, ``turns``, ...) is kept
+    with a leading underscore. The default ``info`` (see Rewards) is unchanged.
+
     ## Arguments
     * ``intrinsic_weight``: weight of the intrinsic reward (default 1.0; >= 0).
     * ``subgoal_policy``: ``f(features) -> act id`` with the features of
       :func:`~textgym.data.shop_acts.act_features` (12 floats), or None for the correct act.
+    * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
     * everything else: as Dialogue-v0 (tiny tokenizer and transcript format only).
 
     ## Version History
@@ -98,9 +126,6 @@ class HierShopLowEnv(DialogueEnv):
         if not intrinsic_weight >= 0:
             raise ValueError(f"intrinsic_weight must be >= 0, got {intrinsic_weight}")
         kwargs.setdefault("max_turns", 3)
-        if kwargs.get("info", "default") != "default":
-            # its turn info (turn_intrinsic, the extrinsic/intrinsic split) is built on the default layout
-            raise ValueError("HierShopLow-v0 does not support info='numeric' yet; use the default info")
         super().__init__(**kwargs)
         if self.conversation_format != "transcript" or "coins" not in self.tokenizer.get_vocab():
             raise ValueError("HierShop needs the tiny tokenizer's transcript format (its acts are grammar words)")
@@ -153,11 +178,12 @@ class HierShopLowEnv(DialogueEnv):
         )
 
     # ----- gymnasium API and hooks -----
-    def reset(
+    # TextGenEnv's reset() and step() are these, then the ``info`` option's layout.
+    def _reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Dialogue-v0's reset, then the first turn's act (unless the high level sets it)."""
-        obs, info = super().reset(seed=seed, options=options)
+        obs, info = super()._reset(seed=seed, options=options)
         self.goals = []
         self._return = 0.0
         if not self.external_goals:
@@ -165,12 +191,12 @@ class HierShopLowEnv(DialogueEnv):
             obs = self.encode_observation(self._slots.obs(0))
         return obs, info
 
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def _step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Dialogue-v0's step; then the next turn's act is appended when a turn ends and the episode goes on."""
         if self.external_goals and len(self.goals) <= len(self.episode.agent_turns):  # type: ignore[union-attr]
             raise RuntimeError("the high level must call begin_turn(goal) before the turn's first token")
         self._turn_intrinsic: float | None = None
-        obs, reward, terminated, truncated, info = super().step(action)
+        obs, reward, terminated, truncated, info = super()._step(action)
         self._return += reward
         if "turn_reward_components" in info:  # the agent's turn ended (a stop token or its length)
             info["turn_intrinsic"] = self._turn_intrinsic  # None if the budget, not a stop, ended it
@@ -182,6 +208,27 @@ class HierShopLowEnv(DialogueEnv):
             c.setdefault("intrinsic", 0.0)
             c["extrinsic"] = self._return - self.intrinsic_weight * c["intrinsic"]
         return obs, reward, terminated, truncated, info
+
+    #: Dialogue-v0's goal bonus, and the two sums this view adds (for ``info="numeric"``).
+    extra_reward_components = (*DialogueEnv.extra_reward_components, "intrinsic", "extrinsic")
+
+    def numeric_components(self, episode: Episode) -> dict[str, float]:
+        """The episode's components so far, with ``extrinsic``: the return so far minus the weighted intrinsic."""
+        components = dict(episode.components)
+        # The same sum the final info's reward_components["extrinsic"] is, at every step.
+        components["extrinsic"] = self._return - self.intrinsic_weight * components.get("intrinsic", 0.0)
+        return components
+
+    def numeric_fields(self, info: Mapping[str, Any], episode: Episode) -> dict[str, np.generic]:
+        """The turn and goal keys of ``info="numeric"`` (the class docstring's Info for typed collectors)."""
+        turn = info.get("turn_reward_components")
+        scored = [n for n in self.reward_component_names(episode) if n not in self.extra_reward_components]
+        fields: dict[str, np.generic] = {"turn_ended": np.bool_(turn is not None)}
+        fields.update({f"turn_reward_{n}": np.float64((turn or {}).get(n, 0.0)) for n in scored})
+        fields["turn_intrinsic"] = np.float64(info.get("turn_intrinsic") or 0.0)  # None: the budget ended the turn
+        fields["goal_act"] = np.int64(self.goals[-1] if self.goals else -1)
+        fields["goal_met"] = np.bool_(bool(episode.components.get("success", 0.0)))
+        return fields
 
     def end_turn(self, episode: Episode) -> TurnEnd:
         """Dialogue-v0's user answers; the turn's intrinsic reward is added to its last step."""
@@ -287,14 +334,33 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
       ``max_turns`` (3) replies).
     * Truncation: the low level's token budget ran out (``info["budget_exhausted"]``).
 
+    ## Info for typed collectors
+    With ``info="numeric"`` (TorchRL's ``auto_register_info_dict``; the layout of
+    :class:`~textgym.envs.TextGenEnv`, built by :func:`~textgym.envs.text_gen.numeric_info`)
+    every ``info``, at reset and at every step, has these keys and numpy types:
+
+    * ``"budget_exhausted"`` (``np.bool_``): the low level's token budget ended the episode.
+    * ``"reward_<name>"`` (``np.float64``): the low level's components summed over the
+      episode so far (``helpfulness``, ``rudeness``, ``length``, ``fluency``, ``success``,
+      ``intrinsic``: the realized spans, ``extrinsic``: the undiscounted extrinsic return);
+      at the end equal to ``reward_components[name]``.
+    * ``"span_tokens"`` (``np.int64``), ``"discount"`` (``np.float64``, ``gamma**k``) and
+      ``"intrinsic"`` (``np.float64``): as in the default info; 0, 1.0 and 0.0 at reset.
+    * ``"span_extrinsic"`` (``np.float64``, only in this layout): the span's undiscounted
+      extrinsic reward ``sum_j r_j`` (the step's reward is its discounted sum); 0.0 at reset.
+
+    Every other key (the text: ``prompt``, ``goal``, ``completion``, ...) is kept with a
+    leading underscore. The inner :class:`HierShopLowEnv` always runs with the default info.
+
     ## Arguments
     * ``low_policy``: ``"scripted"`` (default: writes the act's realization then EOS, or just
       EOS if the act has none; :func:`scripted_low_policy`), ``"random"`` (uniform tokens),
       or a callable ``f(env) -> (obs -> token id)`` given the inner :class:`HierShopLowEnv`.
     * ``gamma``: the discount within a span (default 0.99).
     * ``low_env_kwargs``: keyword arguments of the inner :class:`HierShopLowEnv` (e.g.
-      ``split``).
+      ``split``; not ``info``).
     * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0) or ``"human"``.
+    * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
 
     ## Version History
     * v0: initial version.
@@ -321,17 +387,23 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         gamma: float = 0.99,
         low_env_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
+        info: str = "default",
     ):
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if info not in INFO_MODES:
+            raise ValueError(f"info must be one of {INFO_MODES}, got {info!r}")
         kwargs = dict(low_env_kwargs or {})
         # The high level's observation is its own (token state + features, for MlpPolicy through
         # FilterObservation): the token envs' observation options do not apply to it.
-        for key in ("observation", "budget_as_termination", "info"):
+        for key in ("observation", "budget_as_termination"):
             if key in kwargs:
                 raise ValueError(f"HierShopHigh-v0 does not take the token envs' {key!r} option")
+        if "info" in kwargs:
+            # The span loop reads the low level's default info; the high view lays out its own.
+            raise ValueError("low_env_kwargs must not set 'info': pass info= to HierShopHigh-v0 itself")
         for key in ("intrinsic_weight", "external_goals", "subgoal_policy"):
             if key in kwargs:
                 raise ValueError(f"low_env_kwargs must not set {key!r}: the high level sets it")
@@ -348,6 +420,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"low_policy must be 'scripted', 'random' or a callable, got {low_policy!r}")
         self.gamma = float(gamma)
         self.render_mode = render_mode
+        self.info_mode = info
         #: High-level steps per episode at most: one per agent turn.
         self.max_new_tokens = self.low.max_turns
         self.action_space = spaces.Discrete(len(ACTS))
@@ -372,7 +445,28 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         low_obs, info = self.low.reset(seed=int(self.np_random.integers(2**31)), options=options)
         self._low_obs = low_obs
         self._done = False
-        return self._obs(low_obs, False), info
+        return self._obs(low_obs, False), self._output_info(info, span_tokens=0, extrinsic=0.0)
+
+    def _output_info(self, info: dict[str, Any], span_tokens: int, extrinsic: float) -> dict[str, Any]:
+        """``info`` as the ``info`` option asks: unchanged, or the numeric layout with the span's keys.
+
+        Args:
+            info: The default info.
+            span_tokens: The span's length ``k`` (0 at reset).
+            extrinsic: The span's undiscounted extrinsic reward (0.0 at reset).
+        """
+        if self.info_mode == "default":
+            return info
+        episode = self.low.episode
+        assert episode is not None
+        span = {
+            "span_tokens": np.int64(span_tokens),
+            "discount": np.float64(self.gamma**span_tokens),
+            "intrinsic": np.float64(info.get("intrinsic", 0.0)),
+            "span_extrinsic": np.float64(extrinsic),
+        }
+        names = self.low.reward_component_names(episode)
+        return numeric_info(info, self.low.numeric_components(episode), names, span)
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Run the low-level policy over the act's span; return its semi-MDP discounted extrinsic reward."""
@@ -383,10 +477,11 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"action must be an act id in [0, {len(ACTS)}), got {action!r}")
         self.low.begin_turn(int(arr))
         obs = self.low._slots.obs(0)
-        total, k = 0.0, 0
+        total, undiscounted, k = 0.0, 0.0, 0
         while True:
             obs, r, terminated, truncated, info = self.low.step(self.low_policy(obs))
             total += self.gamma**k * r  # intrinsic_weight is 0 inside: r is extrinsic only
+            undiscounted += r
             k += 1
             if "turn_reward_components" in info or terminated or truncated:
                 break
@@ -396,6 +491,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
             out.update({key: info[key] for key in ("prompt", "completion", "reward_components", "budget_exhausted")})
             if "truncation_reason" in info:
                 out["truncation_reason"] = info["truncation_reason"]
+        out = self._output_info(out, span_tokens=k, extrinsic=undiscounted)
         return self._obs(obs, self._done), float(total), terminated, truncated, out
 
     def render(self) -> str | np.ndarray | None:

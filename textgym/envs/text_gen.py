@@ -43,6 +43,51 @@ def choose_prompt_index(rng: np.random.Generator, options: dict[str, Any] | None
     return int(rng.integers(n)) if index is None else index
 
 
+def numeric_info(
+    info: Mapping[str, Any],
+    components: Mapping[str, float],
+    names: Sequence[str],
+    fields: Mapping[str, np.generic] | None = None,
+) -> dict[str, Any]:
+    """The ``info="numeric"`` layout of a default ``info`` (the one builder, for every textgym env).
+
+    See "Info for typed collectors" in :class:`TextGenEnv`'s docstring: ``"budget_exhausted"``
+    (``np.bool_``), ``"reward_<name>"`` (``np.float64``, ``components[name]`` or 0.0) for every
+    name, then an env's own numeric ``fields``; every other key of ``info`` is kept under a
+    leading underscore. A key of ``info`` that the layout gives a number (``budget_exhausted``, a
+    field) is replaced, not kept twice.
+
+    Args:
+        info: The default info.
+        components: The episode's reward components so far.
+        names: Every component name the env declares (fixed from the first reset, so that the
+            keys are the same at every step).
+        fields: Extra numeric keys (an env's :meth:`TextGenEnv.numeric_fields`); each value must
+            be a numpy scalar, with the same type at reset and at every step.
+
+    Raises:
+        ValueError: If ``components`` has a name that is not in ``names``, or a field is not a
+            numpy scalar or clashes with a reward key.
+    """
+    unknown = set(components) - set(names)
+    if unknown:
+        raise ValueError(
+            f"reward components {sorted(unknown)} were not found at the first reset; declare them in "
+            "the env's extra_reward_components"
+        )
+    out: dict[str, Any] = {"budget_exhausted": np.bool_(info.get("budget_exhausted", False))}
+    for name in names:
+        out[f"reward_{name}"] = np.float64(components.get(name, 0.0))
+    for key, value in (fields or {}).items():
+        if key in out:
+            raise ValueError(f"numeric info field {key!r} clashes with the reward or budget keys")
+        if not isinstance(value, np.generic):
+            raise ValueError(f"numeric info field {key!r} must be a numpy scalar, got {type(value).__name__}")
+        out[key] = value
+    out.update({f"_{k}": v for k, v in info.items() if k not in out})
+    return out
+
+
 class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     """Text generation as a token-level MDP: each step the agent writes one token.
 
@@ -112,6 +157,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     ...) is kept with a leading underscore (``"_prompt"``, ``"_completion"``,
     ``"_reward_components"``), which such collectors skip. The component names are found by
     scoring one empty completion at the first reset, plus :attr:`extra_reward_components`.
+    One function builds this layout for every textgym env, :func:`numeric_info`; a subclass
+    adds its own numeric keys with :meth:`numeric_fields` (and may report its sums with
+    :meth:`numeric_components`), as the HierShop views do.
 
     ## Arguments
     * ``prompts``: a sequence of prompts, or a mapping split -> prompts.
@@ -258,7 +306,10 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         return self._component_names
 
     def output_info(self, info: dict[str, Any], episode: Episode) -> dict[str, Any]:
-        """``info`` as the ``info`` option asks: unchanged, or the numeric layout (see the class docstring).
+        """``info`` as the ``info`` option asks: unchanged, or :func:`numeric_info` of it (see the class docstring).
+
+        The numeric layout has :meth:`numeric_components` as the components and
+        :meth:`numeric_fields` as the env's own keys.
 
         Raises:
             ValueError: If the episode has a reward component that was not declared (add it to
@@ -267,17 +318,18 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         if self.info_mode == "default":
             return info
         names = self.reward_component_names(episode)
-        unknown = set(episode.components) - set(names)
-        if unknown:
-            raise ValueError(
-                f"reward components {sorted(unknown)} were not found at the first reset; declare them in "
-                f"{type(self).__name__}.extra_reward_components"
-            )
-        out: dict[str, Any] = {"budget_exhausted": np.bool_(info.get("budget_exhausted", False))}
-        for name in names:
-            out[f"reward_{name}"] = np.float64(episode.components.get(name, 0.0))
-        out.update({f"_{k}": v for k, v in info.items() if k != "budget_exhausted"})
-        return out
+        return numeric_info(info, self.numeric_components(episode), names, self.numeric_fields(info, episode))
+
+    def numeric_components(self, episode: Episode) -> Mapping[str, float]:
+        """The episode's reward components so far, as ``info="numeric"`` reports them (default: its record's)."""
+        return episode.components
+
+    def numeric_fields(self, info: Mapping[str, Any], episode: Episode) -> dict[str, np.generic]:
+        """An env's own numeric ``info`` keys (none by default), given the step's default ``info``.
+
+        A subclass that overrides this must give the same keys and types at reset and every step.
+        """
+        return {}
 
     def encode_observation(self, state: dict[str, np.ndarray]) -> Any:
         """The observation (in the ``observation`` option's encoding) of a token state, (L,) or (N, L)."""
@@ -353,15 +405,27 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
 
         ``options={"prompt_index": i}`` picks the i-th prompt instead (evaluation sweeps).
         """
+        obs, info = self._reset(seed=seed, options=options)
+        return obs, self.output_info(info, self._slots.episode(0))
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Append one token; score the reply when its turn ends (or every step in immediate mode)."""
+        obs, reward, terminated, truncated, info = self._step(action)
+        return obs, reward, terminated, truncated, self.output_info(info, self._slots.episode(0))
+
+    # reset() and step() are these two, then output_info: a subclass that adds to the default
+    # info overrides these, so that the numeric layout is built from its complete info.
+    def _reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """:meth:`reset` with the default ``info``."""
         super().reset(seed=seed)
         index = choose_prompt_index(self.np_random, options, len(self.prompts), self.prompt_noun)
-        info = self.output_info(self._slots.begin(0, index), self._slots.episode(0))
+        info = self._slots.begin(0, index)
         self._done = False
         self.token_values = None
         return self.encode_observation(self._slots.obs(0)), info
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        """Append one token; score the reply when its turn ends (or every step in immediate mode)."""
+    def _step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """:meth:`step` with the default ``info``."""
         if self._done:
             raise RuntimeError("step() called on a finished episode (or before reset()); call reset() first")
         a = self.validate_action(action)
@@ -369,8 +433,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
         self._done = terminated or truncated
         obs = self.encode_observation(self._slots.obs(0))
-        info = self.output_info(out.infos[0], self._slots.episode(0))
-        return obs, float(out.rewards[0]), terminated, truncated, info
+        return obs, float(out.rewards[0]), terminated, truncated, out.infos[0]
 
     @property
     def episode(self) -> Episode | None:
