@@ -359,7 +359,8 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``gamma``: the discount within a span (default 0.99).
     * ``low_env_kwargs``: keyword arguments of the inner :class:`HierShopLowEnv` (e.g.
       ``split``; not ``info``).
-    * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0) or ``"human"``.
+    * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0), ``"human"`` or ``"rgb_array"``
+      (the conversation drawn as an image).
     * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
 
     ## Version History
