@@ -55,11 +55,23 @@ register(
 register(
     id="textgym/HierShopLow-v0",
     entry_point="textgym.envs.hier_shop:HierShopLowEnv",
-    kwargs={"tokenizer": "tiny"},
+    kwargs={"tokenizer": "tiny", "goal_position": "after_speaker"},
 )
 
 register(
     id="textgym/HierShopHigh-v0",
     entry_point="textgym.envs.hier_shop:HierShopHighEnv",
-    kwargs={"low_policy": "scripted"},
+    kwargs={"low_policy": "scripted", "goal_position": "after_speaker"},
+)
+
+register(
+    id="textgym/HierShopLow-v1",
+    entry_point="textgym.envs.hier_shop:HierShopLowEnv",
+    kwargs={"tokenizer": "tiny", "goal_position": "before_speaker"},
+)
+
+register(
+    id="textgym/HierShopHigh-v1",
+    entry_point="textgym.envs.hier_shop:HierShopHighEnv",
+    kwargs={"low_policy": "scripted", "goal_position": "before_speaker"},
 )

@@ -35,8 +35,9 @@ from agents.semi_mdp import RecordDiscounts, SemiMDPRolloutBuffer
 
 #: Each hierarchy: either view's id -> (low-level view id, high-level view id).
 HIERARCHIES = {
-    "textgym/HierShopLow-v0": ("textgym/HierShopLow-v0", "textgym/HierShopHigh-v0"),
-    "textgym/HierShopHigh-v0": ("textgym/HierShopLow-v0", "textgym/HierShopHigh-v0"),
+    f"textgym/HierShop{view}-{v}": (f"textgym/HierShopLow-{v}", f"textgym/HierShopHigh-{v}")
+    for v in ("v0", "v1")
+    for view in ("Low", "High")
 }
 #: The file of a saved agent that holds its configuration (``make_hierarchical``'s arguments) and counters.
 _CONFIG_FILE = "hierarchical.json"
@@ -216,7 +217,7 @@ def make_hierarchical(
     """A :class:`HierarchicalAgent` for a textgym hierarchy.
 
     Args:
-        env_id: Either view of a hierarchy (``"HierShopLow-v0"`` or ``"HierShopHigh-v0"``).
+        env_id: Either view of a hierarchy (``"HierShopLow-v1"`` or ``"HierShopHigh-v1"``; v0 too).
         model: The low level's LM (a name for :func:`textgym.models.load_model`; saved by name).
         n_envs: Low-level env slots.
         n_high_envs: High-level env slots.
@@ -232,7 +233,7 @@ def make_hierarchical(
         ValueError: If ``env_id`` is not a view of a known hierarchy, or ``model`` is not a name.
 
     >>> import agents
-    >>> agent = agents.make_hierarchical("HierShopHigh-v0", n_envs=2, n_high_envs=1, low_kwargs={"n_steps": 8})
+    >>> agent = agents.make_hierarchical("HierShopHigh-v1", n_envs=2, n_high_envs=1, low_kwargs={"n_steps": 8})
     >>> type(agent.low).__name__, type(agent.high.rollout_buffer).__name__
     ('PPO', 'SemiMDPRolloutBuffer')
     """

@@ -1,8 +1,8 @@
 """Hierarchical training vs flat PPO on the shop conversation, with an equal token budget (issue 15).
 
 * **hierarchical**: :func:`agents.make_hierarchical` on HierShop (the low-level LM on
-  ``HierShopLow-v0``, extrinsic + intrinsic reward, acts from the high level; the high level,
-  SB3 PPO ``MlpPolicy`` on ``HierShopHigh-v0``'s features with semi-MDP returns), trained until
+  ``HierShopLow-v1``, extrinsic + intrinsic reward, acts from the high level; the high level,
+  SB3 PPO ``MlpPolicy`` on ``HierShopHigh-v1``'s features with semi-MDP returns), trained until
   ``--tokens`` tokens are written by the low level (its own rollouts plus those inside the
   high level's).
 * **flat**: :func:`agents.make_ppo` on ``Dialogue-v0`` (the same conversations, rewards and
@@ -63,7 +63,7 @@ def main() -> None:
 
     t0 = time.time()
     hier = agents.make_hierarchical(
-        "HierShopHigh-v0", n_envs=n_envs, n_high_envs=n_high_envs, seed=args.seed, low_kwargs=lm, high_kwargs=high
+        "HierShopHigh-v1", n_envs=n_envs, n_high_envs=n_high_envs, seed=args.seed, low_kwargs=lm, high_kwargs=high
     )
     hier.learn(args.tokens, low_steps=low_steps, high_steps=high_steps)
     hier_train_s = time.time() - t0

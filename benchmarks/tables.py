@@ -133,10 +133,19 @@ def train_classify(data: dict[str, Any]) -> str:
         f"| before training (base rate) | {100 * before['components']['correct']:.1f}% |",
         f"| after {data['algo'].upper()}, {data['timesteps']:,} steps | {100 * after['components']['correct']:.1f}% |",
     ]
-    note = (
-        f"\nTraining took {data['train_seconds']:.0f} s ({data['n_envs']} slots) on one CPU thread of a shared "
-        "2-core machine (slower than 2 free cores); 256 validation episodes, sampling at temperature 1.\n"
-    )
+    if "threads" in data:  # runs since the summary records its settings and threads
+        threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
+        kl = "the algorithm's default KL" if data["kl_coef"] is None else f"KL {data['kl_coef']:g}"
+        note = (
+            f"\n`textgym train` (lr {data['learning_rate']:g}, {kl}, seed {data['seed']}) trained "
+            f"for {data['train_seconds']:.0f} s ({data['n_envs']} slots) on {threads} of the 2-core machine, "
+            f"{data['date'][:10]}; {data['eval_episodes']} validation episodes, sampling at temperature 1.\n"
+        )
+    else:
+        note = (
+            f"\nTraining took {data['train_seconds']:.0f} s ({data['n_envs']} slots) on one CPU thread of a shared "
+            "2-core machine (slower than 2 free cores); 256 validation episodes, sampling at temperature 1.\n"
+        )
     return "\n".join(rows) + "\n" + note
 
 

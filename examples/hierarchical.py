@@ -35,7 +35,7 @@ from textgym.script_args import parse_args
 
 @dataclass
 class Args:
-    env_id: str = "textgym/HierShopHigh-v0"  # either view of the hierarchy
+    env_id: str = "textgym/HierShopHigh-v1"  # either view of the hierarchy
     model: str = "tiny"
     total_tokens: int = 10_240  # tokens written by the low level, in both levels' rollouts
     n_envs: int = 16  # low-level slots

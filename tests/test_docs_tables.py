@@ -323,3 +323,27 @@ def test_update_and_time_to_reward_tables_from_hand_made_json() -> None:
     assert "| 1.8 | 15,360 | 26 | 29 | 1.812 ± 0.021 (" in tables.time_to_reward(reached)
     missed = tables.time_to_reward({**reached, "steps": None, "seconds": None, "test": None})
     assert "| 1.8 | not reached in 60,000 | | 29 | |" in missed
+
+
+def test_train_classify_table_from_hand_made_json() -> None:
+    data = {
+        "env_id": "textgym/Classify-v0",
+        "algo": "ppo",
+        "model": "tiny",
+        "timesteps": 40000,
+        "n_envs": 16,
+        "seed": 0,
+        "learning_rate": 5e-4,
+        "kl_coef": 0.0,
+        "eval_episodes": 256,
+        "train_seconds": 371.4,
+        "threads": 1,
+        "date": "2026-01-02T00:00:00+00:00",
+        "before": {"mean_reward": 0.02, "components": {"correct": 0.0203}},
+        "after": {"mean_reward": 0.97, "components": {"correct": 0.9727}},
+    }
+    text = tables.train_classify(data)
+    assert "| before training (base rate) | 2.0% |" in text
+    assert "| after PPO, 40,000 steps | 97.3% |" in text
+    assert "(lr 0.0005, KL 0, seed 0) trained for 371 s (16 slots) on 1 thread of the 2-core machine" in text
+    assert "the algorithm's default KL" in tables.train_classify({**data, "kl_coef": None})

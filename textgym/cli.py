@@ -7,6 +7,7 @@ textgym eval runs/CatText-v0-ppo --episodes 128 --split test
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import time
 from pathlib import Path
@@ -50,6 +51,8 @@ def _print_summary(title: str, result: dict[str, Any], n_samples: int) -> None:
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Train, print before/after tables, save agent, curve and metadata under ``args.out``."""
+    import torch  # here, not at the top: `textgym --help` imports no torch
+
     import agents
     from agents.factory import resolve_env_id
     from textgym.plotting import plot_learning_curves
@@ -114,7 +117,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "n_envs": args.n_envs,
         "group_size": args.group_size,
         "seed": args.seed,
+        "learning_rate": float(model.learning_rate) if not callable(model.learning_rate) else None,
+        "kl_coef": args.kl_coef,
+        "eval_episodes": args.eval_episodes,
         "train_seconds": seconds,
+        "threads": torch.get_num_threads(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "before": {k: before[k] for k in ("mean_reward", "components")},
         "after": {k: after[k] for k in ("mean_reward", "components")},
     }

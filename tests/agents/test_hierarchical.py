@@ -67,7 +67,7 @@ def test_semi_mdp_buffer_refuses_unrecorded_discounts() -> None:
 
 def small_agent(seed: int = 0) -> agents.HierarchicalAgent:
     return agents.make_hierarchical(
-        "HierShopHigh-v0",
+        "HierShopHigh-v1",
         n_envs=2,
         n_high_envs=2,
         seed=seed,
@@ -160,7 +160,7 @@ def test_save_load_round_trip_gives_the_same_predictions(tmp_path) -> None:
     assert not np.allclose(high_probs(fresh), high_probs(agent))  # training moved it: the check can fail
     np.testing.assert_array_equal(loaded.predict(high_obs, deterministic=True)[0], agent.predict(high_obs, True)[0])
 
-    env = gym.make("textgym/HierShopLow-v0")
+    env = gym.make("textgym/HierShopLow-v1")
     low_obs = [env.reset(seed=s)[0] for s in range(4)]
     batch = {k: torch.as_tensor(np.stack([o[k] for o in low_obs])) for k in low_obs[0]}
 

@@ -106,8 +106,9 @@ def test_ppo_learns_classify() -> None:
     import agents
 
     torch.set_num_threads(1)
-    # As the documented run (docs/envs.md): no KL anchor to the base model, whose 1% is the thing to move away from.
-    model = agents.make_ppo(ENV_ID, model="tiny", n_envs=16, seed=0, verbose=0, kl_coef=0.0, learning_rate=1e-3)
+    # As the documented run (docs/envs.md): no KL anchor to the base model, whose 1% is the thing to move away from;
+    # lr 5e-4 (at 1e-3 the training reward peaked at 93% and fell back, ending at 84% on validation).
+    model = agents.make_ppo(ENV_ID, model="tiny", n_envs=16, seed=0, verbose=0, kl_coef=0.0, learning_rate=5e-4)
     kwargs = dict(n_episodes=256, seed=10_000, env_kwargs={"split": "validation"})
     before = agents.evaluate_policy_text(model, ENV_ID, **kwargs)
     assert before["components"]["correct"] < 0.1

@@ -78,22 +78,39 @@ def scenario_env(cls: type, scenario: DialogueScenario, **kwargs):  # noqa: ANN2
 TWO_QUESTIONS = DialogueScenario(SHOP, ("when do you close ?", "how much are the eggs ?"))
 
 
-def test_low_level_observation_carries_the_goal() -> None:
-    env = scenario_env(HierShopLowEnv, TWO_QUESTIONS, subgoal_policy=lambda features: OPEN)
-    obs, _ = env.reset(seed=0)
-    n = int(obs["attention_mask"].sum())
+@pytest.mark.parametrize("position", ["before_speaker", "after_speaker"])
+def test_low_level_observation_carries_the_goal(position: str) -> None:
+    env = scenario_env(HierShopLowEnv, TWO_QUESTIONS, subgoal_policy=lambda features: OPEN, goal_position=position)
     tok = env.tokenizer
-    # The control token sits right after "assistant :", where the reply starts.
-    assert obs["input_ids"][n - 1] == tok.convert_tokens_to_ids(ACT_WORDS["open"])
-    assert tok.convert_ids_to_tokens(obs["input_ids"][n - 3 : n - 1].tolist()) == ["assistant", ":"]
+
+    def tail(obs: dict, k: int) -> list[str]:
+        n = int(obs["attention_mask"].sum())
+        return tok.convert_ids_to_tokens(obs["input_ids"][n - k : n].tolist())
+
+    # v1 ("before_speaker"): the act ends the user's line, then "assistant :" opens the reply;
+    # v0 ("after_speaker"): the act right after "assistant :", where the reply starts.
+    expect = {"before_speaker": ["?", "open", "assistant", ":"], "after_speaker": ["?", "assistant", ":", "open"]}
+    obs, _ = env.reset(seed=0)
+    assert tail(obs, 4) == expect[position]
+    assert (
+        tok.convert_ids_to_tokens(obs["input_ids"][: int(obs["attention_mask"].sum())].tolist()).count("assistant") == 1
+    )  # the speaker only moved: it is not there twice
     for w in "sorry , i do not know . <eos>".split():
         obs, *_ = env.step(tok.convert_tokens_to_ids(w))
-    n = int(obs["attention_mask"].sum())
-    assert obs["input_ids"][n - 1] == tok.convert_tokens_to_ids("open")  # the second turn's goal
-    # The default goal is the correct act: "unknown" for the unknown closing hour.
-    env = scenario_env(HierShopLowEnv, TWO_QUESTIONS)
+    assert tail(obs, 4) == expect[position]  # the second turn's goal, after "how much are the eggs ?"
+    text = tok.convert_ids_to_tokens(obs["input_ids"][: int(obs["attention_mask"].sum())].tolist())
+    assert text.count("assistant") == 2 and text.count("open") == 2
+    # The default goal is the correct act: "unknown" ("know") for the unknown closing hour.
+    env = scenario_env(HierShopLowEnv, TWO_QUESTIONS, goal_position=position)
     obs, _ = env.reset(seed=0)
-    assert obs["input_ids"][int(obs["attention_mask"].sum()) - 1] == tok.convert_tokens_to_ids("know")
+    assert "know" in tail(obs, 4) and "open" not in tail(obs, 4)
+
+
+def test_goal_position_is_checked() -> None:
+    with pytest.raises(ValueError, match="goal_position"):
+        scenario_env(HierShopLowEnv, TWO_QUESTIONS, goal_position="middle")
+    with pytest.raises(ValueError, match="goal_position"):
+        HierShopHighEnv(low_env_kwargs={"goal_position": "after_speaker"})
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.5, 2.0])
@@ -163,7 +180,7 @@ def test_high_level_success_ends_with_the_bonus() -> None:
 
 
 def test_high_level_bad_action_is_named() -> None:
-    env = gym.make("textgym/HierShopHigh-v0").unwrapped
+    env = gym.make("textgym/HierShopHigh-v1").unwrapped
     env.reset(seed=0)
     with pytest.raises(ValueError, match="act id"):
         env.step(7)
@@ -182,9 +199,10 @@ def public(info: dict) -> dict:
 
 
 def act_of_last_token(obs: dict, tok) -> int:  # noqa: ANN001
-    """The act whose control word is the token state's last real token (a turn's goal, just appended)."""
+    """The act whose control word was just appended (v1: it is followed by "assistant :")."""
     n = int(obs["attention_mask"].sum())
-    return [ACT_WORDS[a] for a in ACTS].index(tok.convert_ids_to_tokens(int(obs["input_ids"][n - 1])))
+    assert tok.convert_ids_to_tokens(obs["input_ids"][n - 2 : n].tolist()) == ["assistant", ":"]
+    return [ACT_WORDS[a] for a in ACTS].index(tok.convert_ids_to_tokens(int(obs["input_ids"][n - 3])))
 
 
 @pytest.mark.parametrize(
@@ -325,7 +343,7 @@ def test_numeric_info_option_is_checked() -> None:
 
 # ----- stock SB3 on the high level -----
 def high_level_return(policy, n: int = 64) -> np.ndarray:  # noqa: ANN001
-    env = FlattenObservation(FilterObservation(gym.make("textgym/HierShopHigh-v0"), ["features"]))
+    env = FlattenObservation(FilterObservation(gym.make("textgym/HierShopHigh-v1"), ["features"]))
     returns = []
     for ep in range(n):
         obs, _ = env.reset(seed=1000 + ep)
@@ -344,7 +362,7 @@ def test_sb3_ppo_trains_the_high_level_over_a_fixed_low_level() -> None:
 
     rng = np.random.default_rng(0)
     random_returns = high_level_return(lambda obs: int(rng.integers(len(ACTS))))
-    env = FlattenObservation(FilterObservation(gym.make("textgym/HierShopHigh-v0"), ["features"]))
+    env = FlattenObservation(FilterObservation(gym.make("textgym/HierShopHigh-v1"), ["features"]))
     model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, learning_rate=3e-3, gamma=0.99, seed=0, verbose=0)
     model.learn(3072)
     trained = high_level_return(lambda obs: int(model.predict(obs, deterministic=True)[0]))

@@ -15,7 +15,7 @@ OPTIONS = [{"observation": "multidiscrete"}, {"observation": "onehot"}, {"budget
 OPTION_IDS = ["multidiscrete", "onehot", "budget_as_termination"]
 # The high level of the hierarchy acts in dialogue acts, not tokens; its observation is its own
 # (token state + features) and the token options do not apply (it refuses them, tested below).
-NOT_TOKEN_LEVEL = {"textgym/HierShopHigh-v0"}
+NOT_TOKEN_LEVEL = {"textgym/HierShopHigh-v0", "textgym/HierShopHigh-v1"}
 
 
 def token_level(env_id: str) -> None:
@@ -26,9 +26,9 @@ def token_level(env_id: str) -> None:
 def test_the_high_level_refuses_the_token_options() -> None:
     for key, value in (("observation", "onehot"), ("budget_as_termination", True)):
         with pytest.raises(TypeError, match=key):
-            gym.make("textgym/HierShopHigh-v0", **{key: value})
+            gym.make("textgym/HierShopHigh-v1", **{key: value})
         with pytest.raises(ValueError, match=key):
-            gym.make("textgym/HierShopHigh-v0", low_env_kwargs={key: value})
+            gym.make("textgym/HierShopHigh-v1", low_env_kwargs={key: value})
 
 
 @pytest.mark.parametrize("kwargs", OPTIONS, ids=OPTION_IDS)

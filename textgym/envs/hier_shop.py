@@ -23,6 +23,9 @@ from textgym.envs.text_gen import INFO_MODES, numeric_info
 from textgym.render import text_image
 
 INTRINSIC_WEIGHT = 1.0
+#: Where a turn's act token goes: ``"before_speaker"`` (v1: ``"user : Q GOAL assistant :"``) or
+#: ``"after_speaker"`` (v0: ``"user : Q assistant : GOAL"``, read by the pretrained model as reply text).
+GOAL_POSITIONS = ("before_speaker", "after_speaker")
 SubgoalPolicy = Callable[[np.ndarray], int]
 LowPolicy = Callable[[dict[str, np.ndarray]], int]
 
@@ -34,12 +37,15 @@ class HierShopLowEnv(DialogueEnv):
     Dialogue-v0 (its scenarios, scripted user, transcript format and per-turn reward) with a
     subgoal per agent turn: a dialogue act, chosen when the turn starts by ``subgoal_policy``
     (default: the act whose realization is the correct answer,
-    :func:`~textgym.data.shop_acts.correct_act`). The act is a **control prefix in the token
+    :func:`~textgym.data.shop_acts.correct_act`). The act is a **control token in the token
     state**: one context token (not an action), its word in
     :data:`~textgym.data.shop_acts.ACT_WORDS` (greet "hello", price "coins", open "open",
-    close "close", where "near", stock "sell", unknown "know"), appended right after
-    ``"assistant :"`` before the agent's first token of the turn. So the observation is
-    ``"<bos> facts : F user : Q assistant : GOAL"`` and the agent writes after it.
+    close "close", where "near", stock "sell", unknown "know"), placed at the end of the
+    user's line, before ``"assistant :"``. So the observation is
+    ``"<bos> facts : F user : Q GOAL assistant :"`` and the agent writes after it. (v0 put it
+    right after ``"assistant :"``, where the pretrained tiny model read the act word as the
+    first word of its reply and continued it: "open" -> "at seven ." instead of "we open at
+    one .". Placed before the speaker, the base model's replies are as good as without it.)
 
     Why a flat token policy finds the task hard: the right reply depends on the question
     *and* on which facts the shop has ("when do you open ?" is answered with the hour or
@@ -95,19 +101,21 @@ class HierShopLowEnv(DialogueEnv):
     * ``intrinsic_weight``: weight of the intrinsic reward (default 1.0; >= 0).
     * ``subgoal_policy``: ``f(features) -> act id`` with the features of
       :func:`~textgym.data.shop_acts.act_features` (12 floats), or None for the correct act.
+    * ``goal_position``: ``"before_speaker"`` (default, v1) or ``"after_speaker"`` (v0).
     * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
     * everything else: as Dialogue-v0 (tiny tokenizer and transcript format only).
 
     ## Version History
+    * v1: the act token goes before ``"assistant :"`` instead of after it (``goal_position``).
     * v0: initial version.
 
     ## Example
     >>> import gymnasium as gym
-    >>> env = gym.make("textgym/HierShopLow-v0")
+    >>> env = gym.make("textgym/HierShopLow-v1")
     >>> obs, info = env.reset(seed=0, options={"prompt_index": 1})
     >>> tok = env.unwrapped.tokenizer
     >>> tok.decode(obs["input_ids"][obs["attention_mask"] == 1][-4:])
-    '? assistant : know'
+    '? know assistant :'
     >>> for word in "sorry , i do not know . <eos>".split():
     ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
     >>> c = info["reward_components"]
@@ -121,10 +129,13 @@ class HierShopLowEnv(DialogueEnv):
         intrinsic_weight: float = INTRINSIC_WEIGHT,
         subgoal_policy: SubgoalPolicy | None = None,
         external_goals: bool = False,
+        goal_position: str = "before_speaker",
         **kwargs: Any,
     ):
         if not intrinsic_weight >= 0:
             raise ValueError(f"intrinsic_weight must be >= 0, got {intrinsic_weight}")
+        if goal_position not in GOAL_POSITIONS:
+            raise ValueError(f"goal_position must be one of {GOAL_POSITIONS}, got {goal_position!r}")
         kwargs.setdefault("max_turns", 3)
         super().__init__(**kwargs)
         if self.conversation_format != "transcript" or "coins" not in self.tokenizer.get_vocab():
@@ -134,7 +145,17 @@ class HierShopLowEnv(DialogueEnv):
         #: The high-level view sets each turn's act itself (:meth:`begin_turn`).
         self.external_goals = bool(external_goals)
         self.goal_token_ids = [int(self.tokenizer.convert_tokens_to_ids(ACT_WORDS[a])) for a in ACTS]
-        self.max_length += self.max_turns  # one goal token per agent turn
+        self.goal_position = goal_position
+        #: ``"assistant :"``: with ``goal_position="before_speaker"`` every prompt and user turn
+        #: ends without it, and :meth:`begin_turn` appends the act token and then it.
+        self.speaker_ids = [int(t) for t in self.tokenizer("assistant :", add_special_tokens=False)["input_ids"]]
+        if goal_position == "before_speaker":
+            k = len(self.speaker_ids)
+            for i, ids in enumerate(self.prompt_ids):
+                if ids[-k:].tolist() != self.speaker_ids:
+                    raise ValueError(f"prompt {i} does not end with 'assistant :'; cannot place the act before it")
+            self.prompt_ids = [ids[:-k] for ids in self.prompt_ids]
+        self.max_length += self.max_turns  # one goal token per agent turn (the speaker only moves)
         self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
         self._slots = EpisodeSlots(self, 1)  # rebuilt for the longer token state
         self.goals: list[int] = []
@@ -170,12 +191,12 @@ class HierShopLowEnv(DialogueEnv):
             raise ValueError("this turn already has its goal")
         self.goals.append(int(goal))
         word = ACT_WORDS[ACTS[int(goal)]]
+        ids = [self.goal_token_ids[int(goal)]]
+        if self.goal_position == "before_speaker":
+            ids += self.speaker_ids  # the user's line ends with the act; then the reply's speaker
         # The same path as a user's turn (EpisodeSlots): context tokens, never actions; the
         # agent's reply starts after them.
-        self._slots._add_context(
-            0,
-            TurnEnd(terminated=False, context=[self.goal_token_ids[int(goal)]], context_role="goal", context_text=word),
-        )
+        self._slots._add_context(0, TurnEnd(terminated=False, context=ids, context_role="goal", context_text=word))
 
     # ----- gymnasium API and hooks -----
     # TextGenEnv's reset() and step() are these, then the ``info`` option's layout.
@@ -241,11 +262,15 @@ class HierShopLowEnv(DialogueEnv):
         end = super().end_turn(episode)
         self._turn_intrinsic = intrinsic
         components = {**end.components, "intrinsic": intrinsic}
+        context = list(end.context)
+        k = len(self.speaker_ids)
+        if self.goal_position == "before_speaker" and context[-k:] == self.speaker_ids:
+            context = context[:-k]  # begin_turn appends the next act, then the speaker
         return TurnEnd(
             terminated=end.terminated,
             reward=end.reward + self.intrinsic_weight * intrinsic,
             components=components,
-            context=end.context,
+            context=context,
             context_role=end.context_role,
             context_text=end.context_text,
         )
@@ -357,6 +382,8 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
       EOS if the act has none; :func:`scripted_low_policy`), ``"random"`` (uniform tokens),
       or a callable ``f(env) -> (obs -> token id)`` given the inner :class:`HierShopLowEnv`.
     * ``gamma``: the discount within a span (default 0.99).
+    * ``goal_position``: where the inner low level puts the act token (as
+      :class:`HierShopLowEnv`; default ``"before_speaker"``, v0 ``"after_speaker"``).
     * ``low_env_kwargs``: keyword arguments of the inner :class:`HierShopLowEnv` (e.g.
       ``split``; not ``info``).
     * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0), ``"human"`` or ``"rgb_array"``
@@ -364,11 +391,12 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
 
     ## Version History
+    * v1: the inner low level is HierShopLow-v1 (the act token before ``"assistant :"``).
     * v0: initial version.
 
     ## Example
     >>> import gymnasium as gym
-    >>> env = gym.make("textgym/HierShopHigh-v0")
+    >>> env = gym.make("textgym/HierShopHigh-v1")
     >>> obs, info = env.reset(seed=0, options={"prompt_index": 1})
     >>> obs["features"].tolist()  # "where is the shop ?", the place is not known
     [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
@@ -389,6 +417,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         low_env_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
         info: str = "default",
+        goal_position: str = "before_speaker",
     ):
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
@@ -401,15 +430,19 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         # FilterObservation): the token envs' observation options do not apply to it.
         for key in ("observation", "budget_as_termination"):
             if key in kwargs:
-                raise ValueError(f"HierShopHigh-v0 does not take the token envs' {key!r} option")
+                raise ValueError(f"HierShopHigh does not take the token envs' {key!r} option")
         if "info" in kwargs:
             # The span loop reads the low level's default info; the high view lays out its own.
-            raise ValueError("low_env_kwargs must not set 'info': pass info= to HierShopHigh-v0 itself")
-        for key in ("intrinsic_weight", "external_goals", "subgoal_policy"):
+            raise ValueError("low_env_kwargs must not set 'info': pass info= to the high view itself")
+        for key in ("intrinsic_weight", "external_goals", "subgoal_policy", "goal_position"):
             if key in kwargs:
                 raise ValueError(f"low_env_kwargs must not set {key!r}: the high level sets it")
         self.low = HierShopLowEnv(
-            intrinsic_weight=0.0, external_goals=True, render_mode="ansi" if render_mode else None, **kwargs
+            intrinsic_weight=0.0,
+            external_goals=True,
+            goal_position=goal_position,
+            render_mode="ansi" if render_mode else None,
+            **kwargs,
         )
         if low_policy == "scripted":
             self.low_policy: LowPolicy = ScriptedLowPolicy(self.low)
