@@ -349,6 +349,31 @@ def time_to_reward(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
+def goal_position(data: dict[str, Any]) -> str:
+    """The base model's first HierShop reply with the act token before, after or without it (goal_position.py)."""
+    rows = [
+        "| act token | first-reply reward (Dialogue-v0's turn reward) | paired difference to no act token "
+        "| replies that realize the act |",
+        "|---|---|---|---|",
+    ]
+    for name, r in data["variants"].items():
+        diff = (
+            ""
+            if name == next(iter(data["variants"]))
+            else f"{r['paired_difference_to_no_act']:+.3f} ± {r['paired_standard_error']:.3f}"
+        )
+        rows.append(
+            f"| {name} | {r['first_reply_reward']:.3f} ± {r['standard_error']:.3f} | {diff} "
+            f"| {100 * r['realized_rate']:.1f}% |"
+        )
+    threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
+    note = (
+        f"The pretrained tiny model, no training; {data['episodes']} {data['split']} scenarios, the correct act, "
+        f"sampling at temperature 1 with the same seed for the three; {threads}, {data['date'][:10]}."
+    )
+    return "\n".join(rows) + "\n\n" + note + "\n"
+
+
 def _pm(r: dict[str, Any], digits: int = 3, bold: bool = False) -> str:
     """``mean ± standard error`` of an evaluation summary (benchmarks/common.evaluation_summary)."""
     mean = f"{r['mean_reward']:.{digits}f}"
@@ -492,6 +517,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "scaling": scaling,
     "ray_ppo": ray_ppo,
     "rollout": rollout,
+    "goal_position": goal_position,
     "update": update,
     "time_to_reward": time_to_reward,
     "memory": memory,

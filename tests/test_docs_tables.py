@@ -347,3 +347,25 @@ def test_train_classify_table_from_hand_made_json() -> None:
     assert "| after PPO, 40,000 steps | 97.3% |" in text
     assert "(lr 0.0005, KL 0, seed 0) trained for 371 s (16 slots) on 1 thread of the 2-core machine" in text
     assert "the algorithm's default KL" in tables.train_classify({**data, "kl_coef": None})
+
+
+def test_goal_position_table_from_hand_made_json() -> None:
+    def variant(reward: float, diff: float, rate: float) -> dict:
+        return {
+            "first_reply_reward": reward,
+            "standard_error": 0.03,
+            "realized_rate": rate,
+            "paired_difference_to_no_act": diff,
+            "paired_standard_error": 0.02,
+        }
+
+    data = {
+        **RUN,
+        "episodes": 384,
+        "split": "validation",
+        "variants": {"none": variant(0.75, 0.0, 0.32), "after": variant(0.2, -0.55, 0.0)},
+    }
+    lines = tables.goal_position(data).splitlines()
+    assert lines[2] == "| none | 0.750 ± 0.030 |  | 32.0% |"
+    assert lines[3] == "| after | 0.200 ± 0.030 | -0.550 ± 0.020 | 0.0% |"
+    assert "384 validation scenarios" in lines[5] and "1 thread, 2026-01-02" in lines[5]

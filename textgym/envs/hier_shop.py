@@ -45,7 +45,8 @@ class HierShopLowEnv(DialogueEnv):
     ``"<bos> facts : F user : Q GOAL assistant :"`` and the agent writes after it. (v0 put it
     right after ``"assistant :"``, where the pretrained tiny model read the act word as the
     first word of its reply and continued it: "open" -> "at seven ." instead of "we open at
-    one .". Placed before the speaker, the base model's replies are as good as without it.)
+    one .". Before the speaker, the base model's replies score almost as without the token:
+    ``python benchmarks/goal_position.py`` measures both places.)
 
     Why a flat token policy finds the task hard: the right reply depends on the question
     *and* on which facts the shop has ("when do you open ?" is answered with the hour or
