@@ -1,7 +1,5 @@
 """Classify-v0: the data (disjoint, balanced, exact labels), the exact reward, and PPO learning it."""
 
-import os
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -94,11 +92,6 @@ def test_bad_arguments_are_named() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("TEXTGYM_OPEN_BARS"),
-    reason="issue 15's bar is not met yet (PPO reached 84.0% validation accuracy, bar 90%; a 14-minute run): "
-    "TEXTGYM_OPEN_BARS=1 runs it",
-)
 def test_ppo_learns_classify() -> None:
     """PPO with the tiny model: validation accuracy from its base rate (2.0%) to >= 90%."""
     import torch
