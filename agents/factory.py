@@ -112,7 +112,12 @@ def _template(env: Any, env_kwargs: dict[str, Any] | None) -> gym.Env | None:
 def _batchable(env: gym.Env) -> bool:
     # TextGenEnv tasks run as one batched VecEnv, multi-turn ones too (the batched env runs the
     # same turn hooks); not a wrapped env, nor a subclass that overrides step itself.
-    return isinstance(env, TextGenEnv) and env.unwrapped is env and type(env).step is TextGenEnv.step
+    return (
+        isinstance(env, TextGenEnv)
+        and env.unwrapped is env
+        and type(env).step is TextGenEnv.step
+        and type(env).batchable  # e.g. HierShopLowEnv keeps its turn's act on the instance
+    )
 
 
 def _batched(

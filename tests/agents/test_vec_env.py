@@ -50,3 +50,17 @@ def test_batched_vec_env_matches_dummy_vec_env(env_id: str) -> None:
                 assert ep_a["r"] == pytest.approx(ep_b["r"], abs=1e-5) and ep_a["l"] == ep_b["l"]
         assert_same(ours.reset_infos, ref.reset_infos, f"step {t} reset infos")
     assert finished > 10
+
+
+def test_hier_shop_low_is_not_batched_and_trains_from_its_id() -> None:
+    # HierShopLowEnv keeps each episode's acts on the env: batching its episodes over one
+    # template env crashed make_ppo("HierShopLow-v1") (found in this session's probes).
+    from textgym.envs.hier_shop import HierShopLowEnv
+    from textgym.envs.vector import TextGenVectorEnv
+
+    ppo = agents.make_ppo("HierShopLow-v1", n_envs=2, n_steps=16, batch_size=32)
+    assert not isinstance(ppo.env.venv, TextGenSB3VecEnv)
+    ppo.learn(64)
+    assert ppo.num_timesteps == 64
+    with pytest.raises(ValueError, match="batchable"):
+        TextGenVectorEnv(HierShopLowEnv(tokenizer="tiny"), 2)

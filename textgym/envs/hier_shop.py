@@ -124,6 +124,9 @@ class HierShopLowEnv(DialogueEnv):
     (True, 1.0, 2.43, 3.43)
     """
 
+    #: Its turn's act and return live on the instance: one env per episode slot, never batched.
+    batchable = False
+
     def __init__(
         self,
         *,

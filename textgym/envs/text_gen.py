@@ -206,6 +206,10 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     """
 
     metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
+    #: Whether many episodes of this task can run as one batched VecEnv (the turn hooks called
+    #: on one template env, all per-episode state in :class:`~textgym.envs.episodes.Episode`).
+    #: A subclass that keeps per-episode state on the instance sets it False.
+    batchable: bool = True
     #: What the prompts are, in error messages (``reset(options={"prompt_index": i})``).
     prompt_noun = "prompts"
 

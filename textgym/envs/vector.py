@@ -57,7 +57,8 @@ class TextGenVectorEnv(VectorEnv):
         group_size: Slots per prompt group G; ``num_envs`` must be a multiple of it.
 
     Raises:
-        ValueError: If ``num_envs`` is not a positive multiple of ``group_size``.
+        ValueError: If ``num_envs`` is not a positive multiple of ``group_size``, or the env's
+            class is not :attr:`~textgym.envs.TextGenEnv.batchable`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -71,6 +72,11 @@ class TextGenVectorEnv(VectorEnv):
     ):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if not type(env).batchable:
+            raise ValueError(
+                f"{type(env).__name__} keeps per-episode state on the env (batchable = False), so its "
+                "episodes cannot share one template env: use gymnasium's SyncVectorEnv or SB3's DummyVecEnv"
+            )
         if group_size < 1 or num_envs % group_size:
             raise ValueError(
                 f"num_envs={num_envs} must be a multiple of group_size={group_size} (each group of "
