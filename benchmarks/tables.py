@@ -1,6 +1,7 @@
 """Render the measured tables of README.md and docs/ from the JSON the benchmarks wrote.
 
-A table lives between two markers, naming its renderer and its JSON file::
+A table lives between two markers, naming its renderer and its JSON file (or a glob of
+files, whose records the renderer gets as a list in path order)::
 
     <!-- table: peer_trl benchmarks/results/peer_trl.json -->
     | ... generated ... |
@@ -272,6 +273,27 @@ def hierarchy(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n" + note
 
 
+def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
+    """One line per ``benchmarks/hierarchy.py`` run: budget, seed, both arms and the paired gap, by budget."""
+
+    def arm(summary: dict[str, Any]) -> str:
+        return f"{summary['mean_return']:.3f} ± {summary['stderr']:.3f}"
+
+    rows = [
+        "| tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in sorted(runs, key=lambda r: (r["config"]["tokens_budget"], r["config"]["seed"])):
+        p = r["paired"]
+        rows.append(
+            f"| {r['tokens']['hierarchical']:,} | {r['config']['seed']} | {arm(r['hierarchical'])} | "
+            f"{arm(r['flat'])} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
+        )
+    n = "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
+    note = f"\nTest return (Dialogue-v0's reward), mean ± standard error over {n} paired test scenarios.\n"
+    return "\n".join(rows) + "\n" + note
+
+
 def ray_ppo(data: dict[str, Any]) -> str:
     """Local PPO against PPO on Ray rollout workers, same settings and seed (benchmarks/ray_ppo.py)."""
     cfg = data["config"]
@@ -526,6 +548,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_run": train_run,
     "main_command": main_command,
     "train_classify": train_classify,
+    "hierarchy_runs": hierarchy_runs,
     "hierarchy": hierarchy,
     "dialogue": dialogue,
     "summarization": summarization,
@@ -544,10 +567,17 @@ def render_file(path: Path) -> tuple[str, list[str]]:
         name, source = m.group(2), m.group(3)
         if name not in RENDERERS:
             raise ValueError(f"{path}: unknown table {name!r}; known: {sorted(RENDERERS)}")
-        json_path = ROOT / source
-        if not json_path.is_file():
-            raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which does not exist")
-        body = RENDERERS[name](json.loads(json_path.read_text()))
+        if "*" in source:  # a glob: the renderer gets the list of records, in path order
+            paths = sorted(ROOT.glob(source))
+            if not paths:
+                raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which matches no file")
+            data: Any = [json.loads(p.read_text()) for p in paths]
+        else:
+            json_path = ROOT / source
+            if not json_path.is_file():
+                raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which does not exist")
+            data = json.loads(json_path.read_text())
+        body = RENDERERS[name](data)
         if body != m.group(4):
             changed.append(f"{path.relative_to(ROOT)}: {name} ({source})")
         return m.group(1) + body + m.group(5)

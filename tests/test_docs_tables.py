@@ -369,3 +369,11 @@ def test_goal_position_table_from_hand_made_json() -> None:
     assert lines[2] == "| none | 0.750 ± 0.030 |  | 32.0% |"
     assert lines[3] == "| after | 0.200 ± 0.030 | -0.550 ± 0.020 | 0.0% |"
     assert "384 validation scenarios" in lines[5] and "1 thread, 2026-01-02" in lines[5]
+
+
+def test_readme_names_every_example_and_docs_page() -> None:
+    # The README lists them compactly (it must stay under 10 KB); none may drop out of it.
+    readme = (ROOT / "README.md").read_text()
+    missing = [p.name for p in sorted((ROOT / "examples").glob("*.py")) if p.name not in readme]
+    missing += [f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md")) if f"docs/{p.name}" not in readme]
+    assert not missing, f"README.md does not mention {missing}"
