@@ -18,11 +18,14 @@ scenario: the mean difference and its standard error.
 
     python benchmarks/hierarchy.py                 # writes benchmarks/results/hierarchy.json
     python benchmarks/hierarchy.py --tokens 2048 --eval-episodes 32 --out /tmp/h.json   # a quick check
+    python benchmarks/hierarchy.py --plot docs/hierarchy.png benchmarks/results/hierarchy_60k*.json
+        # no training: both levels' curves and the test returns of stored runs, one line per seed
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from common import write_result
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.plotting import Curve, Panel, plot_panels
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -46,13 +50,69 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def plot(png: Path, paths: list[Path]) -> Path:
+    """Both levels' extrinsic and intrinsic training curves and both arms' test returns, per stored run."""
+    runs = [json.loads(p.read_text()) for p in paths]
+
+    seeds = ", ".join(str(r["config"]["seed"]) for r in runs)
+
+    def curves(level: str) -> dict[str, Curve]:
+        # (steps, extrinsic, intrinsic) per rollout; the runs share their rollout schedule, so
+        # the curves are averaged over seeds point by point (refused if the schedules differ).
+        points = [np.asarray(r["curves"][level], dtype=np.float64) for r in runs]
+        n = min(len(p) for p in points)
+        if any(not np.array_equal(p[:n, 0], points[0][:n, 0]) for p in points):
+            raise ValueError(f"the runs' {level}-level curves were logged at different steps; plot them one by one")
+        mean = np.mean([p[:n] for p in points], axis=0)  # (n, 3)
+        return {
+            f"{part} (mean of seeds {seeds})": Curve.from_points(mean[:, 0], mean[:, i])
+            for i, part in ((1, "extrinsic"), (2, "intrinsic"))
+        }
+
+    bars = {
+        arm: {f"seed {r['config']['seed']}": r[key]["mean_return"] for r in runs}
+        for arm, key in (("hierarchical", "hierarchical"), ("flat PPO", "flat"))
+    }
+    tokens = sorted({r["config"]["tokens_budget"] for r in runs})
+    return plot_panels(
+        [
+            Panel(
+                curves=curves("low"),
+                title="low level (LM, PPO)",
+                xlabel="low-level PPO steps (tokens)",
+                ylabel="mean episode return (train)",
+                window=8,
+            ),
+            Panel(
+                curves=curves("high"),
+                title="high level (MlpPolicy, semi-MDP PPO)",
+                xlabel="high-level decisions",
+                ylabel="mean episode return (train)",
+                window=8,
+            ),
+            Panel(bars=bars, title="test split, equal tokens", ylabel="mean test return (Dialogue-v0's reward)"),
+        ],
+        png,
+        title=f"HierShop-v1: hierarchical vs flat PPO, {'/'.join(f'{t:,}' for t in tokens)} tokens per arm",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=24_576, help="token budget of each arm")
     parser.add_argument("--eval-episodes", type=int, default=512, help="test scenarios 0 .. n-1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "hierarchy.json")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="only plot the stored runs given as arguments")
+    parser.add_argument("runs", type=Path, nargs="*", help="with --plot: JSON files this script wrote")
     args = parser.parse_args()
+    if args.plot:
+        if not args.runs:
+            parser.error("--plot needs the JSON files of stored runs")
+        print(f"wrote {plot(args.plot, args.runs)}")
+        return
+    if args.runs:
+        parser.error("JSON files are read only with --plot")
     torch.manual_seed(args.seed)
     # The LM's PPO settings of both arms (examples/dialogue.py's: 512 tokens per update).
     lm = dict(n_steps=32, batch_size=256, n_epochs=4, learning_rate=3e-4, kl_coef=0.05, separate_critic=True)

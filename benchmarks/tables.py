@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import re
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -294,6 +295,25 @@ def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
     return "\n".join(rows) + "\n" + note
 
 
+def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
+    """``benchmarks/hierarchy.py`` runs grouped by budget: both arms and the gap, over seeds when there are several."""
+    rows = ["| tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |", "|---|---|---|---|---|"]
+    for budget in sorted({r["config"]["tokens_budget"] for r in runs}):
+        group = sorted((r for r in runs if r["config"]["tokens_budget"] == budget), key=lambda r: r["config"]["seed"])
+        gaps = [r["paired"]["difference"] for r in group]
+        if len(group) == 1:
+            gap = f"{gaps[0]:+.3f} ± {group[0]['paired']['stderr']:.3f} (paired)"
+        else:  # the seeds' spread, not the paired SE of one run: seed-to-seed variation is larger
+            sem = statistics.stdev(gaps) / len(gaps) ** 0.5
+            gap = f"{statistics.mean(gaps):+.3f} ± {sem:.3f} over seeds ({', '.join(f'{g:+.2f}' for g in gaps)})"
+        hier = statistics.mean(r["hierarchical"]["mean_return"] for r in group)
+        flat = statistics.mean(r["flat"]["mean_return"] for r in group)
+        rows.append(f"| {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
+    n = "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
+    note = f"\nMean test return (Dialogue-v0's reward) on {n} paired test scenarios; ± is a standard error.\n"
+    return "\n".join(rows) + "\n" + note
+
+
 def ray_ppo(data: dict[str, Any]) -> str:
     """Local PPO against PPO on Ray rollout workers, same settings and seed (benchmarks/ray_ppo.py)."""
     cfg = data["config"]
@@ -549,6 +569,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "main_command": main_command,
     "train_classify": train_classify,
     "hierarchy_runs": hierarchy_runs,
+    "hierarchy_budgets": hierarchy_budgets,
     "hierarchy": hierarchy,
     "dialogue": dialogue,
     "summarization": summarization,

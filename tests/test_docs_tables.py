@@ -2,6 +2,7 @@
 
 import hashlib
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -377,3 +378,11 @@ def test_readme_names_every_example_and_docs_page() -> None:
     missing = [p.name for p in sorted((ROOT / "examples").glob("*.py")) if p.name not in readme]
     missing += [f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md")) if f"docs/{p.name}" not in readme]
     assert not missing, f"README.md does not mention {missing}"
+
+
+def test_readme_images_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert images, "the README shows no figure"
+    missing = [i for i in images if not (ROOT / i).is_file()]
+    assert not missing, f"README.md shows missing images {missing}"
