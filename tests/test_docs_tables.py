@@ -386,3 +386,21 @@ def test_readme_images_exist() -> None:
     assert images, "the README shows no figure"
     missing = [i for i in images if not (ROOT / i).is_file()]
     assert not missing, f"README.md shows missing images {missing}"
+
+
+def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
+    def run(budget: int, seed: int, hier: float, flat: float, gap: float, se: float) -> dict:
+        return {
+            "config": {"tokens_budget": budget, "seed": seed},
+            "hierarchical": {"mean_return": hier},
+            "flat": {"mean_return": flat},
+            "paired": {"difference": gap, "stderr": se, "n": 384},
+        }
+
+    text = tables.hierarchy_budgets(
+        [run(100, 1, 1.5, 1.6, -0.3, 0.05), run(100, 0, 1.7, 1.4, 0.1, 0.04), run(50, 0, 1.0, 1.2, -0.2, 0.03)]
+    )
+    rows = text.splitlines()
+    assert rows[2] == "| 50 | 1 | 1.000 | 1.200 | -0.200 ± 0.030 (paired) |"
+    # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2
+    assert rows[3] == "| 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
