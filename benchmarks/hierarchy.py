@@ -74,21 +74,15 @@ def plot(png: Path, paths: list[Path]) -> Path:
         for arm, key in (("hierarchical", "hierarchical"), ("flat PPO", "flat"))
     }
     tokens = sorted({r["config"]["tokens_budget"] for r in runs})
+    levels = (
+        ("low", "low level (LM, PPO)", "low-level PPO steps (tokens)"),
+        ("high", "high level (MlpPolicy, semi-MDP PPO)", "high-level decisions"),
+    )
     return plot_panels(
         [
-            Panel(
-                curves=curves("low"),
-                title="low level (LM, PPO)",
-                xlabel="low-level PPO steps (tokens)",
-                ylabel="mean episode return (train)",
-                window=8,
-            ),
-            Panel(
-                curves=curves("high"),
-                title="high level (MlpPolicy, semi-MDP PPO)",
-                xlabel="high-level decisions",
-                ylabel="mean episode return (train)",
-                window=8,
+            *(
+                Panel(curves=curves(level), title=title, xlabel=x, ylabel="mean episode return (train)", window=8)
+                for level, title, x in levels
             ),
             Panel(bars=bars, title="test split, equal tokens", ylabel="mean test return (Dialogue-v0's reward)"),
         ],

@@ -246,15 +246,22 @@ def scaling(data: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
+def _arm_return(summary: dict[str, Any]) -> str:
+    """``mean ± standard error`` of one arm of ``benchmarks/hierarchy.py`` (its ``summary``)."""
+    return f"{summary['mean_return']:.3f} ± {summary['stderr']:.3f}"
+
+
+def _paired_scenarios(runs: list[dict[str, Any]]) -> str:
+    """The numbers of paired test scenarios of ``benchmarks/hierarchy.py`` runs, e.g. ``"384"``."""
+    return "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
+
+
 def hierarchy(data: dict[str, Any]) -> str:
     """Hierarchical training vs flat PPO, equal token budget, paired on test scenarios (benchmarks/hierarchy.py)."""
 
     def row(label: str, tokens: int, r: dict[str, Any]) -> str:
         c = r["components"]
-        return (
-            f"| {label} | {tokens:,} | {r['mean_return']:.3f} ± {r['stderr']:.3f} | "
-            f"{100 * c['success']:.1f}% | {c['helpfulness']:.3f} |"
-        )
+        return f"| {label} | {tokens:,} | {_arm_return(r)} | {100 * c['success']:.1f}% | {c['helpfulness']:.3f} |"
 
     t, p = data["tokens"], data["paired"]
     rows = [
@@ -276,10 +283,6 @@ def hierarchy(data: dict[str, Any]) -> str:
 
 def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
     """One line per ``benchmarks/hierarchy.py`` run: budget, seed, both arms and the paired gap, by budget."""
-
-    def arm(summary: dict[str, Any]) -> str:
-        return f"{summary['mean_return']:.3f} ± {summary['stderr']:.3f}"
-
     rows = [
         "| tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
         "|---|---|---|---|---|",
@@ -287,10 +290,10 @@ def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
     for r in sorted(runs, key=lambda r: (r["config"]["tokens_budget"], r["config"]["seed"])):
         p = r["paired"]
         rows.append(
-            f"| {r['tokens']['hierarchical']:,} | {r['config']['seed']} | {arm(r['hierarchical'])} | "
-            f"{arm(r['flat'])} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
+            f"| {r['tokens']['hierarchical']:,} | {r['config']['seed']} | {_arm_return(r['hierarchical'])} | "
+            f"{_arm_return(r['flat'])} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )
-    n = "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
+    n = _paired_scenarios(runs)
     note = f"\nTest return (Dialogue-v0's reward), mean ± standard error over {n} paired test scenarios.\n"
     return "\n".join(rows) + "\n" + note
 
@@ -309,7 +312,7 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
         hier = statistics.mean(r["hierarchical"]["mean_return"] for r in group)
         flat = statistics.mean(r["flat"]["mean_return"] for r in group)
         rows.append(f"| {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
-    n = "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
+    n = _paired_scenarios(runs)
     note = f"\nMean test return (Dialogue-v0's reward) on {n} paired test scenarios; ± is a standard error.\n"
     return "\n".join(rows) + "\n" + note
 
@@ -588,17 +591,13 @@ def render_file(path: Path) -> tuple[str, list[str]]:
         name, source = m.group(2), m.group(3)
         if name not in RENDERERS:
             raise ValueError(f"{path}: unknown table {name!r}; known: {sorted(RENDERERS)}")
-        if "*" in source:  # a glob: the renderer gets the list of records, in path order
-            paths = sorted(ROOT.glob(source))
-            if not paths:
-                raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which matches no file")
-            data: Any = [json.loads(p.read_text()) for p in paths]
-        else:
-            json_path = ROOT / source
-            if not json_path.is_file():
-                raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which does not exist")
-            data = json.loads(json_path.read_text())
-        body = RENDERERS[name](data)
+        is_glob = "*" in source  # a glob: the renderer gets the list of records, in path order
+        paths = [p for p in sorted(ROOT.glob(source)) if p.is_file()]
+        if not paths:
+            missing = "matches no file" if is_glob else "does not exist"
+            raise FileNotFoundError(f"{path}: table {name!r} reads {source}, which {missing}")
+        records = [json.loads(p.read_text()) for p in paths]
+        body = RENDERERS[name](records if is_glob else records[0])
         if body != m.group(4):
             changed.append(f"{path.relative_to(ROOT)}: {name} ({source})")
         return m.group(1) + body + m.group(5)
