@@ -74,3 +74,39 @@ class RewardSplitLog(BaseCallback):
             self.logger.record(self.prefix + "ep_intrinsic_mean", intrinsic)
             self.history.append((self.num_timesteps, extrinsic, intrinsic))
         self._extrinsic, self._intrinsic = [], []
+
+
+class ActAccuracyLog(BaseCallback):
+    """Logs how often the acts the low level wrote toward were the correct ones, per rollout.
+
+    Reads ``info["turn_act_correct"]`` of every finished agent turn (as
+    :class:`textgym.envs.hier_shop.HierShopLowEnv` reports it; turns the budget cut off carry
+    None and are skipped) and, at the end of each rollout, records the fraction that was True
+    as ``rollout/act_accuracy``. In a hierarchy this is the accuracy of the high level's
+    sampled acts on the low level's own training turns, the diagnostic of issue 15: a low
+    level rewarded for following wrong acts learns to ignore them. ``history`` keeps
+    ``(num_timesteps, accuracy, turns)`` per rollout; rollouts with no scored turn add nothing.
+
+    Args:
+        key: The logger key (``"rollout/act_accuracy"``).
+    """
+
+    def __init__(self, key: str = "rollout/act_accuracy") -> None:
+        super().__init__()
+        self.key = key
+        self.history: list[tuple[int, float, int]] = []
+        self._correct: list[bool] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            correct = info.get("turn_act_correct")
+            if correct is not None:
+                self._correct.append(bool(correct))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._correct:
+            accuracy = float(np.mean(self._correct))
+            self.logger.record(self.key, accuracy)
+            self.history.append((self.num_timesteps, accuracy, len(self._correct)))
+        self._correct = []

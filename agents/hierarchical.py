@@ -29,7 +29,7 @@ from stable_baselines3 import PPO as SB3PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agents.algorithms import PPO
-from agents.callbacks import RewardSplitLog
+from agents.callbacks import ActAccuracyLog, RewardSplitLog
 from agents.factory import make_env, make_ppo, resolve_env_id
 from agents.semi_mdp import RecordDiscounts, SemiMDPRolloutBuffer
 
@@ -48,7 +48,9 @@ class HierarchicalAgent:
 
     Build it with :func:`make_hierarchical`. Attributes ``low`` (:class:`agents.PPO`) and
     ``high`` (SB3 ``PPO``) are the two learners; ``low_log`` and ``high_log`` their
-    :class:`agents.callbacks.RewardSplitLog` histories; ``tokens`` the tokens written so far
+    :class:`agents.callbacks.RewardSplitLog` histories; ``act_log``
+    (:class:`agents.callbacks.ActAccuracyLog`) how often the high level's acts on the low
+    level's training turns were correct; ``tokens`` the tokens written so far
     (``low.num_timesteps`` plus the low level's tokens inside the high level's rollouts).
     """
 
@@ -59,6 +61,7 @@ class HierarchicalAgent:
         self.high_tokens = 0  # tokens the low level wrote inside high-level rollouts
         self._count_tokens = False
         self.low_log, self.high_log = RewardSplitLog(), RewardSplitLog()
+        self.act_log = ActAccuracyLog()  # the high level's acts on the low level's training turns
         self._high_id = high_id
 
         def low_env() -> gym.Env:
@@ -146,7 +149,7 @@ class HierarchicalAgent:
             )
         end = self.tokens + total_tokens
         while self.tokens < end:
-            low_callbacks: list[BaseCallback] = [self.low_log] + ([callback] if callback else [])
+            low_callbacks: list[BaseCallback] = [self.low_log, self.act_log] + ([callback] if callback else [])
             self.low.learn(low_steps, callback=CallbackList(low_callbacks), reset_num_timesteps=False)
             if self.tokens >= end:
                 break

@@ -36,6 +36,7 @@ from common import write_result
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
+from textgym.data.shop_acts import ACTS
 from textgym.plotting import Curve, Panel, plot_panels
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,7 +52,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot(png: Path, paths: list[Path]) -> Path:
-    """Both levels' extrinsic and intrinsic training curves and both arms' test returns, per stored run."""
+    """Both levels' training curves, the act accuracy (runs that logged it) and both arms' test returns."""
     runs = [json.loads(p.read_text()) for p in paths]
 
     seeds = ", ".join(str(r["config"]["seed"]) for r in runs)
@@ -74,6 +75,21 @@ def plot(png: Path, paths: list[Path]) -> Path:
         for arm, key in (("hierarchical", "hierarchical"), ("flat PPO", "flat"))
     }
     tokens = sorted({r["config"]["tokens_budget"] for r in runs})
+    # The high level's act accuracy on the low level's training turns (runs from before it was logged have none).
+    accuracy = {
+        f"seed {r['config']['seed']}": Curve.from_points(*np.asarray(r["curves"]["act_accuracy"])[:, :2].T)
+        for r in runs
+        if r["curves"].get("act_accuracy")
+    }
+    accuracy_panel = Panel(
+        curves=accuracy,
+        baselines={"uniformly random acts": 1 / len(ACTS)},
+        title="acts the low level trained on that were correct",
+        xlabel="low-level PPO steps (tokens)",
+        ylabel="fraction of turns",
+        ylim=(0.0, 1.0),
+        window=4,
+    )
     levels = (
         ("low", "low level (LM, PPO)", "low-level PPO steps (tokens)"),
         ("high", "high level (MlpPolicy, semi-MDP PPO)", "high-level decisions"),
@@ -84,6 +100,7 @@ def plot(png: Path, paths: list[Path]) -> Path:
                 Panel(curves=curves(level), title=title, xlabel=x, ylabel="mean episode return (train)", window=8)
                 for level, title, x in levels
             ),
+            *([accuracy_panel] if accuracy else []),
             Panel(bars=bars, title="test split, equal tokens", ylabel="mean test return (Dialogue-v0's reward)"),
         ],
         png,
@@ -156,6 +173,8 @@ def main() -> None:
         "curves": {
             "low": [list(p) for p in hier.low_log.history],
             "high": [list(p) for p in hier.high_log.history],
+            # (steps, fraction of the low level's finished turns whose act was correct, turns) per rollout
+            "act_accuracy": [list(p) for p in hier.act_log.history],
         },
         "train_seconds": {"hierarchical": hier_train_s, "flat": flat_train_s},
         "test_returns": {

@@ -97,15 +97,19 @@ class EpisodeInfos(BaseCallback):
     def __init__(self) -> None:
         super().__init__()
         self.rollouts: list[list[dict]] = [[]]
+        self.acts: list[list[bool]] = [[]]
 
     def _on_step(self) -> bool:
         for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
             if done:
                 self.rollouts[-1].append({**info["reward_components"], "return": info["episode"]["r"]})
+            if info.get("turn_act_correct") is not None:
+                self.acts[-1].append(info["turn_act_correct"])
         return True
 
     def _on_rollout_end(self) -> None:
         self.rollouts.append([])
+        self.acts.append([])
 
 
 def test_learn_logs_extrinsic_and_intrinsic_returns_from_the_episodes() -> None:
@@ -140,6 +144,12 @@ def test_learn_logs_extrinsic_and_intrinsic_returns_from_the_episodes() -> None:
     )
     high_logged = [d for d in high_out.dumps if "rollout/ep_extrinsic_mean" in d]
     assert high_logged and all(isinstance(d["rollout/ep_intrinsic_mean"], float) for d in high_logged)
+    # The act accuracy of each low-level rollout: the fraction of its finished turns whose act was correct.
+    acts = [a for a in infos.acts if a]
+    assert [d["rollout/act_accuracy"] for d in low_out.dumps if "rollout/act_accuracy" in d] == pytest.approx(
+        [np.mean(a) for a in acts]
+    )
+    np.testing.assert_allclose([h[1:] for h in agent.act_log.history], [(np.mean(a), len(a)) for a in acts])
 
 
 def test_save_load_round_trip_gives_the_same_predictions(tmp_path) -> None:

@@ -113,6 +113,30 @@ def test_goal_position_is_checked() -> None:
         HierShopHighEnv(low_env_kwargs={"goal_position": "after_speaker"})
 
 
+@pytest.mark.parametrize(
+    ("acts", "expected"),
+    [
+        (None, [True, True]),  # the default goal is the correct act
+        ((UNKNOWN, PRICE), [True, True]),  # the closing hour is unknown; eggs are sold
+        ((OPEN, PRICE), [False, True]),
+        ((CLOSE, STOCK), [False, False]),  # "close" has no realization here; eggs are sold, so not "stock"
+    ],
+)
+def test_turn_info_says_whether_the_act_was_correct(acts: tuple[int, int] | None, expected: list[bool]) -> None:
+    picks = iter(acts or ())
+    policy = None if acts is None else (lambda features: next(picks))
+    env = scenario_env(HierShopLowEnv, TWO_QUESTIONS, subgoal_policy=policy)
+    env.reset(seed=0)
+    tok = env.tokenizer
+    seen = []
+    for reply in ["sorry , i do not know .", "the eggs cost two coins ."]:  # the correct answers: two turns
+        for w in [*reply.split(), "<eos>"]:
+            _, _, term, trunc, info = env.step(tok.convert_tokens_to_ids(w))
+            assert ("turn_act_correct" in info) == ("turn_reward_components" in info)
+        seen.append(info["turn_act_correct"])
+    assert term and seen == expected
+
+
 @pytest.mark.parametrize("weight", [0.0, 0.5, 2.0])
 def test_low_level_reward_is_extrinsic_plus_weighted_intrinsic(weight: float) -> None:
     low = scenario_env(HierShopLowEnv, TWO_QUESTIONS, intrinsic_weight=weight)

@@ -68,6 +68,9 @@ class HierShopLowEnv(DialogueEnv):
     exactly the act's realization (:func:`~textgym.data.shop_acts.realizes`), else 0.0.
     ``info["reward_components"]`` holds, besides Dialogue-v0's components, ``"extrinsic"``
     and ``"intrinsic"`` summed over the episode; ``info["turn_intrinsic"]`` is the turn's.
+    ``info["turn_act_correct"]`` says whether the turn's act was the correct one
+    (:func:`~textgym.data.shop_acts.correct_act`; a diagnostic of the high level, not a reward).
+    Both are None when the budget, not a stop, ended the turn.
 
     ## Episode End
     As Dialogue-v0.
@@ -221,10 +224,12 @@ class HierShopLowEnv(DialogueEnv):
         if self.external_goals and len(self.goals) <= len(self.episode.agent_turns):  # type: ignore[union-attr]
             raise RuntimeError("the high level must call begin_turn(goal) before the turn's first token")
         self._turn_intrinsic: float | None = None
+        self._turn_act_correct: bool | None = None
         obs, reward, terminated, truncated, info = super()._step(action)
         self._return += reward
         if "turn_reward_components" in info:  # the agent's turn ended (a stop token or its length)
             info["turn_intrinsic"] = self._turn_intrinsic  # None if the budget, not a stop, ended it
+            info["turn_act_correct"] = self._turn_act_correct
         if "turn_reward_components" in info and not (terminated or truncated) and not self.external_goals:
             self.begin_turn(self._choose_goal())
             obs = self.encode_observation(self._slots.obs(0))
@@ -265,6 +270,7 @@ class HierShopLowEnv(DialogueEnv):
         intrinsic = float(realizes(act, scenario.shop, question, reply))
         end = super().end_turn(episode)
         self._turn_intrinsic = intrinsic
+        self._turn_act_correct = ACTS.index(act) == correct_act(scenario.shop, question)
         components = {**end.components, "intrinsic": intrinsic}
         context = list(end.context)
         k = len(self.speaker_ids)
