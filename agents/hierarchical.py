@@ -10,7 +10,9 @@
   discount to the next decision is ``gamma**span_tokens``).
 * :meth:`HierarchicalAgent.learn` alternates: ``low_steps`` low-level tokens, then
   ``high_steps`` high-level decisions over the current low level, until the token budget
-  (both levels' tokens together) is spent. Extrinsic and intrinsic returns are logged
+  (both levels' tokens together) is spent. With ``schedule="joint"`` the high level runs no
+  rollouts of its own: it learns from the acts it sampled for the low level's training turns
+  (:mod:`agents.hier_joint`), one update after each ``low_steps`` tokens. Extrinsic and intrinsic returns are logged
   separately on each level's SB3 logger (``rollout/ep_extrinsic_mean``,
   ``rollout/ep_intrinsic_mean``).
 """
@@ -27,10 +29,12 @@ import numpy as np
 from gymnasium.wrappers import FilterObservation, FlattenObservation
 from stable_baselines3 import PPO as SB3PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.utils import configure_logger
 
 from agents.algorithms import PPO
 from agents.callbacks import ActAccuracyLog, RewardSplitLog
 from agents.factory import make_env, make_ppo, resolve_env_id
+from agents.hier_joint import DecisionRecorder, SpanRewards, decisions_buffer
 from agents.semi_mdp import RecordDiscounts, SemiMDPRolloutBuffer
 
 #: Each hierarchy: either view's id -> (low-level view id, high-level view id).
@@ -41,6 +45,8 @@ HIERARCHIES = {
 }
 #: The file of a saved agent that holds its configuration (``make_hierarchical``'s arguments) and counters.
 _CONFIG_FILE = "hierarchical.json"
+#: How :meth:`HierarchicalAgent.learn` trains the two levels.
+SCHEDULES = ("alternate", "joint")
 
 
 class HierarchicalAgent:
@@ -63,11 +69,12 @@ class HierarchicalAgent:
         self.low_log, self.high_log = RewardSplitLog(), RewardSplitLog()
         self.act_log = ActAccuracyLog()  # the high level's acts on the low level's training turns
         self._high_id = high_id
+        self.joint = config.get("schedule", "alternate") == "joint"
 
         def low_env() -> gym.Env:
-            return gym.make(
-                low_id, intrinsic_weight=config["intrinsic_weight"], subgoal_policy=self._subgoal, **env_kwargs
-            )
+            # Joint schedule: each slot's own recorder of the high level's decisions.
+            subgoal = DecisionRecorder(gamma=config["gamma"]) if self.joint else self._subgoal
+            return gym.make(low_id, intrinsic_weight=config["intrinsic_weight"], subgoal_policy=subgoal, **env_kwargs)
 
         self.low: PPO = make_ppo(
             low_env, model=config["model"], n_envs=config["n_envs"], seed=config["seed"], **config["low_kwargs"]
@@ -84,6 +91,13 @@ class HierarchicalAgent:
             seed=config["seed"],
             **config["high_kwargs"],
         )
+        #: Joint schedule: the low-level slots' subgoal policies, in the VecEnv's order.
+        self._recorders: list[DecisionRecorder] = []
+        if self.joint:
+            self._recorders = self.low.env.get_attr("subgoal_policy")
+            for recorder in self._recorders:
+                recorder.high = self.high
+            self._span_rewards = SpanRewards(self._recorders, config["intrinsic_weight"])
 
     # ----- the two levels as functions of each other -----
     def _subgoal(self, features: np.ndarray) -> int:
@@ -135,7 +149,8 @@ class HierarchicalAgent:
             total_tokens: Token budget of this call: low-level PPO steps plus the tokens the low
                 level writes during the high level's rollouts.
             low_steps: Low-level PPO steps per round (default: one rollout, ``n_envs * n_steps``).
-            high_steps: High-level decisions per round (default: one rollout of the high level).
+            high_steps: High-level decisions per round (default: one rollout of the high level);
+                unused by the joint schedule, whose high level learns from the round's turns.
             callback: An extra SB3 callback for the low level's learn calls (e.g. to read infos).
 
         Raises:
@@ -150,7 +165,12 @@ class HierarchicalAgent:
         end = self.tokens + total_tokens
         while self.tokens < end:
             low_callbacks: list[BaseCallback] = [self.low_log, self.act_log] + ([callback] if callback else [])
+            if self.joint:
+                low_callbacks.append(self._span_rewards)
             self.low.learn(low_steps, callback=CallbackList(low_callbacks), reset_num_timesteps=False)
+            if self.joint:
+                self._train_high_on_low_turns()
+                continue
             if self.tokens >= end:
                 break
             self._count_tokens = True
@@ -161,6 +181,24 @@ class HierarchicalAgent:
             finally:
                 self._count_tokens = False
         return self
+
+    def _train_high_on_low_turns(self) -> None:
+        """Joint schedule: one PPO update of the high level on the decisions of the low level's finished episodes."""
+        episodes = [episode for recorder in self._recorders for episode in recorder.take_episodes()]
+        if not episodes:
+            return  # no episode finished yet: the decisions wait for the next round
+        high = self.high
+        if getattr(high, "_logger", None) is None:  # SB3 sets it up in learn(), which this schedule never calls
+            high.set_logger(configure_logger(high.verbose, high.tensorboard_log, "high", True))
+        high.rollout_buffer = decisions_buffer(high, episodes)
+        high.num_timesteps += high.rollout_buffer.buffer_size
+        extrinsic = float(np.mean([sum(d.extrinsic for d in episode) for episode in episodes]))
+        intrinsic = float(np.mean([sum(d.intrinsic for d in episode) for episode in episodes]))
+        high.logger.record("rollout/ep_extrinsic_mean", extrinsic)
+        high.logger.record("rollout/ep_intrinsic_mean", intrinsic)
+        high.train()
+        high.logger.dump(step=high.num_timesteps)
+        self.high_log.history.append((high.num_timesteps, extrinsic, intrinsic))
 
     def predict(
         self, observation: dict[str, np.ndarray] | np.ndarray, deterministic: bool = False
@@ -216,6 +254,7 @@ def make_hierarchical(
     env_kwargs: dict[str, Any] | None = None,
     low_kwargs: dict[str, Any] | None = None,
     high_kwargs: dict[str, Any] | None = None,
+    schedule: str = "alternate",
 ) -> HierarchicalAgent:
     """A :class:`HierarchicalAgent` for a textgym hierarchy.
 
@@ -231,9 +270,15 @@ def make_hierarchical(
             view (e.g. ``{"split": "train"}``); JSON-serializable.
         low_kwargs: :func:`agents.make_ppo`'s keyword arguments (e.g. ``n_steps``, ``learning_rate``).
         high_kwargs: SB3 ``PPO``'s (default ``n_steps=64, batch_size=64, learning_rate=3e-3``).
+        schedule: ``"alternate"``: rounds of low-level PPO, then high-level PPO on rollouts of
+            its own view (whose tokens train only the high level). ``"joint"``: the high
+            level's decisions are the acts it samples for the low level's own training
+            turns, and it is updated on them after each round (:mod:`agents.hier_joint`), so
+            every token trains both levels.
 
     Raises:
-        ValueError: If ``env_id`` is not a view of a known hierarchy, or ``model`` is not a name.
+        ValueError: If ``env_id`` is not a view of a known hierarchy, ``model`` is not a name,
+            or ``schedule`` is unknown.
 
     >>> import agents
     >>> agent = agents.make_hierarchical("HierShopHigh-v1", n_envs=2, n_high_envs=1, low_kwargs={"n_steps": 8})
@@ -245,6 +290,8 @@ def make_hierarchical(
         raise ValueError(f"{env_id!r} is not a view of a known hierarchy; choose one of {sorted(HIERARCHIES)}")
     if not isinstance(model, str):
         raise ValueError("make_hierarchical takes the model by name (so that save/load can rebuild it)")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     config = {
         "env_id": resolved,
         "model": model,
@@ -256,5 +303,6 @@ def make_hierarchical(
         "env_kwargs": dict(env_kwargs or {}),
         "low_kwargs": dict(low_kwargs or {}),
         "high_kwargs": {"n_steps": 64, "batch_size": 64, "learning_rate": 3e-3, **(high_kwargs or {})},
+        "schedule": schedule,
     }
     return HierarchicalAgent(config)

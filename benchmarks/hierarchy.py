@@ -113,6 +113,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=24_576, help="token budget of each arm")
     parser.add_argument("--eval-episodes", type=int, default=512, help="test scenarios 0 .. n-1")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--schedule",
+        choices=agents.hierarchical.SCHEDULES,
+        default="alternate",
+        help="make_hierarchical's schedule: 'joint' trains the high level on the low level's own turns",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "hierarchy.json")
     parser.add_argument("--plot", type=Path, metavar="PNG", help="only plot the stored runs given as arguments")
     parser.add_argument("runs", type=Path, nargs="*", help="with --plot: JSON files this script wrote")
@@ -134,7 +140,13 @@ def main() -> None:
 
     t0 = time.time()
     hier = agents.make_hierarchical(
-        "HierShopHigh-v1", n_envs=n_envs, n_high_envs=n_high_envs, seed=args.seed, low_kwargs=lm, high_kwargs=high
+        "HierShopHigh-v1",
+        n_envs=n_envs,
+        n_high_envs=n_high_envs,
+        seed=args.seed,
+        low_kwargs=lm,
+        high_kwargs=high,
+        schedule=args.schedule,
     )
     hier.learn(args.tokens, low_steps=low_steps, high_steps=high_steps)
     hier_train_s = time.time() - t0
@@ -154,10 +166,13 @@ def main() -> None:
     margin = diff / sem if sem > 0 else float("nan")
     print(f"paired difference (hierarchical - flat): {diff:+.3f} +- {sem:.3f} over {n} scenarios = {margin:+.1f} SE")
     result = {
-        "command": "python benchmarks/hierarchy.py " + f"--tokens {args.tokens} --eval-episodes {args.eval_episodes}",
+        "command": "python benchmarks/hierarchy.py "
+        + f"--tokens {args.tokens} --eval-episodes {args.eval_episodes} --seed {args.seed}"
+        + ("" if args.schedule == "alternate" else f" --schedule {args.schedule}"),
         "config": {
             "tokens_budget": args.tokens,
             "seed": args.seed,
+            "schedule": args.schedule,
             "lm_ppo": lm,
             "high_ppo": high,
             "low_steps_per_round": low_steps,
