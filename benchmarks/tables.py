@@ -256,6 +256,11 @@ def _paired_scenarios(runs: list[dict[str, Any]]) -> str:
     return "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
 
 
+def _schedule(run: dict[str, Any]) -> str:
+    """``make_hierarchical``'s schedule of a ``benchmarks/hierarchy.py`` run (runs before the flag alternated)."""
+    return run["config"].get("schedule", "alternate")
+
+
 def hierarchy(data: dict[str, Any]) -> str:
     """Hierarchical training vs flat PPO, equal token budget, paired on test scenarios (benchmarks/hierarchy.py)."""
 
@@ -284,13 +289,14 @@ def hierarchy(data: dict[str, Any]) -> str:
 def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
     """One line per ``benchmarks/hierarchy.py`` run: budget, seed, both arms and the paired gap, by budget."""
     rows = [
-        "| tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
-        "|---|---|---|---|---|",
+        "| schedule | tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in sorted(runs, key=lambda r: (r["config"]["tokens_budget"], r["config"]["seed"])):
+    for r in sorted(runs, key=lambda r: (_schedule(r), r["config"]["tokens_budget"], r["config"]["seed"])):
         p = r["paired"]
         rows.append(
-            f"| {r['tokens']['hierarchical']:,} | {r['config']['seed']} | {_arm_return(r['hierarchical'])} | "
+            f"| {_schedule(r)} | {r['tokens']['hierarchical']:,} | {r['config']['seed']} | "
+            f"{_arm_return(r['hierarchical'])} | "
             f"{_arm_return(r['flat'])} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )
     n = _paired_scenarios(runs)
@@ -300,9 +306,15 @@ def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
 
 def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
     """``benchmarks/hierarchy.py`` runs grouped by budget: both arms and the gap, over seeds when there are several."""
-    rows = ["| tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |", "|---|---|---|---|---|"]
-    for budget in sorted({r["config"]["tokens_budget"] for r in runs}):
-        group = sorted((r for r in runs if r["config"]["tokens_budget"] == budget), key=lambda r: r["config"]["seed"])
+    rows = [
+        "| schedule | tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |",
+        "|---|---|---|---|---|---|",
+    ]
+    for schedule, budget in sorted({(_schedule(r), r["config"]["tokens_budget"]) for r in runs}):
+        group = sorted(
+            (r for r in runs if (_schedule(r), r["config"]["tokens_budget"]) == (schedule, budget)),
+            key=lambda r: r["config"]["seed"],
+        )
         gaps = [r["paired"]["difference"] for r in group]
         if len(group) == 1:
             gap = f"{gaps[0]:+.3f} ± {group[0]['paired']['stderr']:.3f} (paired)"
@@ -311,7 +323,7 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
             gap = f"{statistics.mean(gaps):+.3f} ± {sem:.3f} over seeds ({', '.join(f'{g:+.2f}' for g in gaps)})"
         hier = statistics.mean(r["hierarchical"]["mean_return"] for r in group)
         flat = statistics.mean(r["flat"]["mean_return"] for r in group)
-        rows.append(f"| {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
+        rows.append(f"| {schedule} | {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
     n = _paired_scenarios(runs)
     note = f"\nMean test return (Dialogue-v0's reward) on {n} paired test scenarios; ± is a standard error.\n"
     return "\n".join(rows) + "\n" + note

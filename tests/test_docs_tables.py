@@ -389,18 +389,24 @@ def test_readme_images_exist() -> None:
 
 
 def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
-    def run(budget: int, seed: int, hier: float, flat: float, gap: float, se: float) -> dict:
+    def run(budget: int, seed: int, hier: float, flat: float, gap: float, se: float, schedule: str = "") -> dict:
         return {
-            "config": {"tokens_budget": budget, "seed": seed},
+            "config": {"tokens_budget": budget, "seed": seed, **({"schedule": schedule} if schedule else {})},
             "hierarchical": {"mean_return": hier},
             "flat": {"mean_return": flat},
             "paired": {"difference": gap, "stderr": se, "n": 384},
         }
 
     text = tables.hierarchy_budgets(
-        [run(100, 1, 1.5, 1.6, -0.3, 0.05), run(100, 0, 1.7, 1.4, 0.1, 0.04), run(50, 0, 1.0, 1.2, -0.2, 0.03)]
+        [
+            run(100, 1, 1.5, 1.6, -0.3, 0.05),
+            run(100, 0, 1.7, 1.4, 0.1, 0.04),
+            run(50, 0, 1.0, 1.2, -0.2, 0.03),
+            run(100, 0, 2.0, 1.4, 0.6, 0.04, schedule="joint"),  # its own row, not averaged with the others
+        ]
     )
     rows = text.splitlines()
-    assert rows[2] == "| 50 | 1 | 1.000 | 1.200 | -0.200 ± 0.030 (paired) |"
+    assert rows[2] == "| alternate | 50 | 1 | 1.000 | 1.200 | -0.200 ± 0.030 (paired) |"  # no schedule: alternated
     # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2
-    assert rows[3] == "| 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
+    assert rows[3] == "| alternate | 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
+    assert rows[4] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
