@@ -119,6 +119,9 @@ def main() -> None:
         default="alternate",
         help="make_hierarchical's schedule: 'joint' trains the high level on the low level's own turns",
     )
+    parser.add_argument(
+        "--high-ent-coef", type=float, default=0.0, help="the high level's entropy bonus (SB3 PPO's ent_coef)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "hierarchy.json")
     parser.add_argument("--plot", type=Path, metavar="PNG", help="only plot the stored runs given as arguments")
     parser.add_argument("runs", type=Path, nargs="*", help="with --plot: JSON files this script wrote")
@@ -133,7 +136,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     # The LM's PPO settings of both arms (examples/dialogue.py's: 512 tokens per update).
     lm = dict(n_steps=32, batch_size=256, n_epochs=4, learning_rate=3e-4, kl_coef=0.05, separate_critic=True)
-    high = dict(n_steps=8, batch_size=32, learning_rate=3e-3)
+    high = dict(n_steps=8, batch_size=32, learning_rate=3e-3, ent_coef=args.high_ent_coef)
     # The hierarchical round: 1,024 low-level tokens (two updates), then 32 high-level decisions.
     low_steps, high_steps, n_envs, n_high_envs = 1024, 32, 16, 4
     paired = dict(n_episodes=args.eval_episodes, env_kwargs={"split": "test"}, options=lambda j: {"prompt_index": j})
@@ -168,7 +171,8 @@ def main() -> None:
     result = {
         "command": "python benchmarks/hierarchy.py "
         + f"--tokens {args.tokens} --eval-episodes {args.eval_episodes} --seed {args.seed}"
-        + ("" if args.schedule == "alternate" else f" --schedule {args.schedule}"),
+        + ("" if args.schedule == "alternate" else f" --schedule {args.schedule}")
+        + (f" --high-ent-coef {args.high_ent_coef}" if args.high_ent_coef else ""),
         "config": {
             "tokens_budget": args.tokens,
             "seed": args.seed,

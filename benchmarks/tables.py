@@ -329,6 +329,23 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
     return "\n".join(rows) + "\n" + note
 
 
+def hierarchy_oracle(runs: list[dict[str, Any]]) -> str:
+    """The low level given the correct acts against the stored flat arm, per seed (benchmarks/hierarchy_oracle.py)."""
+    rows = [
+        "| seed | tokens | low level, correct acts | flat PPO | correct acts − flat (paired) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in sorted(runs, key=lambda r: r["config"]["seed"]):
+        o, p = r["oracle"], r["paired"]
+        rows.append(
+            f"| {r['config']['seed']} | {r['config']['tokens']:,} | {o['mean_extrinsic']:.3f} ± {o['stderr']:.3f} | "
+            f"{r['flat_mean_return']:.3f} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
+        )
+    n = "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
+    note = f"\nTest return (Dialogue-v0's reward, the extrinsic part), paired over {n} test scenarios.\n"
+    return "\n".join(rows) + "\n" + note
+
+
 def ray_ppo(data: dict[str, Any]) -> str:
     """Local PPO against PPO on Ray rollout workers, same settings and seed (benchmarks/ray_ppo.py)."""
     cfg = data["config"]
@@ -585,6 +602,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "train_classify": train_classify,
     "hierarchy_runs": hierarchy_runs,
     "hierarchy_budgets": hierarchy_budgets,
+    "hierarchy_oracle": hierarchy_oracle,
     "hierarchy": hierarchy,
     "dialogue": dialogue,
     "summarization": summarization,

@@ -410,3 +410,14 @@ def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
     # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2
     assert rows[3] == "| alternate | 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
     assert rows[4] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
+
+
+def test_hierarchy_oracle_table_from_hand_made_json() -> None:
+    run = {
+        "config": {"seed": 3, "tokens": 61573},
+        "oracle": {"mean_extrinsic": 1.5, "stderr": 0.04},
+        "flat_mean_return": 1.9,
+        "paired": {"difference": -0.4, "stderr": 0.05, "n": 384, "margin_se": -8.0},
+    }
+    rows = tables.hierarchy_oracle([run]).splitlines()
+    assert rows[2] == "| 3 | 61,573 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"

@@ -1,0 +1,85 @@
+"""The hierarchy's ceiling: the low level given the correct act every turn, against a stored flat PPO run.
+
+A perfect high level, as an arm: :func:`agents.make_ppo` on ``HierShopLow-v1`` with its default
+``subgoal_policy`` (the correct act, :func:`textgym.data.shop_acts.correct_act`), extrinsic +
+intrinsic reward, the LM settings of ``benchmarks/hierarchy.py``, trained on the whole token
+budget. It is evaluated as that script evaluates both arms (test scenario ``j`` is episode
+``j``, sampling at temperature 1) and compared, per scenario, with the flat arm's test returns
+stored in a ``benchmarks/hierarchy.py`` JSON of the same seed and budget. The measure is the
+extrinsic return (Dialogue-v0's reward). If this arm does not beat flat PPO, no high level can
+make the hierarchy do so at that budget; if it does, the gap left is the high level's.
+
+    python benchmarks/hierarchy_oracle.py benchmarks/results/hierarchy_60k.json
+        # writes benchmarks/results/hier_oracle_60k_seed0.json (not matched by hierarchy*.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from common import write_result
+
+import agents
+import textgym  # noqa: F401  (registers the environments)
+from agents.callbacks import RewardSplitLog
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("flat_run", type=Path, help="a benchmarks/hierarchy.py JSON: its seed, budget and flat arm")
+    parser.add_argument("--out", type=Path, help="default: results/hier_oracle_<k>k_seed<S>.json")
+    args = parser.parse_args()
+    stored = json.loads(args.flat_run.read_text())
+    # The flat arm's learn() budget (the hierarchy's final token count), so both learn() calls match.
+    seed, tokens = stored["config"]["seed"], stored["tokens"]["hierarchical"]
+    flat = np.asarray(stored["test_returns"]["flat"], dtype=np.float64)
+    out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k_seed{seed}.json"
+
+    torch.manual_seed(seed)
+    lm = stored["config"]["lm_ppo"]
+    t0 = time.time()
+    oracle = agents.make_ppo(
+        lambda: gym.make("textgym/HierShopLow-v1"), n_envs=stored["config"]["n_envs"], seed=seed, **lm
+    )
+    log = RewardSplitLog()
+    oracle.learn(tokens, callback=log)
+    train_s = time.time() - t0
+    test = agents.evaluate_policy_text(
+        oracle,
+        lambda: gym.make("textgym/HierShopLow-v1", split="test"),
+        n_episodes=len(flat),
+        options=lambda j: {"prompt_index": j},
+    )
+    extrinsic = np.asarray([e["components"]["extrinsic"] for e in test["episodes"]])
+    diff = extrinsic - flat  # oracle - flat, per test scenario
+    sem = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    print(agents.describe("oracle acts, test", test))
+    margin = diff.mean() / sem
+    print(f"paired (oracle acts - flat): {diff.mean():+.3f} +- {sem:.3f} over {len(diff)} = {margin:+.1f} SE")
+    result = {
+        "command": f"python benchmarks/hierarchy_oracle.py benchmarks/results/{args.flat_run.name}",
+        "config": {"seed": seed, "tokens": tokens, "lm_ppo": lm, "flat_run": args.flat_run.name},
+        "oracle": {
+            "mean_extrinsic": float(extrinsic.mean()),
+            "stderr": float(extrinsic.std(ddof=1) / np.sqrt(len(extrinsic))),
+            "components": test["components"],
+        },
+        "flat_mean_return": float(flat.mean()),
+        "paired": {"difference": float(diff.mean()), "stderr": sem, "n": len(diff), "margin_se": margin},
+        "curve": [list(p) for p in log.history],
+        "train_seconds": train_s,
+        "test_extrinsic": extrinsic.tolist(),
+    }
+    write_result(result, out)
+
+
+if __name__ == "__main__":
+    main()
