@@ -173,7 +173,7 @@ def decisions_buffer(high: SB3PPO, episodes: list[list[Decision]]) -> SemiMDPRol
         n_envs=1,
     )
     for d in decisions:
-        buffer.discounts[buffer.pos, 0] = high.gamma**d.tokens  # to the next decision, k tokens later
+        buffer.record_discounts([{"discount": high.gamma**d.tokens}])  # to the next decision, k tokens later
         buffer.add(
             d.features[None],
             np.array([[d.act]]),

@@ -12,9 +12,9 @@
   ``high_steps`` high-level decisions over the current low level, until the token budget
   (both levels' tokens together) is spent. With ``schedule="joint"`` the high level runs no
   rollouts of its own: it learns from the acts it sampled for the low level's training turns
-  (:mod:`agents.hier_joint`), one update after each ``low_steps`` tokens. Extrinsic and intrinsic returns are logged
-  separately on each level's SB3 logger (``rollout/ep_extrinsic_mean``,
-  ``rollout/ep_intrinsic_mean``).
+  (:mod:`agents.hier_joint`), one update after each ``low_steps`` tokens. Extrinsic and
+  intrinsic returns are logged separately on each level's SB3 logger
+  (``rollout/ep_extrinsic_mean``, ``rollout/ep_intrinsic_mean``).
 """
 
 from __future__ import annotations

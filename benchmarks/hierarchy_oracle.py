@@ -40,7 +40,8 @@ def main() -> None:
     stored = json.loads(args.flat_run.read_text())
     # The flat arm's learn() budget (the hierarchy's final token count), so both learn() calls match.
     seed, tokens = stored["config"]["seed"], stored["tokens"]["hierarchical"]
-    flat = np.asarray(stored["test_returns"]["flat"], dtype=np.float64)
+    # The flat arm's test episodes (episode j is test scenario j), as agents.paired_difference reads them.
+    flat = {"episodes": [{"index": j, "reward": r} for j, r in enumerate(stored["test_returns"]["flat"])]}
     out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k_seed{seed}.json"
 
     torch.manual_seed(seed)
@@ -55,25 +56,27 @@ def main() -> None:
     test = agents.evaluate_policy_text(
         oracle,
         lambda: gym.make("textgym/HierShopLow-v1", split="test"),
-        n_episodes=len(flat),
+        n_episodes=len(flat["episodes"]),
         options=lambda j: {"prompt_index": j},
     )
-    extrinsic = np.asarray([e["components"]["extrinsic"] for e in test["episodes"]])
-    diff = extrinsic - flat  # oracle - flat, per test scenario
-    sem = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    # The measure is the extrinsic return (Dialogue-v0's reward): the oracle's reward less its intrinsic part.
+    episodes = [{"index": e["index"], "reward": e["components"]["extrinsic"]} for e in test["episodes"]]
+    oracle_test = {"episodes": episodes}
+    extrinsic = np.asarray([e["reward"] for e in oracle_test["episodes"]])
+    diff, sem, n = agents.paired_difference(flat, oracle_test)  # oracle - flat, per test scenario
     print(agents.describe("oracle acts, test", test))
-    margin = diff.mean() / sem
-    print(f"paired (oracle acts - flat): {diff.mean():+.3f} +- {sem:.3f} over {len(diff)} = {margin:+.1f} SE")
+    margin = diff / sem
+    print(f"paired (oracle acts - flat): {diff:+.3f} +- {sem:.3f} over {n} = {margin:+.1f} SE")
     result = {
         "command": f"python benchmarks/hierarchy_oracle.py benchmarks/results/{args.flat_run.name}",
         "config": {"seed": seed, "tokens": tokens, "lm_ppo": lm, "flat_run": args.flat_run.name},
         "oracle": {
             "mean_extrinsic": float(extrinsic.mean()),
-            "stderr": float(extrinsic.std(ddof=1) / np.sqrt(len(extrinsic))),
+            "stderr": agents.standard_error(oracle_test),
             "components": test["components"],
         },
-        "flat_mean_return": float(flat.mean()),
-        "paired": {"difference": float(diff.mean()), "stderr": sem, "n": len(diff), "margin_se": margin},
+        "flat_mean_return": float(np.mean(stored["test_returns"]["flat"])),
+        "paired": {"difference": diff, "stderr": sem, "n": n, "margin_se": margin},
         "curve": [list(p) for p in log.history],
         "train_seconds": train_s,
         "test_extrinsic": extrinsic.tolist(),
