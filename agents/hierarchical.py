@@ -70,6 +70,10 @@ class HierarchicalAgent:
         self.act_log = ActAccuracyLog()  # the high level's acts on the low level's training turns
         self._high_id = high_id
         self.joint = config.get("schedule", "alternate") == "joint"
+        # Skill phase (``skill_tokens``): the low level's acts are uniformly random and the high
+        # level is not trained; the generator is seeded from the config, so runs repeat.
+        self._skill_phase = False
+        self._uniform_acts = np.random.default_rng(config["seed"])
 
         def low_env() -> gym.Env:
             # Joint schedule: each slot's own recorder of the high level's decisions.
@@ -101,7 +105,9 @@ class HierarchicalAgent:
 
     # ----- the two levels as functions of each other -----
     def _subgoal(self, features: np.ndarray) -> int:
-        """The low-level view's ``subgoal_policy``: the current high level, sampling."""
+        """The low-level view's ``subgoal_policy``: the current high level, sampling (uniform in the skill phase)."""
+        if self._skill_phase:
+            return int(self._uniform_acts.integers(self.high.action_space.n))
         return int(self.high.predict(features, deterministic=False)[0])
 
     def low_policy(self, low_env: gym.Env, deterministic: bool = False) -> Callable[[dict[str, np.ndarray]], int]:
@@ -164,6 +170,8 @@ class HierarchicalAgent:
             )
         end = self.tokens + total_tokens
         while self.tokens < end:
+            # A round starts in the skill phase while fewer than skill_tokens tokens are written.
+            self._skill_phase = self.tokens < self.config.get("skill_tokens", 0)
             low_callbacks: list[BaseCallback] = [self.low_log, self.act_log] + ([callback] if callback else [])
             if self.joint:
                 low_callbacks.append(self._span_rewards)
@@ -173,6 +181,8 @@ class HierarchicalAgent:
                 continue
             if self.tokens >= end:
                 break
+            if self._skill_phase:
+                continue  # the high level waits until the low level follows its acts
             self._count_tokens = True
             try:
                 self.high.learn(
@@ -255,6 +265,7 @@ def make_hierarchical(
     low_kwargs: dict[str, Any] | None = None,
     high_kwargs: dict[str, Any] | None = None,
     schedule: str = "alternate",
+    skill_tokens: int = 0,
 ) -> HierarchicalAgent:
     """A :class:`HierarchicalAgent` for a textgym hierarchy.
 
@@ -275,10 +286,16 @@ def make_hierarchical(
             level's decisions are the acts it samples for the low level's own training
             turns, and it is updated on them after each round (:mod:`agents.hier_joint`), so
             every token trains both levels.
+        skill_tokens: A skill phase at the start of training (alternating schedule only): until
+            this many tokens are written, the low level trains on uniformly random acts and the
+            high level is not trained. While the low level still ignores its act, every act
+            earns the same extrinsic return and the high level's normalized advantages turn that
+            noise into confident wrong acts (issue 15's probes); after the skill phase, the acts'
+            returns differ. The tokens count against ``learn``'s budget.
 
     Raises:
         ValueError: If ``env_id`` is not a view of a known hierarchy, ``model`` is not a name,
-            or ``schedule`` is unknown.
+            ``schedule`` is unknown, or ``skill_tokens`` is negative or set with the joint schedule.
 
     >>> import agents
     >>> agent = agents.make_hierarchical("HierShopHigh-v1", n_envs=2, n_high_envs=1, low_kwargs={"n_steps": 8})
@@ -292,6 +309,10 @@ def make_hierarchical(
         raise ValueError("make_hierarchical takes the model by name (so that save/load can rebuild it)")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if skill_tokens < 0 or (skill_tokens and schedule != "alternate"):
+        raise ValueError(
+            f"skill_tokens must be >= 0 and needs the alternating schedule, got {skill_tokens} with {schedule!r}"
+        )
     config = {
         "env_id": resolved,
         "model": model,
@@ -304,5 +325,6 @@ def make_hierarchical(
         "low_kwargs": dict(low_kwargs or {}),
         "high_kwargs": {"n_steps": 64, "batch_size": 64, "learning_rate": 3e-3, **(high_kwargs or {})},
         "schedule": schedule,
+        "skill_tokens": int(skill_tokens),
     }
     return HierarchicalAgent(config)

@@ -122,6 +122,12 @@ def main() -> None:
     parser.add_argument(
         "--high-ent-coef", type=float, default=0.0, help="the high level's entropy bonus (SB3 PPO's ent_coef)"
     )
+    parser.add_argument(
+        "--skill-tokens",
+        type=int,
+        default=0,
+        help="make_hierarchical's skill phase: the low level's first tokens on uniformly random acts",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "hierarchy.json")
     parser.add_argument("--plot", type=Path, metavar="PNG", help="only plot the stored runs given as arguments")
     parser.add_argument("runs", type=Path, nargs="*", help="with --plot: JSON files this script wrote")
@@ -150,6 +156,7 @@ def main() -> None:
         low_kwargs=lm,
         high_kwargs=high,
         schedule=args.schedule,
+        skill_tokens=args.skill_tokens,
     )
     hier.learn(args.tokens, low_steps=low_steps, high_steps=high_steps)
     hier_train_s = time.time() - t0
@@ -172,11 +179,13 @@ def main() -> None:
         "command": "python benchmarks/hierarchy.py "
         + f"--tokens {args.tokens} --eval-episodes {args.eval_episodes} --seed {args.seed}"
         + ("" if args.schedule == "alternate" else f" --schedule {args.schedule}")
-        + (f" --high-ent-coef {args.high_ent_coef}" if args.high_ent_coef else ""),
+        + (f" --high-ent-coef {args.high_ent_coef}" if args.high_ent_coef else "")
+        + (f" --skill-tokens {args.skill_tokens}" if args.skill_tokens else ""),
         "config": {
             "tokens_budget": args.tokens,
             "seed": args.seed,
             "schedule": args.schedule,
+            "skill_tokens": args.skill_tokens,
             "lm_ppo": lm,
             "high_ppo": high,
             "low_steps_per_round": low_steps,

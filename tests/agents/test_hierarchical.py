@@ -187,3 +187,34 @@ def test_save_load_round_trip_gives_the_same_predictions(tmp_path) -> None:
     )
     with pytest.raises(FileNotFoundError, match="not a HierarchicalAgent.save folder"):
         agents.HierarchicalAgent.load(tmp_path)
+
+
+def test_skill_phase_trains_the_low_level_on_uniform_acts_and_leaves_the_high_level_alone() -> None:
+    agent = agents.make_hierarchical(
+        "HierShopHigh-v1",
+        n_envs=2,
+        n_high_envs=2,
+        skill_tokens=128,
+        low_kwargs={"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+        high_kwargs={"n_steps": 8, "batch_size": 16},
+    )
+    before = [p.detach().clone() for p in agent.high.policy.parameters()]
+    low_before = [p.detach().clone() for p in agent.low.policy.parameters()]
+    consulted = []
+    predict = agent.high.predict
+    agent.high.predict = lambda *a, **k: consulted.append(1) or predict(*a, **k)  # type: ignore[method-assign]
+    acts = EpisodeInfos()
+    agent.learn(128, callback=acts)  # two rounds of 64 low-level tokens, both in the skill phase
+    assert agent.tokens == 128 and agent.high_tokens == 0 and agent.high.num_timesteps == 0
+    assert not consulted  # every act came from the uniform draw, not from the high level
+    assert all(torch.equal(a, b) for a, b in zip(before, agent.high.policy.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(low_before, agent.low.policy.parameters(), strict=True))
+    assert sum(len(a) for a in acts.acts) > 0  # turns finished on those acts
+    agent.learn(100)  # after the skill phase: the acts come from the high level, which is trained
+    assert consulted and agent.high.num_timesteps > 0 and agent.high_tokens > 0
+
+
+@pytest.mark.parametrize("kwargs", [{"skill_tokens": -1}, {"skill_tokens": 64, "schedule": "joint"}])
+def test_bad_skill_phase_is_refused(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="skill_tokens"):
+        agents.make_hierarchical("HierShopHigh-v1", n_envs=2, **kwargs)
