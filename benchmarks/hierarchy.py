@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument(
         "--high-ent-coef", type=float, default=0.0, help="the high level's entropy bonus (SB3 PPO's ent_coef)"
     )
+    parser.add_argument("--lm-lr", type=float, default=3e-4, help="the LM's PPO learning rate, both arms")
     parser.add_argument(
         "--skill-tokens",
         type=int,
@@ -140,8 +141,8 @@ def main() -> None:
     if args.runs:
         parser.error("JSON files are read only with --plot")
     torch.manual_seed(args.seed)
-    # The LM's PPO settings of both arms (examples/dialogue.py's: 512 tokens per update).
-    lm = dict(n_steps=32, batch_size=256, n_epochs=4, learning_rate=3e-4, kl_coef=0.05, separate_critic=True)
+    # The LM's PPO settings of both arms (examples/dialogue.py's: 512 tokens per update; lr: --lm-lr).
+    lm = dict(n_steps=32, batch_size=256, n_epochs=4, learning_rate=args.lm_lr, kl_coef=0.05, separate_critic=True)
     high = dict(n_steps=8, batch_size=32, learning_rate=3e-3, ent_coef=args.high_ent_coef)
     # The hierarchical round: 1,024 low-level tokens (two updates), then 32 high-level decisions.
     low_steps, high_steps, n_envs, n_high_envs = 1024, 32, 16, 4
@@ -180,7 +181,8 @@ def main() -> None:
         + f"--tokens {args.tokens} --eval-episodes {args.eval_episodes} --seed {args.seed}"
         + ("" if args.schedule == "alternate" else f" --schedule {args.schedule}")
         + (f" --high-ent-coef {args.high_ent_coef}" if args.high_ent_coef else "")
-        + (f" --skill-tokens {args.skill_tokens}" if args.skill_tokens else ""),
+        + (f" --skill-tokens {args.skill_tokens}" if args.skill_tokens else "")
+        + (f" --lm-lr {args.lm_lr:g}" if args.lm_lr != 3e-4 else ""),
         "config": {
             "tokens_budget": args.tokens,
             "seed": args.seed,

@@ -257,8 +257,16 @@ def _paired_scenarios(runs: list[dict[str, Any]]) -> str:
 
 
 def _schedule(run: dict[str, Any]) -> str:
-    """``make_hierarchical``'s schedule of a ``benchmarks/hierarchy.py`` run (runs before the flag alternated)."""
-    return run["config"].get("schedule", "alternate")
+    """The settings of a ``benchmarks/hierarchy.py`` run: the schedule, a skill phase, a non-default LM lr.
+
+    Runs from before a flag existed used its default: the alternating schedule, no skill phase, lr 3e-4.
+    """
+    config = run["config"]
+    label = config.get("schedule", "alternate")
+    if config.get("skill_tokens"):
+        label += f", skill phase {config['skill_tokens'] / 1024:g}k"
+    lr = config.get("lm_ppo", {}).get("learning_rate", 3e-4)
+    return label + ("" if lr == 3e-4 else f", LM lr {lr:g}")
 
 
 def hierarchy(data: dict[str, Any]) -> str:
@@ -289,7 +297,7 @@ def hierarchy(data: dict[str, Any]) -> str:
 def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
     """One line per ``benchmarks/hierarchy.py`` run: budget, seed, both arms and the paired gap, by budget."""
     rows = [
-        "| schedule | tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
+        "| settings | tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
         "|---|---|---|---|---|---|",
     ]
     for r in sorted(runs, key=lambda r: (_schedule(r), r["config"]["tokens_budget"], r["config"]["seed"])):
@@ -307,7 +315,7 @@ def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
 def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
     """``benchmarks/hierarchy.py`` runs grouped by budget: both arms and the gap, over seeds when there are several."""
     rows = [
-        "| schedule | tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |",
+        "| settings | tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |",
         "|---|---|---|---|---|---|",
     ]
     for schedule, budget in sorted({(_schedule(r), r["config"]["tokens_budget"]) for r in runs}):

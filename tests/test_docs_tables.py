@@ -4,6 +4,7 @@ import hashlib
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -389,9 +390,11 @@ def test_readme_images_exist() -> None:
 
 
 def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
-    def run(budget: int, seed: int, hier: float, flat: float, gap: float, se: float, schedule: str = "") -> dict:
+    def run(
+        budget: int, seed: int, hier: float, flat: float, gap: float, se: float, schedule: str = "", **config: Any
+    ) -> dict:
         return {
-            "config": {"tokens_budget": budget, "seed": seed, **({"schedule": schedule} if schedule else {})},
+            "config": {"tokens_budget": budget, "seed": seed, **({"schedule": schedule} if schedule else {}), **config},
             "hierarchical": {"mean_return": hier},
             "flat": {"mean_return": flat},
             "paired": {"difference": gap, "stderr": se, "n": 384},
@@ -403,13 +406,18 @@ def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
             run(100, 0, 1.7, 1.4, 0.1, 0.04),
             run(50, 0, 1.0, 1.2, -0.2, 0.03),
             run(100, 0, 2.0, 1.4, 0.6, 0.04, schedule="joint"),  # its own row, not averaged with the others
+            # a skill phase and another LM lr: their own row too (the default lr is not named)
+            run(100, 0, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=2048, lm_ppo={"learning_rate": 1e-4}),
         ]
     )
     rows = text.splitlines()
     assert rows[2] == "| alternate | 50 | 1 | 1.000 | 1.200 | -0.200 ± 0.030 (paired) |"  # no schedule: alternated
     # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2
     assert rows[3] == "| alternate | 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
-    assert rows[4] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
+    assert rows[4] == "| alternate, skill phase 2k, LM lr 0.0001 | 100 | 1 | 1.900 | 1.400 | +0.500 ± 0.040 (paired) |"
+    assert rows[5] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
+    defaults = run(100, 1, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=0, lm_ppo={"learning_rate": 3e-4})
+    assert tables._schedule(defaults) == "alternate"
 
 
 def test_hierarchy_oracle_table_from_hand_made_json() -> None:
