@@ -35,14 +35,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("flat_run", type=Path, help="a benchmarks/hierarchy.py JSON: its seed, budget and flat arm")
-    parser.add_argument("--out", type=Path, help="default: results/hier_oracle_<k>k_seed<S>.json")
+    parser.add_argument(
+        "--out", type=Path, help="default: results/hier_oracle_<k>k_seed<S>.json (<k>k_lr<LR> at another LM lr)"
+    )
     args = parser.parse_args()
     stored = json.loads(args.flat_run.read_text())
     # The flat arm's learn() budget (the hierarchy's final token count), so both learn() calls match.
     seed, tokens = stored["config"]["seed"], stored["tokens"]["hierarchical"]
     # The flat arm's test episodes (episode j is test scenario j), as agents.paired_difference reads them.
     flat = {"episodes": [{"index": j, "reward": r} for j, r in enumerate(stored["test_returns"]["flat"])]}
-    out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k_seed{seed}.json"
+    lr = stored["config"]["lm_ppo"]["learning_rate"]
+    lr_tag = "" if lr == 3e-4 else f"_lr{lr:.0e}".replace("e-0", "e-")  # e.g. _lr1e-4; 3e-4 keeps the old names
+    out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k{lr_tag}_seed{seed}.json"
 
     torch.manual_seed(seed)
     lm = stored["config"]["lm_ppo"]

@@ -266,7 +266,13 @@ def _schedule(run: dict[str, Any]) -> str:
     if config.get("skill_tokens"):
         label += f", skill phase {config['skill_tokens'] / 1024:g}k"
     lr = config.get("lm_ppo", {}).get("learning_rate", 3e-4)
-    return label + ("" if lr == 3e-4 else f", LM lr {lr:g}")
+    return label + ("" if lr == 3e-4 else f", LM lr {_lr(lr)}")
+
+
+def _lr(lr: float) -> str:
+    """A learning rate as ``1e-4`` (``f"{lr:.0e}"`` writes ``1e-04``)."""
+    mantissa, exponent = f"{lr:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def hierarchy(data: dict[str, Any]) -> str:
@@ -340,13 +346,18 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
 def hierarchy_oracle(runs: list[dict[str, Any]]) -> str:
     """The low level given the correct acts against the stored flat arm, per seed (benchmarks/hierarchy_oracle.py)."""
     rows = [
-        "| seed | tokens | low level, correct acts | flat PPO | correct acts − flat (paired) |",
-        "|---|---|---|---|---|",
+        "| LM lr | seed | tokens | low level, correct acts | flat PPO | correct acts − flat (paired) |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in sorted(runs, key=lambda r: r["config"]["seed"]):
+
+    def lr(run: dict[str, Any]) -> float:
+        return run["config"].get("lm_ppo", {}).get("learning_rate", 3e-4)  # older JSON: the default
+
+    for r in sorted(runs, key=lambda r: (-lr(r), r["config"]["seed"])):
         o, p = r["oracle"], r["paired"]
         rows.append(
-            f"| {r['config']['seed']} | {r['config']['tokens']:,} | {o['mean_extrinsic']:.3f} ± {o['stderr']:.3f} | "
+            f"| {_lr(lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
+            f"{o['mean_extrinsic']:.3f} ± {o['stderr']:.3f} | "
             f"{r['flat_mean_return']:.3f} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )
     n = "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))

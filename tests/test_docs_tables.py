@@ -414,7 +414,7 @@ def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
     assert rows[2] == "| alternate | 50 | 1 | 1.000 | 1.200 | -0.200 ± 0.030 (paired) |"  # no schedule: alternated
     # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2
     assert rows[3] == "| alternate | 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
-    assert rows[4] == "| alternate, skill phase 2k, LM lr 0.0001 | 100 | 1 | 1.900 | 1.400 | +0.500 ± 0.040 (paired) |"
+    assert rows[4] == "| alternate, skill phase 2k, LM lr 1e-4 | 100 | 1 | 1.900 | 1.400 | +0.500 ± 0.040 (paired) |"
     assert rows[5] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
     defaults = run(100, 1, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=0, lm_ppo={"learning_rate": 3e-4})
     assert tables._schedule(defaults) == "alternate"
@@ -427,5 +427,7 @@ def test_hierarchy_oracle_table_from_hand_made_json() -> None:
         "flat_mean_return": 1.9,
         "paired": {"difference": -0.4, "stderr": 0.05, "n": 384, "margin_se": -8.0},
     }
-    rows = tables.hierarchy_oracle([run]).splitlines()
-    assert rows[2] == "| 3 | 61,573 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
+    other = {**run, "config": {"seed": 0, "tokens": 100, "lm_ppo": {"learning_rate": 1e-4}}}
+    rows = tables.hierarchy_oracle([other, run]).splitlines()
+    assert rows[2] == "| 3e-4 | 3 | 61,573 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"  # no lm_ppo: 3e-4
+    assert rows[3] == "| 1e-4 | 0 | 100 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
