@@ -256,7 +256,7 @@ def _paired_scenarios(runs: list[dict[str, Any]]) -> str:
     return "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
 
 
-def _schedule(run: dict[str, Any]) -> str:
+def _settings(run: dict[str, Any]) -> str:
     """The settings of a ``benchmarks/hierarchy.py`` run: the schedule, a skill phase, a non-default LM lr.
 
     Runs from before a flag existed used its default: the alternating schedule, no skill phase, lr 3e-4.
@@ -266,10 +266,10 @@ def _schedule(run: dict[str, Any]) -> str:
     if config.get("skill_tokens"):
         label += f", skill phase {config['skill_tokens'] / 1024:g}k"
     lr = config.get("lm_ppo", {}).get("learning_rate", 3e-4)
-    return label + ("" if lr == 3e-4 else f", LM lr {_lr(lr)}")
+    return label + ("" if lr == 3e-4 else f", LM lr {lr_text(lr)}")
 
 
-def _lr(lr: float) -> str:
+def lr_text(lr: float) -> str:
     """A learning rate as ``1e-4`` (``f"{lr:.0e}"`` writes ``1e-04``)."""
     mantissa, exponent = f"{lr:.0e}".split("e")
     return f"{mantissa}e{int(exponent)}"
@@ -306,10 +306,10 @@ def hierarchy_runs(runs: list[dict[str, Any]]) -> str:
         "| settings | tokens per arm | seed | hierarchical | flat PPO | hierarchical − flat (paired) |",
         "|---|---|---|---|---|---|",
     ]
-    for r in sorted(runs, key=lambda r: (_schedule(r), r["config"]["tokens_budget"], r["config"]["seed"])):
+    for r in sorted(runs, key=lambda r: (_settings(r), r["config"]["tokens_budget"], r["config"]["seed"])):
         p = r["paired"]
         rows.append(
-            f"| {_schedule(r)} | {r['tokens']['hierarchical']:,} | {r['config']['seed']} | "
+            f"| {_settings(r)} | {r['tokens']['hierarchical']:,} | {r['config']['seed']} | "
             f"{_arm_return(r['hierarchical'])} | "
             f"{_arm_return(r['flat'])} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )
@@ -324,9 +324,9 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
         "| settings | tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |",
         "|---|---|---|---|---|---|",
     ]
-    for schedule, budget in sorted({(_schedule(r), r["config"]["tokens_budget"]) for r in runs}):
+    for schedule, budget in sorted({(_settings(r), r["config"]["tokens_budget"]) for r in runs}):
         group = sorted(
-            (r for r in runs if (_schedule(r), r["config"]["tokens_budget"]) == (schedule, budget)),
+            (r for r in runs if (_settings(r), r["config"]["tokens_budget"]) == (schedule, budget)),
             key=lambda r: r["config"]["seed"],
         )
         gaps = [r["paired"]["difference"] for r in group]
@@ -356,7 +356,7 @@ def hierarchy_oracle(runs: list[dict[str, Any]]) -> str:
     for r in sorted(runs, key=lambda r: (-lr(r), r["config"]["seed"])):
         o, p = r["oracle"], r["paired"]
         rows.append(
-            f"| {_lr(lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
+            f"| {lr_text(lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
             f"{o['mean_extrinsic']:.3f} ± {o['stderr']:.3f} | "
             f"{r['flat_mean_return']:.3f} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )

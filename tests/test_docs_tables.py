@@ -417,7 +417,7 @@ def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
     assert rows[4] == "| alternate, skill phase 2k, LM lr 1e-4 | 100 | 1 | 1.900 | 1.400 | +0.500 ± 0.040 (paired) |"
     assert rows[5] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
     defaults = run(100, 1, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=0, lm_ppo={"learning_rate": 3e-4})
-    assert tables._schedule(defaults) == "alternate"
+    assert tables._settings(defaults) == "alternate"
 
 
 def test_hierarchy_oracle_table_from_hand_made_json() -> None:
