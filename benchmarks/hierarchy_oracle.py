@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from common import write_result
-from tables import lr_text
+from tables import DEFAULT_LM_LR, lr_text
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
@@ -46,7 +46,7 @@ def main() -> None:
     # The flat arm's test episodes (episode j is test scenario j), as agents.paired_difference reads them.
     flat = {"episodes": [{"index": j, "reward": r} for j, r in enumerate(stored["test_returns"]["flat"])]}
     lr = stored["config"]["lm_ppo"]["learning_rate"]
-    lr_tag = "" if lr == 3e-4 else f"_lr{lr_text(lr)}"  # e.g. _lr1e-4; runs at 3e-4 keep their old names
+    lr_tag = "" if lr == DEFAULT_LM_LR else f"_lr{lr_text(lr)}"  # e.g. _lr1e-4; default-lr runs keep their names
     out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k{lr_tag}_seed{seed}.json"
 
     torch.manual_seed(seed)

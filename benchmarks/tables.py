@@ -256,6 +256,15 @@ def _paired_scenarios(runs: list[dict[str, Any]]) -> str:
     return "/".join(str(k) for k in sorted({r["paired"]["n"] for r in runs}))
 
 
+#: benchmarks/hierarchy.py's LM learning rate (``--lm-lr``), which runs from before the flag used.
+DEFAULT_LM_LR = 3e-4
+
+
+def _lm_lr(run: dict[str, Any]) -> float:
+    """The LM learning rate of a ``benchmarks/hierarchy.py`` or ``hierarchy_oracle.py`` run."""
+    return run["config"].get("lm_ppo", {}).get("learning_rate", DEFAULT_LM_LR)
+
+
 def _settings(run: dict[str, Any]) -> str:
     """The settings of a ``benchmarks/hierarchy.py`` run: the schedule, a skill phase, a non-default LM lr.
 
@@ -265,8 +274,8 @@ def _settings(run: dict[str, Any]) -> str:
     label = config.get("schedule", "alternate")
     if config.get("skill_tokens"):
         label += f", skill phase {config['skill_tokens'] / 1024:g}k"
-    lr = config.get("lm_ppo", {}).get("learning_rate", 3e-4)
-    return label + ("" if lr == 3e-4 else f", LM lr {lr_text(lr)}")
+    lr = _lm_lr(run)
+    return label + ("" if lr == DEFAULT_LM_LR else f", LM lr {lr_text(lr)}")
 
 
 def lr_text(lr: float) -> str:
@@ -324,9 +333,9 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
         "| settings | tokens per arm | seeds | hierarchical | flat PPO | hierarchical − flat |",
         "|---|---|---|---|---|---|",
     ]
-    for schedule, budget in sorted({(_settings(r), r["config"]["tokens_budget"]) for r in runs}):
+    for settings, budget in sorted({(_settings(r), r["config"]["tokens_budget"]) for r in runs}):
         group = sorted(
-            (r for r in runs if (_settings(r), r["config"]["tokens_budget"]) == (schedule, budget)),
+            (r for r in runs if (_settings(r), r["config"]["tokens_budget"]) == (settings, budget)),
             key=lambda r: r["config"]["seed"],
         )
         gaps = [r["paired"]["difference"] for r in group]
@@ -337,7 +346,7 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
             gap = f"{statistics.mean(gaps):+.3f} ± {sem:.3f} over seeds ({', '.join(f'{g:+.2f}' for g in gaps)})"
         hier = statistics.mean(r["hierarchical"]["mean_return"] for r in group)
         flat = statistics.mean(r["flat"]["mean_return"] for r in group)
-        rows.append(f"| {schedule} | {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
+        rows.append(f"| {settings} | {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
     n = _paired_scenarios(runs)
     note = f"\nMean test return (Dialogue-v0's reward) on {n} paired test scenarios; ± is a standard error.\n"
     return "\n".join(rows) + "\n" + note
@@ -349,14 +358,10 @@ def hierarchy_oracle(runs: list[dict[str, Any]]) -> str:
         "| LM lr | seed | tokens | low level, correct acts | flat PPO | correct acts − flat (paired) |",
         "|---|---|---|---|---|---|",
     ]
-
-    def lr(run: dict[str, Any]) -> float:
-        return run["config"].get("lm_ppo", {}).get("learning_rate", 3e-4)  # older JSON: the default
-
-    for r in sorted(runs, key=lambda r: (-lr(r), r["config"]["seed"])):
+    for r in sorted(runs, key=lambda r: (-_lm_lr(r), r["config"]["seed"])):
         o, p = r["oracle"], r["paired"]
         rows.append(
-            f"| {lr_text(lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
+            f"| {lr_text(_lm_lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
             f"{o['mean_extrinsic']:.3f} ± {o['stderr']:.3f} | "
             f"{r['flat_mean_return']:.3f} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )
