@@ -75,3 +75,15 @@ register(
     entry_point="textgym.envs.hier_shop:HierShopHighEnv",
     kwargs={"low_policy": "scripted", "goal_position": "before_speaker"},
 )
+
+register(
+    id="textgym/HierShopLow-v2",
+    entry_point="textgym.envs.hier_shop:HierShopLowEnv",
+    kwargs={"tokenizer": "tiny", "goal_position": "before_speaker", "goal_slots": True},
+)
+
+register(
+    id="textgym/HierShopHigh-v2",
+    entry_point="textgym.envs.hier_shop:HierShopHighEnv",
+    kwargs={"low_policy": "scripted", "goal_position": "before_speaker", "goal_slots": True},
+)

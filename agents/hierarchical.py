@@ -40,7 +40,7 @@ from agents.semi_mdp import RecordDiscounts, SemiMDPRolloutBuffer
 #: Each hierarchy: either view's id -> (low-level view id, high-level view id).
 HIERARCHIES = {
     f"textgym/HierShop{view}-{v}": (f"textgym/HierShopLow-{v}", f"textgym/HierShopHigh-{v}")
-    for v in ("v0", "v1")
+    for v in ("v0", "v1", "v2")
     for view in ("Low", "High")
 }
 #: The file of a saved agent that holds its configuration (``make_hierarchical``'s arguments) and counters.

@@ -108,7 +108,7 @@ def supervised_finetune(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if log is not None and (step % 100 == 0 or step == steps - 1):
             log(f"supervised step {step + 1}/{steps}: loss {losses[-1]:.3f}")
     model.eval()

@@ -2,14 +2,17 @@
 
 * **hierarchical**: :func:`agents.make_hierarchical` on HierShop (the low-level LM on
   ``HierShopLow-v1``, extrinsic + intrinsic reward, acts from the high level; the high level,
-  SB3 PPO ``MlpPolicy`` on ``HierShopHigh-v1``'s features with semi-MDP returns), trained until
+  SB3 PPO ``MlpPolicy`` on ``HierShopHigh-v1``'s features with semi-MDP returns; ``--version
+  v2``: the v2 views, whose acts carry their slot words), trained until
   ``--tokens`` tokens are written by the low level (its own rollouts plus those inside the
   high level's).
 * **flat**: :func:`agents.make_ppo` on ``Dialogue-v0`` (the same conversations, rewards and
   budgets without subgoals), trained for the same number of tokens (the hierarchical run's
   final count, which overshoots ``--tokens`` by at most one round).
 
-Both start from the same pretrained tiny model with the same PPO settings for the LM and are
+Both start from the same pretrained tiny model (``--sft-steps``: each fine-tuned on the same
+scripted correct replies of the train split, the hierarchy's with the turn's act in view,
+:func:`warm_start`) with the same PPO settings for the LM and are
 evaluated on the held-out **test** split: episode ``j`` is test scenario ``j`` for both
 (``options={"prompt_index": j}``), tokens sampled at temperature 1 as in training, the high
 level sampling its acts too. The measure is Dialogue-v0's return (the hierarchy's
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from common import write_result
@@ -37,9 +42,76 @@ from common import write_result
 import agents
 import textgym  # noqa: F401  (registers the environments)
 from textgym.data.shop_acts import ACTS
+from textgym.envs.hier_shop import ScriptedLowPolicy
+from textgym.models import load_model, load_tokenizer
 from textgym.plotting import Curve, Panel, plot_panels
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def scripted_replies(version: str, n_scenarios: int) -> tuple[list[str], list[str], list[str]]:
+    """Both arms' supervised data: the correct replies of the first train conversations, as each arm sees them.
+
+    Each of the first ``n_scenarios`` train scenarios is played to its end by the scripted low
+    level with the correct acts (:class:`textgym.envs.hier_shop.ScriptedLowPolicy`), and
+    Dialogue-v0 is stepped with the same tokens, so both conversations are the same. Every
+    reply is one pair per arm: the same target, after the hierarchy's token state (with the
+    turn's act, and its slot words on v2) or after Dialogue-v0's (without).
+
+    Returns:
+        The hierarchy's prompts, the flat arm's prompts and the replies, as text.
+    """
+    low = gym.make(f"textgym/HierShopLow-{version}", split="train").unwrapped
+    flat = gym.make("textgym/Dialogue-v0", split="train").unwrapped
+    tok, policy = low.tokenizer, ScriptedLowPolicy(low)
+
+    def text(obs: dict[str, np.ndarray]) -> str:  # what supervised_finetune re-tokenizes, BOS added back
+        return tok.decode(obs["input_ids"][obs["attention_mask"] == 1]).removeprefix(tok.bos_token + " ")
+
+    hier_prompts, flat_prompts, replies = [], [], []
+    for j in range(n_scenarios):
+        obs, _ = low.reset(seed=j, options={"prompt_index": j})
+        flat_obs, _ = flat.reset(seed=j, options={"prompt_index": j})
+        done = False
+        while not done:
+            hier_prompts.append(text(obs))
+            flat_prompts.append(text(flat_obs))
+            reply: list[int] = []
+            while True:
+                reply.append(policy(obs))
+                obs, _, terminated, truncated, info = low.step(reply[-1])
+                flat_obs, _, flat_terminated, flat_truncated, _ = flat.step(reply[-1])
+                done = terminated or truncated
+                if done != (flat_terminated or flat_truncated):
+                    raise AssertionError("the two views' conversations diverged")
+                if "turn_reward_components" in info or done:
+                    break
+            replies.append(tok.decode(reply[:-1]))  # without the EOS: supervised_finetune appends it
+    return hier_prompts, flat_prompts, replies
+
+
+def warm_start(args: argparse.Namespace, folder: Path) -> tuple[str, str]:
+    """Fine-tune the tiny model on :func:`scripted_replies`, once per arm; the two models' folders."""
+    hier_prompts, flat_prompts, replies = scripted_replies(args.version, args.sft_scenarios)
+    print(f"supervised warm start: {len(replies)} replies from {args.sft_scenarios} train scenarios")
+    paths = []
+    for arm, prompts in (("hierarchical", hier_prompts), ("flat", flat_prompts)):
+        torch.manual_seed(args.seed)
+        lm = load_model("tiny")
+        losses = agents.supervised_finetune(
+            lm,
+            load_tokenizer("tiny"),
+            prompts,
+            replies,
+            steps=args.sft_steps,
+            batch_size=32,
+            learning_rate=1e-3,
+            seed=args.seed,
+        )
+        print(f"  {arm}: final loss {losses[-1]:.3f}")
+        lm.save_pretrained(folder / arm)
+        paths.append(str(folder / arm))
+    return paths[0], paths[1]
 
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -75,6 +147,8 @@ def plot(png: Path, paths: list[Path]) -> Path:
         for arm, key in (("hierarchical", "hierarchical"), ("flat PPO", "flat"))
     }
     tokens = sorted({r["config"]["tokens_budget"] for r in runs})
+    versions = sorted({r["config"].get("version", "v1") for r in runs})  # runs from before --version: v1
+    budgets = "/".join(f"{t:,}" for t in tokens)
     # The high level's act accuracy on the low level's training turns (runs from before it was logged have none).
     accuracy = {
         f"seed {r['config']['seed']}": Curve.from_points(*np.asarray(r["curves"]["act_accuracy"])[:, :2].T)
@@ -104,7 +178,7 @@ def plot(png: Path, paths: list[Path]) -> Path:
             Panel(bars=bars, title="test split, equal tokens", ylabel="mean test return (Dialogue-v0's reward)"),
         ],
         png,
-        title=f"HierShop-v1: hierarchical vs flat PPO, {'/'.join(f'{t:,}' for t in tokens)} tokens per arm",
+        title=f"HierShop-{'/'.join(versions)}: hierarchical vs flat PPO, {budgets} tokens per arm",
     )
 
 
@@ -129,6 +203,19 @@ def main() -> None:
         default=0,
         help="make_hierarchical's skill phase: the low level's first tokens on uniformly random acts",
     )
+    parser.add_argument(
+        "--version",
+        choices=("v1", "v2"),
+        default="v1",
+        help="HierShop's version: v2's acts carry their slot words (the facts they state) into the low level's view",
+    )
+    parser.add_argument(
+        "--sft-steps",
+        type=int,
+        default=0,
+        help="supervised warm start of both arms' LM on the same scripted correct replies (0: none)",
+    )
+    parser.add_argument("--sft-scenarios", type=int, default=512, help="train scenarios whose replies --sft-steps uses")
     parser.add_argument("--out", type=Path, default=RESULTS / "hierarchy.json")
     parser.add_argument("--plot", type=Path, metavar="PNG", help="only plot the stored runs given as arguments")
     parser.add_argument("runs", type=Path, nargs="*", help="with --plot: JSON files this script wrote")
@@ -148,9 +235,14 @@ def main() -> None:
     low_steps, high_steps, n_envs, n_high_envs = 1024, 32, 16, 4
     paired = dict(n_episodes=args.eval_episodes, env_kwargs={"split": "test"}, options=lambda j: {"prompt_index": j})
 
+    folder = tempfile.TemporaryDirectory()
     t0 = time.time()
+    hier_model, flat_model = warm_start(args, Path(folder.name)) if args.sft_steps else ("tiny", "tiny")
+    sft_s = time.time() - t0
+    t0 = time.time()  # the hierarchy's training time starts after the warm start
     hier = agents.make_hierarchical(
-        "HierShopHigh-v1",
+        f"HierShopHigh-{args.version}",
+        model=hier_model,
         n_envs=n_envs,
         n_high_envs=n_high_envs,
         seed=args.seed,
@@ -167,7 +259,7 @@ def main() -> None:
     print(agents.describe("hierarchical, test", hier_test))
 
     t1 = time.time()
-    flat = agents.make_ppo("Dialogue-v0", n_envs=n_envs, seed=args.seed, **lm)
+    flat = agents.make_ppo("Dialogue-v0", model=flat_model, n_envs=n_envs, seed=args.seed, **lm)
     flat.learn(tokens)
     flat_train_s = time.time() - t1
     flat_test = agents.evaluate_policy_text(flat, "Dialogue-v0", **paired)
@@ -182,12 +274,16 @@ def main() -> None:
         + ("" if args.schedule == "alternate" else f" --schedule {args.schedule}")
         + (f" --high-ent-coef {args.high_ent_coef}" if args.high_ent_coef else "")
         + (f" --skill-tokens {args.skill_tokens}" if args.skill_tokens else "")
-        + (f" --lm-lr {args.lm_lr:g}" if args.lm_lr != 3e-4 else ""),
+        + (f" --lm-lr {args.lm_lr:g}" if args.lm_lr != 3e-4 else "")
+        + (f" --version {args.version}" if args.version != "v1" else "")
+        + (f" --sft-steps {args.sft_steps} --sft-scenarios {args.sft_scenarios}" if args.sft_steps else ""),
         "config": {
             "tokens_budget": args.tokens,
             "seed": args.seed,
             "schedule": args.schedule,
             "skill_tokens": args.skill_tokens,
+            "version": args.version,
+            "sft": {"steps": args.sft_steps, "scenarios": args.sft_scenarios} if args.sft_steps else None,
             "lm_ppo": lm,
             "high_ppo": high,
             "low_steps_per_round": low_steps,
@@ -206,7 +302,7 @@ def main() -> None:
             # (steps, fraction of the low level's finished turns whose act was correct, turns) per rollout
             "act_accuracy": [list(p) for p in hier.act_log.history],
         },
-        "train_seconds": {"hierarchical": hier_train_s, "flat": flat_train_s},
+        "train_seconds": {"supervised (both arms)": sft_s, "hierarchical": hier_train_s, "flat": flat_train_s},
         "test_returns": {
             "hierarchical": [e["reward"] for e in hier_test["episodes"]],
             "flat": [e["reward"] for e in flat_test["episodes"]],

@@ -1,6 +1,7 @@
 """The hierarchy's ceiling: the low level given the correct act every turn, against a stored flat PPO run.
 
-A perfect high level, as an arm: :func:`agents.make_ppo` on ``HierShopLow-v1`` with its default
+A perfect high level, as an arm: :func:`agents.make_ppo` on ``HierShopLow-v1`` (the stored run's
+version: ``-v2`` for ``--version v2`` runs) with its default
 ``subgoal_policy`` (the correct act, :func:`textgym.data.shop_acts.correct_act`), extrinsic +
 intrinsic reward, the LM settings of ``benchmarks/hierarchy.py``, trained on the whole token
 budget. It is evaluated as that script evaluates both arms (test scenario ``j`` is episode
@@ -37,7 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("flat_run", type=Path, help="a benchmarks/hierarchy.py JSON: its seed, budget and flat arm")
     parser.add_argument(
-        "--out", type=Path, help="default: results/hier_oracle_<k>k_seed<S>.json (<k>k_lr<LR> at another LM lr)"
+        "--out",
+        type=Path,
+        help="default: results/hier_oracle_<k>k_seed<S>.json (<k>k_lr<LR> at another LM lr, <k>k_v2 for v2)",
     )
     args = parser.parse_args()
     stored = json.loads(args.flat_run.read_text())
@@ -46,21 +49,22 @@ def main() -> None:
     # The flat arm's test episodes (episode j is test scenario j), as agents.paired_difference reads them.
     flat = {"episodes": [{"index": j, "reward": r} for j, r in enumerate(stored["test_returns"]["flat"])]}
     lr = stored["config"]["lm_ppo"]["learning_rate"]
-    lr_tag = "" if lr == DEFAULT_LM_LR else f"_lr{lr_text(lr)}"  # e.g. _lr1e-4; default-lr runs keep their names
-    out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k{lr_tag}_seed{seed}.json"
+    version = stored["config"].get("version", "v1")  # runs from before --version were on v1
+    # e.g. _lr1e-4_v2; runs at the default lr on v1 keep their names
+    tag = ("" if lr == DEFAULT_LM_LR else f"_lr{lr_text(lr)}") + ("" if version == "v1" else f"_{version}")
+    out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k{tag}_seed{seed}.json"
+    low_id = f"textgym/HierShopLow-{version}"
 
     torch.manual_seed(seed)
     lm = stored["config"]["lm_ppo"]
     t0 = time.time()
-    oracle = agents.make_ppo(
-        lambda: gym.make("textgym/HierShopLow-v1"), n_envs=stored["config"]["n_envs"], seed=seed, **lm
-    )
+    oracle = agents.make_ppo(lambda: gym.make(low_id), n_envs=stored["config"]["n_envs"], seed=seed, **lm)
     log = RewardSplitLog()
     oracle.learn(tokens, callback=log)
     train_s = time.time() - t0
     test = agents.evaluate_policy_text(
         oracle,
-        lambda: gym.make("textgym/HierShopLow-v1", split="test"),
+        lambda: gym.make(low_id, split="test"),
         n_episodes=len(flat["episodes"]),
         options=lambda j: {"prompt_index": j},
     )
@@ -74,7 +78,7 @@ def main() -> None:
     print(f"paired (oracle acts - flat): {diff:+.3f} +- {sem:.3f} over {n} = {margin:+.1f} SE")
     result = {
         "command": f"python benchmarks/hierarchy_oracle.py benchmarks/results/{args.flat_run.name}",
-        "config": {"seed": seed, "tokens": tokens, "lm_ppo": lm, "flat_run": args.flat_run.name},
+        "config": {"seed": seed, "tokens": tokens, "lm_ppo": lm, "version": version, "flat_run": args.flat_run.name},
         "oracle": {
             "mean_extrinsic": float(extrinsic.mean()),
             "stderr": agents.standard_error(oracle_test),

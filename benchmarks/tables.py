@@ -266,16 +266,25 @@ def _lm_lr(run: dict[str, Any]) -> float:
 
 
 def _settings(run: dict[str, Any]) -> str:
-    """The settings of a ``benchmarks/hierarchy.py`` run: the schedule, a skill phase, a non-default LM lr.
+    """A ``benchmarks/hierarchy.py`` run's settings: v2, schedule, warm start, skill phase, a non-default LM lr.
 
-    Runs from before a flag existed used its default: the alternating schedule, no skill phase, lr 3e-4.
+    Runs from before a flag existed used its default: HierShop-v1, the alternating schedule, no
+    warm start, no skill phase, lr 3e-4.
     """
     config = run["config"]
-    label = config.get("schedule", "alternate")
+    label = _version_prefix(run) + config.get("schedule", "alternate")
+    if config.get("sft"):
+        label += f", warm start {config['sft']['steps']} steps"
     if config.get("skill_tokens"):
         label += f", skill phase {config['skill_tokens'] / 1024:g}k"
     lr = _lm_lr(run)
     return label + ("" if lr == DEFAULT_LM_LR else f", LM lr {lr_text(lr)}")
+
+
+def _version_prefix(run: dict[str, Any]) -> str:
+    """``"HierShop-v2, "`` for a run on v2; nothing for v1 (runs from before ``--version``)."""
+    version = run["config"].get("version", "v1")
+    return "" if version == "v1" else f"HierShop-{version}, "
 
 
 def lr_text(lr: float) -> str:
@@ -343,7 +352,9 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
             gap = f"{gaps[0]:+.3f} ± {group[0]['paired']['stderr']:.3f} (paired)"
         else:  # the seeds' spread, not the paired SE of one run: seed-to-seed variation is larger
             sem = statistics.stdev(gaps) / len(gaps) ** 0.5
-            gap = f"{statistics.mean(gaps):+.3f} ± {sem:.3f} over seeds ({', '.join(f'{g:+.2f}' for g in gaps)})"
+            mean = statistics.mean(gaps)
+            per_seed = ", ".join(f"{g:+.2f}" for g in gaps)
+            gap = f"{mean:+.3f} ± {sem:.3f} over seeds, {mean / sem:+.1f} SE ({per_seed})"
         hier = statistics.mean(r["hierarchical"]["mean_return"] for r in group)
         flat = statistics.mean(r["flat"]["mean_return"] for r in group)
         rows.append(f"| {settings} | {budget:,} | {len(group)} | {hier:.3f} | {flat:.3f} | {gap} |")
@@ -355,13 +366,13 @@ def hierarchy_budgets(runs: list[dict[str, Any]]) -> str:
 def hierarchy_oracle(runs: list[dict[str, Any]]) -> str:
     """The low level given the correct acts against the stored flat arm, per seed (benchmarks/hierarchy_oracle.py)."""
     rows = [
-        "| LM lr | seed | tokens | low level, correct acts | flat PPO | correct acts − flat (paired) |",
+        "| settings | seed | tokens | low level, correct acts | flat PPO | correct acts − flat (paired) |",
         "|---|---|---|---|---|---|",
     ]
-    for r in sorted(runs, key=lambda r: (-_lm_lr(r), r["config"]["seed"])):
+    for r in sorted(runs, key=lambda r: (_version_prefix(r), -_lm_lr(r), r["config"]["seed"])):
         o, p = r["oracle"], r["paired"]
         rows.append(
-            f"| {lr_text(_lm_lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
+            f"| {_version_prefix(r)}LM lr {lr_text(_lm_lr(r))} | {r['config']['seed']} | {r['config']['tokens']:,} | "
             f"{o['mean_extrinsic']:.3f} ± {o['stderr']:.3f} | "
             f"{r['flat_mean_return']:.3f} | {p['difference']:+.3f} ± {p['stderr']:.3f} ({p['margin_se']:+.1f} SE) |"
         )

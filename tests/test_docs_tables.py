@@ -408,15 +408,24 @@ def test_hierarchy_budgets_averages_seeds_by_hand() -> None:
             run(100, 0, 2.0, 1.4, 0.6, 0.04, schedule="joint"),  # its own row, not averaged with the others
             # a skill phase and another LM lr: their own row too (the default lr is not named)
             run(100, 0, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=2048, lm_ppo={"learning_rate": 1e-4}),
+            run(100, 0, 2.1, 1.4, 0.7, 0.04, "alternate", version="v2"),  # HierShop-v2: named, its own row
+            run(100, 0, 2.2, 1.4, 0.8, 0.04, "alternate", version="v2", sft={"steps": 600, "scenarios": 512}),
         ]
     )
-    rows = text.splitlines()
+    rows = text.splitlines()[2:]
+    assert rows[0] == "| HierShop-v2, alternate | 100 | 1 | 2.100 | 1.400 | +0.700 ± 0.040 (paired) |"
+    assert (
+        rows[1]
+        == "| HierShop-v2, alternate, warm start 600 steps | 100 | 1 | 2.200 | 1.400 | +0.800 ± 0.040 (paired) |"
+    )
     assert rows[2] == "| alternate | 50 | 1 | 1.000 | 1.200 | -0.200 ± 0.030 (paired) |"  # no schedule: alternated
-    # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2
-    assert rows[3] == "| alternate | 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds (+0.10, -0.30) |"
+    # two seeds: mean gap (0.1 - 0.3) / 2 = -0.1; SE = stdev(0.1, -0.3) / sqrt(2) = 0.2828 / 1.4142 = 0.2; -0.5 SE
+    assert rows[3] == "| alternate | 100 | 2 | 1.600 | 1.500 | -0.100 ± 0.200 over seeds, -0.5 SE (+0.10, -0.30) |"
     assert rows[4] == "| alternate, skill phase 2k, LM lr 1e-4 | 100 | 1 | 1.900 | 1.400 | +0.500 ± 0.040 (paired) |"
     assert rows[5] == "| joint | 100 | 1 | 2.000 | 1.400 | +0.600 ± 0.040 (paired) |"
-    defaults = run(100, 1, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=0, lm_ppo={"learning_rate": 3e-4})
+    defaults = run(
+        100, 1, 1.9, 1.4, 0.5, 0.04, "alternate", skill_tokens=0, lm_ppo={"learning_rate": 3e-4}, version="v1", sft=None
+    )
     assert tables._settings(defaults) == "alternate"
 
 
@@ -428,6 +437,9 @@ def test_hierarchy_oracle_table_from_hand_made_json() -> None:
         "paired": {"difference": -0.4, "stderr": 0.05, "n": 384, "margin_se": -8.0},
     }
     other = {**run, "config": {"seed": 0, "tokens": 100, "lm_ppo": {"learning_rate": 1e-4}}}
-    rows = tables.hierarchy_oracle([other, run]).splitlines()
-    assert rows[2] == "| 3e-4 | 3 | 61,573 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"  # no lm_ppo: 3e-4
-    assert rows[3] == "| 1e-4 | 0 | 100 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
+    v2 = {**run, "config": {"seed": 0, "tokens": 100, "lm_ppo": {"learning_rate": 1e-4}, "version": "v2"}}
+    rows = tables.hierarchy_oracle([v2, other, run]).splitlines()
+    # no lm_ppo: 3e-4; no version: v1 (not named); v2 after v1
+    assert rows[2] == "| LM lr 3e-4 | 3 | 61,573 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
+    assert rows[3] == "| LM lr 1e-4 | 0 | 100 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
+    assert rows[4] == "| HierShop-v2, LM lr 1e-4 | 0 | 100 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"

@@ -7,7 +7,7 @@ from gymnasium.wrappers import FilterObservation, FlattenObservation
 
 import textgym  # noqa: F401  (registers the environments)
 from textgym.data import Shop, is_grammatical
-from textgym.data.shop_acts import ACT_WORDS, ACTS, act_features, correct_act, realize, realizes
+from textgym.data.shop_acts import ACT_WORDS, ACTS, act_features, act_slots, correct_act, realize, realizes
 from textgym.data.shop_tasks import DialogueScenario, is_helpful, shop_scenarios
 from textgym.envs.dialogue import DialogueEnv
 from textgym.envs.hier_shop import HierShopHighEnv, HierShopLowEnv
@@ -61,6 +61,29 @@ def test_realizations_are_grammatical_replies_and_the_correct_act_answers() -> N
                     assert is_grammatical(text, "REPLY"), text
 
 
+@pytest.mark.parametrize(
+    ("act", "question", "expected"),
+    [
+        ("price", "how much are the eggs ?", ["eggs", "two"]),
+        ("price", "how much are the cups ?", []),  # not sold: no realization, no slots
+        ("stock", "how much are the cups ?", ["cups"]),  # "no , we do not sell cups ."
+        ("stock", "do you sell hats ?", ["hats"]),
+        ("stock", "what do you sell ?", ["eggs", "hats"]),
+        ("stock", "when do you open ?", []),
+        ("open", "when do you open ?", ["nine"]),
+        ("close", "when do you close ?", []),  # the closing hour is unknown
+        ("where", "how much are the eggs ?", ["lake"]),  # a realization for any question
+        ("greet", "hello .", []),
+        ("unknown", "when do you close ?", []),
+    ],
+)
+def test_act_slots_are_the_realizations_fact_words(act: str, question: str, expected: list[str]) -> None:
+    assert act_slots(act, SHOP, question) == expected
+    text = realize(act, SHOP, question)
+    # Every slot word is a word of the realization (and there is none without one).
+    assert all(w in (text or "").split() for w in expected)
+
+
 def test_features_read_the_question_and_the_facts() -> None:
     f = act_features(SHOP, "how much are the cups ?")
     # kinds: hello what_sell how_much do_sell open close where; then sold, opens, closes, near, names item
@@ -104,6 +127,38 @@ def test_low_level_observation_carries_the_goal(position: str) -> None:
     env = scenario_env(HierShopLowEnv, TWO_QUESTIONS, goal_position=position)
     obs, _ = env.reset(seed=0)
     assert "know" in tail(obs, 4) and "open" not in tail(obs, 4)
+
+
+def test_v2_goal_carries_the_acts_slots() -> None:
+    env = scenario_env(HierShopLowEnv, TWO_QUESTIONS, subgoal_policy=lambda features: OPEN, goal_slots=True)
+    v1 = scenario_env(HierShopLowEnv, TWO_QUESTIONS)
+    assert env.max_length == v1.max_length + env.max_turns * 2  # room for two slot words per turn
+    assert env.observation_space["input_ids"].shape == (env.max_length,)
+    tok = env.tokenizer
+    obs, _ = env.reset(seed=0)
+    n = int(obs["attention_mask"].sum())
+    # "when do you close ?" with the act "open": its slot is the opening hour, from the facts.
+    assert tok.convert_ids_to_tokens(obs["input_ids"][n - 5 : n].tolist()) == ["?", "open", "nine", "assistant", ":"]
+    for w in "we open at nine . <eos>".split():
+        obs, _, _, _, info = env.step(tok.convert_tokens_to_ids(w))
+    assert info["turn_intrinsic"] == 1.0  # the act was realized (the wrong act for the question)
+    assert [m["role"] for m in env.messages()] == ["user", "assistant", "user"]  # the goal is never a message
+    # Registered as v2: the scripted low level realizes the correct act with its slots in view.
+    assert gym.make("textgym/HierShopLow-v2").unwrapped.goal_slots
+    high = gym.make("textgym/HierShopHigh-v2").unwrapped
+    high.reset(seed=0, options={"prompt_index": 3})
+    assert high.low.goal_slots
+    with pytest.raises(ValueError, match="goal_slots"):
+        HierShopHighEnv(low_env_kwargs={"goal_slots": True})
+
+
+def test_v2_goal_words_outside_the_vocabulary_are_refused() -> None:
+    odd = DialogueScenario(
+        Shop(prices={"eggs": "two"}, opens="noonish", fact_order=["eggs", "opens"]), ("when do you open ?",)
+    )
+    env = scenario_env(HierShopLowEnv, odd, subgoal_policy=lambda features: OPEN, goal_slots=True)
+    with pytest.raises(ValueError, match="vocabulary"):
+        env.reset(seed=0)
 
 
 def test_goal_position_is_checked() -> None:

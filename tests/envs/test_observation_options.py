@@ -15,7 +15,9 @@ OPTIONS = [{"observation": "multidiscrete"}, {"observation": "onehot"}, {"budget
 OPTION_IDS = ["multidiscrete", "onehot", "budget_as_termination"]
 # The high level of the hierarchy acts in dialogue acts, not tokens; its observation is its own
 # (token state + features) and the token options do not apply (it refuses them, tested below).
-NOT_TOKEN_LEVEL = {"textgym/HierShopHigh-v0", "textgym/HierShopHigh-v1"}
+NOT_TOKEN_LEVEL = {
+    env_id for env_id, spec in gym.registry.items() if spec.entry_point == "textgym.envs.hier_shop:HierShopHighEnv"
+}
 
 
 def token_level(env_id: str) -> None:

@@ -29,6 +29,8 @@ ACT_WORDS = {
     "stock": "sell",
     "unknown": "know",
 }
+#: The most slot words an act carries (:func:`act_slots`; ``price``: the item and its price).
+MAX_SLOTS = 2
 #: Question kinds, in the order of the features' one-hot block.
 QUESTION_KINDS = ("hello", "what_sell", "how_much", "do_sell", "open", "close", "where")
 N_FEATURES = len(QUESTION_KINDS) + 5
@@ -91,6 +93,31 @@ def realize(act: str, shop: Shop, question: str) -> str | None:
     if fact is None:
         return None
     return f"the shop is near the {fact} ." if act == "where" else f"we {act} at {fact} ."
+
+
+def act_slots(act: str, shop: Shop, question: str) -> list[str]:
+    """The words ``act``'s realization takes from the shop's facts and the question: its slot values.
+
+    What a dialogue manager's act carries to the sentence writer in a pipeline dialogue system
+    (``inform(price, eggs, two)``): the database lookup is done, only the wording is left.
+    An act without a realization (:func:`realize` gives None) and the fixed replies (``greet``,
+    ``unknown``) have none. At most :data:`MAX_SLOTS` words.
+
+    Raises:
+        ValueError: If ``act`` is not one of :data:`ACTS` or the question is not of the domain.
+
+    >>> shop = Shop(prices={"eggs": "two"}, opens="nine", fact_order=["eggs", "opens"])
+    >>> act_slots("price", shop, "how much are the eggs ?"), act_slots("open", shop, "when do you open ?")
+    (['eggs', 'two'], ['nine'])
+    """
+    if realize(act, shop, question) is None or act in ("greet", "unknown"):
+        return []
+    kind, item = question_kind(question)
+    if act == "price":
+        return [item, shop.prices[item]]
+    if act == "stock":
+        return list(shop.prices)[:2] if kind == "what_sell" else [item]
+    return [{"open": shop.opens, "close": shop.closes, "where": shop.near}[act]]
 
 
 def realizes(act: str, shop: Shop, question: str, reply: str) -> bool:

@@ -15,7 +15,17 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from textgym.data.shop_acts import ACT_WORDS, ACTS, N_FEATURES, act_features, correct_act, realize, realizes
+from textgym.data.shop_acts import (
+    ACT_WORDS,
+    ACTS,
+    MAX_SLOTS,
+    N_FEATURES,
+    act_features,
+    act_slots,
+    correct_act,
+    realize,
+    realizes,
+)
 from textgym.envs.dialogue import DialogueEnv
 from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
 from textgym.envs.observations import observation_space
@@ -46,7 +56,14 @@ class HierShopLowEnv(DialogueEnv):
     right after ``"assistant :"``, where the pretrained tiny model read the act word as the
     first word of its reply and continued it: "open" -> "at seven ." instead of "we open at
     one .". Before the speaker, the base model's replies score almost as without the token:
-    ``python benchmarks/goal_position.py`` measures both places.)
+    ``python benchmarks/goal_position.py`` measures both places.) In v2 (``goal_slots=True``)
+    the act also carries its slots: the words its realization takes from the facts and the
+    question (:func:`~textgym.data.shop_acts.act_slots`), after the act word:
+    ``"user : how much are the eggs ? coins eggs two assistant :"``. That is the act a
+    pipeline dialogue system's manager hands its sentence writer (``inform(price, eggs,
+    two)``, the database lookup done). Without them the pretrained tiny model, given the
+    right act, mostly writes the right sentence with the wrong item or value ("the cups cost
+    twelve coins ."): the lookup, not the choice of sentence, is what it cannot do (issue 15).
 
     Why a flat token policy finds the task hard: the right reply depends on the question
     *and* on which facts the shop has ("when do you open ?" is answered with the hour or
@@ -59,7 +76,8 @@ class HierShopLowEnv(DialogueEnv):
 
     ## Observation Space
     As Dialogue-v0 (right-padded ``input_ids``, ``attention_mask``), with room for one goal
-    token per turn (``max_length`` 117).
+    token per turn (``max_length`` 117); v2: for the act and up to two slot words per turn
+    (``max_length`` 123).
 
     ## Rewards
     At the last step of each agent turn: ``extrinsic + intrinsic_weight * intrinsic``, where
@@ -106,10 +124,14 @@ class HierShopLowEnv(DialogueEnv):
     * ``subgoal_policy``: ``f(features) -> act id`` with the features of
       :func:`~textgym.data.shop_acts.act_features` (12 floats), or None for the correct act.
     * ``goal_position``: ``"before_speaker"`` (default, v1) or ``"after_speaker"`` (v0).
+    * ``goal_slots``: the act's slot words follow its control token (v2; default False).
+      A slot word outside the tokenizer's vocabulary (a custom scenario's fact) is refused
+      with a ``ValueError`` when its turn begins.
     * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
     * everything else: as Dialogue-v0 (tiny tokenizer and transcript format only).
 
     ## Version History
+    * v2: the act's slot words follow its token (``goal_slots``); the token state is 6 longer.
     * v1: the act token goes before ``"assistant :"`` instead of after it (``goal_position``).
     * v0: initial version.
 
@@ -137,6 +159,7 @@ class HierShopLowEnv(DialogueEnv):
         subgoal_policy: SubgoalPolicy | None = None,
         external_goals: bool = False,
         goal_position: str = "before_speaker",
+        goal_slots: bool = False,
         **kwargs: Any,
     ):
         if not intrinsic_weight >= 0:
@@ -162,7 +185,10 @@ class HierShopLowEnv(DialogueEnv):
                 if ids[-k:].tolist() != self.speaker_ids:
                     raise ValueError(f"prompt {i} does not end with 'assistant :'; cannot place the act before it")
             self.prompt_ids = [ids[:-k] for ids in self.prompt_ids]
-        self.max_length += self.max_turns  # one goal token per agent turn (the speaker only moves)
+        self.goal_slots = bool(goal_slots)
+        # Room for each agent turn's goal: the act token and, with goal_slots, up to MAX_SLOTS
+        # slot words (the tiny tokenizer has one token per word); the speaker only moves.
+        self.max_length += self.max_turns * (1 + (MAX_SLOTS if self.goal_slots else 0))
         self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
         self._slots = EpisodeSlots(self, 1)  # rebuilt for the longer token state
         self.goals: list[int] = []
@@ -196,14 +222,19 @@ class HierShopLowEnv(DialogueEnv):
             raise ValueError(f"goal must be an act id in [0, {len(ACTS)}), got {goal}")
         if len(self.goals) > len(self.episode.agent_turns):  # type: ignore[union-attr]
             raise ValueError("this turn already has its goal")
+        act = ACTS[int(goal)]
+        slots = act_slots(act, self.scenarios[self.episode.index].shop, self.question()) if self.goal_slots else []  # type: ignore[union-attr]
+        words = [ACT_WORDS[act], *slots]
+        ids = [self.goal_token_ids[int(goal)], *(int(self.tokenizer.convert_tokens_to_ids(w)) for w in slots)]
+        if self.tokenizer.unk_token_id in ids:  # a custom scenario's fact outside the tiny vocabulary
+            raise ValueError(f"the goal's words {words} are not all in the tokenizer's vocabulary")
         self.goals.append(int(goal))
-        word = ACT_WORDS[ACTS[int(goal)]]
-        ids = [self.goal_token_ids[int(goal)]]
         if self.goal_position == "before_speaker":
             ids += self.speaker_ids  # the user's line ends with the act; then the reply's speaker
         # The same path as a user's turn (EpisodeSlots): context tokens, never actions; the
         # agent's reply starts after them.
-        self._slots._add_context(0, TurnEnd(terminated=False, context=ids, context_role="goal", context_text=word))
+        turn = TurnEnd(terminated=False, context=ids, context_role="goal", context_text=" ".join(words))
+        self._slots._add_context(0, turn)
 
     # ----- gymnasium API and hooks -----
     # TextGenEnv's reset() and step() are these, then the ``info`` option's layout.
@@ -346,7 +377,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
 
     ## Observation Space
     ``Dict(input_ids, attention_mask, features)``: the low level's token state (as
-    :class:`HierShopLowEnv`: the conversation so far, right-padded, length 117) and
+    :class:`HierShopLowEnv`: the conversation so far, right-padded, length 117; v2: 123) and
     ``features = Box(0, 1, (12,), float32)``: :func:`~textgym.data.shop_acts.act_features`
     of the question to answer (a one-hot of its kind, then whether the named item is sold,
     whether the opening hour, the closing hour, the place are known, whether it names an
@@ -394,6 +425,8 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``gamma``: the discount within a span (default 0.99).
     * ``goal_position``: where the inner low level puts the act token (as
       :class:`HierShopLowEnv`; default ``"before_speaker"``, v0 ``"after_speaker"``).
+    * ``goal_slots``: the inner low level's act carries its slot words (as
+      :class:`HierShopLowEnv`; v2).
     * ``low_env_kwargs``: keyword arguments of the inner :class:`HierShopLowEnv` (e.g.
       ``split``; not ``info``).
     * ``render_mode``: ``"ansi"`` (the conversation, as Dialogue-v0), ``"human"`` or ``"rgb_array"``
@@ -401,6 +434,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
     * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
 
     ## Version History
+    * v2: the inner low level is HierShopLow-v2 (the act's slot words follow its token).
     * v1: the inner low level is HierShopLow-v1 (the act token before ``"assistant :"``).
     * v0: initial version.
 
@@ -428,6 +462,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         render_mode: str | None = None,
         info: str = "default",
         goal_position: str = "before_speaker",
+        goal_slots: bool = False,
     ):
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
@@ -444,13 +479,14 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         if "info" in kwargs:
             # The span loop reads the low level's default info; the high view lays out its own.
             raise ValueError("low_env_kwargs must not set 'info': pass info= to the high view itself")
-        for key in ("intrinsic_weight", "external_goals", "subgoal_policy", "goal_position"):
+        for key in ("intrinsic_weight", "external_goals", "subgoal_policy", "goal_position", "goal_slots"):
             if key in kwargs:
                 raise ValueError(f"low_env_kwargs must not set {key!r}: the high level sets it")
         self.low = HierShopLowEnv(
             intrinsic_weight=0.0,
             external_goals=True,
             goal_position=goal_position,
+            goal_slots=goal_slots,
             render_mode="ansi" if render_mode else None,
             **kwargs,
         )
