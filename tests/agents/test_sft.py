@@ -31,17 +31,20 @@ def test_target_loss_counts_only_target_tokens_by_hand(tok) -> None:
     assert math.isfinite(got)
 
 
-def test_supervised_finetune_learns_a_mapping(tok) -> None:
+@pytest.mark.learning
+def test_supervised_finetune_learns_a_mapping(tok, learning_seed, check_learned) -> None:
     # Each opening gets its own fixed continuation; after fine-tuning the model prefers it.
-    torch.manual_seed(0)
+    torch.manual_seed(learning_seed)
     model = load_model("tiny")
     prompts = ["tom ran .", "lily sang .", "the dog slept .", "mia waited ."]
     targets = ["the cat slept .", "a kitten ran .", "the bird sang .", "the fox jumped ."]
     before = float(target_loss(model.eval(), tok, prompts, targets))
-    losses = supervised_finetune(model, tok, prompts, targets, steps=60, batch_size=4, learning_rate=1e-3)
+    losses = supervised_finetune(
+        model, tok, prompts, targets, steps=60, batch_size=4, learning_rate=1e-3, seed=learning_seed
+    )
     after = float(target_loss(model, tok, prompts, targets))
     assert len(losses) == 60 and not model.training
-    assert after < 0.2 * before, (before, after)
+    check_learned("target loss after / before", after / before, "<", 0.2)
 
 
 def test_bad_input_is_named(tok) -> None:

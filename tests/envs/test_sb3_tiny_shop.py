@@ -3,7 +3,6 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 import yaml
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
@@ -36,20 +35,21 @@ def evaluate(act, env_kwargs: dict) -> tuple[float, float]:  # noqa: ANN001  (ob
 
 
 @pytest.mark.slow
-def test_stock_ppo_mlp_policy_learns_tinyshop_with_the_zoo_settings() -> None:
-    torch.set_num_threads(1)
+@pytest.mark.learning
+def test_stock_ppo_mlp_policy_learns_tinyshop_with_the_zoo_settings(learning_seed, check_learned) -> None:
     hp = shipped_settings()
     env_kwargs = hp.pop("env_kwargs")
     assert env_kwargs == {"observation": "onehot", "budget_as_termination": True}
     rng = np.random.default_rng(0)
     baseline, _ = evaluate(lambda obs: int(rng.integers(22)), env_kwargs)
     assert baseline < 0.02  # the first word alone is right 1 time in 22 and pays 0.5 / 6
-    venv = make_vec_env(ENV_ID, n_envs=hp.pop("n_envs"), seed=0, env_kwargs=env_kwargs)
+    venv = make_vec_env(ENV_ID, n_envs=hp.pop("n_envs"), seed=learning_seed, env_kwargs=env_kwargs)
     steps = int(hp.pop("n_timesteps"))
     assert steps <= 30_000  # issue 14: "within 30k steps"
-    model = PPO(hp.pop("policy"), venv, seed=0, **hp)
+    model = PPO(hp.pop("policy"), venv, seed=learning_seed, **hp)
     model.learn(steps)
     mean_return, success = evaluate(lambda obs: int(model.predict(obs, deterministic=True)[0]), env_kwargs)
     print(f"TinyShop-v0 greedy return {mean_return:.3f}, correct {success:.3f}, random {baseline:.3f}")
     # Measured 1.09 (seed 0); the bar is far above random (0.004) and below the maximum (1.5).
-    assert mean_return >= 0.6 and success >= 0.25
+    check_learned("greedy return", mean_return, ">=", 0.6)
+    check_learned("greedy success", success, ">=", 0.25)

@@ -1,0 +1,120 @@
+"""Run every learning test at several seeds and torch thread counts; record each check's margin.
+
+A learning test (``@pytest.mark.learning``) asserts through the ``check_learned`` fixture of
+tests/conftest.py, which appends each check's value, bar and margin to ``$TEXTGYM_MARGINS``.
+This script runs the marked tests once per (seed, threads) pair with ``TEXTGYM_LEARNING_SEED``
+and ``TEXTGYM_TORCH_THREADS`` set, and merges the records into one JSON file (records of other
+tests already in it are kept, so the Ray venv's tests can be added by a second call)::
+
+    python benchmarks/learning_margins.py                        # seeds 0 1 2, threads 1 2
+    python benchmarks/learning_margins.py --python .venv-ray/bin/python tests/distributed tests/envs/test_rllib.py
+
+A check that fails at any seed or thread count is a failing learning test (issue 30: learning
+checks must hold on any host, with headroom); the lowest margin of each check is the headroom
+its comment records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "learning_margins.json"
+
+
+def run_once(python: str, paths: list[str], seed: int, threads: int, extra: list[str]) -> dict[str, Any]:
+    """One pytest run of the learning tests at one seed and thread count; its records and outcome."""
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as margins:
+        env = {
+            **os.environ,
+            "TEXTGYM_LEARNING_SEED": str(seed),
+            "TEXTGYM_TORCH_THREADS": str(threads),
+            "OMP_NUM_THREADS": str(threads),
+            "TEXTGYM_MARGINS": margins.name,
+        }
+        cmd = [python, "-m", "pytest", "-m", "learning", "-q", "-p", "no:cacheprovider", "-rfE", *extra, *paths]
+        t0 = time.time()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        seconds = time.time() - t0
+        records = [json.loads(line) for line in margins.read().splitlines() if line.strip()]
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
+    print(f"seed {seed}, {threads} thread(s): {summary} ({seconds:.0f} s)", flush=True)
+    if proc.returncode not in (0, 1):  # 1: some test failed, which the records show; anything else is broken
+        raise SystemExit(f"pytest exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return {"seed": seed, "threads": threads, "seconds": round(seconds, 1), "summary": summary, "records": records}
+
+
+def lowest_margins(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (test, check): the record with the lowest margin, and how many runs it held in."""
+    by_check: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        by_check.setdefault((r["test"], r["check"]), []).append(r)
+    rows = []
+    for (test, check), rs in sorted(by_check.items()):
+        worst = min(rs, key=lambda r: r["margin"])
+        held = sum(r["margin"] > 0 or (r["margin"] == 0 and r["op"] in (">=", "<=")) for r in rs)
+        rows.append({**worst, "runs": len(rs), "held": held})
+    return rows
+
+
+def render(results: dict[str, Any]) -> str:
+    """The docs table: each learning check's bar and its lowest value over the seeds and threads."""
+    lines = [
+        "| test | check | bar | lowest value (seed, threads) | lowest margin | held in |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in lowest_margins(results["records"]):
+        name = r["test"].split("::", 1)[1]
+        lines.append(
+            f"| `{name}` | {r['check']} | {r['op']} {r['bar']:.3g} | {r['value']:.3g} ({r['seed']}, {r['threads']}) "
+            f"| {r['margin']:+.3g} | {r['held']}/{r['runs']} |"
+        )
+    seeds = sorted({r["seed"] for r in results["records"]})
+    threads = sorted({r["threads"] for r in results["records"]})
+    note = (
+        f"Seeds {', '.join(map(str, seeds))} at {' and '.join(map(str, threads))} torch thread(s); "
+        f"`python benchmarks/learning_margins.py`, {results['date'][:10]}."
+    )
+    return "\n".join(lines) + "\n\n" + note + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", default=["tests"], help="test files or folders (default: tests)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--python", default=sys.executable, help="the venv's python that runs pytest")
+    parser.add_argument("-k", default=None, help="pytest -k expression, to run some of the tests")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    extra = ["-k", args.k] if args.k else []
+    runs = [run_once(args.python, args.paths, s, t, extra) for s, t in itertools.product(args.seeds, args.threads)]
+    new = [r for run in runs for r in run["records"]]
+    fresh = {(r["test"], r["seed"], r["threads"]) for r in new}
+    old = json.loads(args.out.read_text()) if args.out.is_file() else {"records": [], "runs": []}
+    kept = [r for r in old["records"] if (r["test"], r["seed"], r["threads"]) not in fresh]
+    results = {
+        "records": kept + new,
+        "runs": old["runs"] + [{k: v for k, v in run.items() if k != "records"} for run in runs],
+        "date": time.strftime("%Y-%m-%d"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(render(results))
+    failed = [r for r in lowest_margins(results["records"]) if r["held"] < r["runs"]]
+    if failed:
+        raise SystemExit(f"{len(failed)} learning checks failed at some seed or thread count")
+
+
+if __name__ == "__main__":
+    main()
