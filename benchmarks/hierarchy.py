@@ -147,7 +147,7 @@ def plot(png: Path, paths: list[Path]) -> Path:
         for arm, key in (("hierarchical", "hierarchical"), ("flat PPO", "flat"))
     }
     tokens = sorted({r["config"]["tokens_budget"] for r in runs})
-    versions = sorted({r["config"].get("version", "v1") for r in runs})  # runs from before --version: v1
+    versions = sorted({r["config"]["version"] for r in runs})
     budgets = "/".join(f"{t:,}" for t in tokens)
     # The high level's act accuracy on the low level's training turns (runs from before it was logged have none).
     accuracy = {

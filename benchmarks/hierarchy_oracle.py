@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from common import write_result
-from tables import DEFAULT_LM_LR, lr_text
+from renderers.hierarchy import DEFAULT_LM_LR, lr_text
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
@@ -49,7 +49,7 @@ def main() -> None:
     # The flat arm's test episodes (episode j is test scenario j), as agents.paired_difference reads them.
     flat = {"episodes": [{"index": j, "reward": r} for j, r in enumerate(stored["test_returns"]["flat"])]}
     lr = stored["config"]["lm_ppo"]["learning_rate"]
-    version = stored["config"].get("version", "v1")  # runs from before --version were on v1
+    version = stored["config"]["version"]
     # e.g. _lr1e-4_v2; runs at the default lr on v1 keep their names
     tag = ("" if lr == DEFAULT_LM_LR else f"_lr{lr_text(lr)}") + ("" if version == "v1" else f"_{version}")
     out = args.out or RESULTS / f"hier_oracle_{stored['config']['tokens_budget'] // 1024}k{tag}_seed{seed}.json"

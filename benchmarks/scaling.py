@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 import ray
-import tables
 import torch
+from renderers.scaling import render as scaling_table
 
 import agents
 from agents.distributed import RayVecEnv, RolloutWorkers, costly_cat_text
@@ -179,7 +179,7 @@ def main() -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(data, indent=2) + "\n")
     print()
-    print(tables.scaling(data))
+    print(scaling_table(data))
     print(f"wrote {out_path}")
 
 

@@ -7,7 +7,7 @@ in about 90% of episodes); prints wall time and steps, then evaluates on held-ou
     python benchmarks/time_to_reward.py [--target 1.8] [--max-steps 60000] [--json PATH]
 
 Writes ``benchmarks/results/time_to_reward.json``, which docs/benchmarks.md's table is
-rendered from (``benchmarks/tables.py``, renderer ``time_to_reward``).
+rendered from (``benchmarks/renderers/time_to_reward.py``; ``benchmarks/tables.py`` copies it in).
 """
 
 from __future__ import annotations

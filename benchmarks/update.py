@@ -11,7 +11,7 @@ On one rollout buffer of textgym/CatText-v0 (tiny model, 16 envs), compared in o
     python benchmarks/update.py [--n-envs 16] [--n-steps 96] [--batch-size 512] [--json PATH]
 
 Writes ``benchmarks/results/update_tiny.json`` (ms per token of each method and the ratios),
-which docs/benchmarks.md's table is rendered from (``benchmarks/tables.py``, renderer ``update``).
+which docs/benchmarks.md's table is rendered from (``benchmarks/renderers/update.py``).
 """
 
 from __future__ import annotations
