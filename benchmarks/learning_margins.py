@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from renderers.learning_margins import lowest_margins, render
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "learning_margins.json"
 
@@ -51,40 +53,6 @@ def run_once(python: str, paths: list[str], seed: int, threads: int, extra: list
     if proc.returncode not in (0, 1):  # 1: some test failed, which the records show; anything else is broken
         raise SystemExit(f"pytest exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return {"seed": seed, "threads": threads, "seconds": round(seconds, 1), "summary": summary, "records": records}
-
-
-def lowest_margins(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (test, check): the record with the lowest margin, and how many runs it held in."""
-    by_check: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in records:
-        by_check.setdefault((r["test"], r["check"]), []).append(r)
-    rows = []
-    for (test, check), rs in sorted(by_check.items()):
-        worst = min(rs, key=lambda r: r["margin"])
-        held = sum(r["margin"] > 0 or (r["margin"] == 0 and r["op"] in (">=", "<=")) for r in rs)
-        rows.append({**worst, "runs": len(rs), "held": held})
-    return rows
-
-
-def render(results: dict[str, Any]) -> str:
-    """The docs table: each learning check's bar and its lowest value over the seeds and threads."""
-    lines = [
-        "| test | check | bar | lowest value (seed, threads) | lowest margin | held in |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in lowest_margins(results["records"]):
-        name = r["test"].split("::", 1)[1]
-        lines.append(
-            f"| `{name}` | {r['check']} | {r['op']} {r['bar']:.3g} | {r['value']:.3g} ({r['seed']}, {r['threads']}) "
-            f"| {r['margin']:+.3g} | {r['held']}/{r['runs']} |"
-        )
-    seeds = sorted({r["seed"] for r in results["records"]})
-    threads = sorted({r["threads"] for r in results["records"]})
-    note = (
-        f"Seeds {', '.join(map(str, seeds))} at {' and '.join(map(str, threads))} torch thread(s); "
-        f"`python benchmarks/learning_margins.py`, {results['date'][:10]}."
-    )
-    return "\n".join(lines) + "\n\n" + note + "\n"
 
 
 def main() -> None:
