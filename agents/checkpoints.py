@@ -171,7 +171,7 @@ class ResumableCheckpoint(CheckpointCallback):
             with replacing(path) as (tmp,):
                 model.save(tmp)
                 with zipfile.ZipFile(tmp, "a") as archive:
-                    archive.writestr(RESUME_ENTRY, to_json(extra, f"{path}:{RESUME_ENTRY}"))
+                    archive.writestr(RESUME_ENTRY, to_json(extra, f"{path}:{RESUME_ENTRY}", indent=None))
         finally:
             model.num_timesteps = current
         self._last_saved, self.last_path = steps, path

@@ -114,8 +114,8 @@ def _non_finite(data: Any, where: str = "") -> tuple[str, float] | None:
     return None
 
 
-def to_json(data: Any, path: str | Path = "JSON") -> str:
-    """``data`` as indented JSON text with a final newline; NaN and infinity are refused, not written.
+def to_json(data: Any, path: str | Path = "JSON", indent: int | None = 2) -> str:
+    """``data`` as JSON text (indented by ``indent``) with a final newline; NaN and infinity are refused, not written.
 
     Python's ``json`` writes ``NaN`` and ``Infinity`` by default, which are not JSON: other
     readers (``jq``, JavaScript, strict parsers) reject the whole file.
@@ -127,7 +127,7 @@ def to_json(data: Any, path: str | Path = "JSON") -> str:
     if found is not None:
         where, value = found
         raise ValueError(f"refusing to write {value} ({where}) into {path}: JSON has no NaN or infinity")
-    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+    return json.dumps(data, indent=indent, allow_nan=False) + "\n"
 
 
 def save_model(model: Any, path: str | Path) -> None:

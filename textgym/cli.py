@@ -35,10 +35,16 @@ DEFAULTS = {
 #: save (about 0.1 s for the tiny model) costs little next to the training it protects.
 CHECKPOINT_EVERY = 4096
 #: Defaults that are the same for every algorithm.
-COMMON_DEFAULTS = {"algo": "ppo", "model": "tiny", "seed": 0, "eval_episodes": 256}
-COMMON_DEFAULTS.update({"checkpoint_every": CHECKPOINT_EVERY, "keep_checkpoints": 1})
+COMMON_DEFAULTS = {
+    "algo": "ppo",
+    "model": "tiny",
+    "seed": 0,
+    "eval_episodes": 256,
+    "checkpoint_every": CHECKPOINT_EVERY,
+    "keep_checkpoints": 1,
+}
 #: The settings a run records at its start (DIR/settings.json) and ``--resume`` reuses, by argparse name.
-SETTINGS = (
+SETTING_NAMES = (
     "env",
     "algo",
     "model",
@@ -132,7 +138,7 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
     """A new run's settings: the flags given, the defaults for the others."""
     if args.env is None:
         raise SystemExit("textgym train needs an ENV (e.g. CatText-v0), or --resume DIR to continue a run")
-    settings = {name: getattr(args, name) for name in SETTINGS}
+    settings = {name: getattr(args, name) for name in SETTING_NAMES}
     settings["env"] = _resolve_env(args.env)
     algo = settings["algo"] or COMMON_DEFAULTS["algo"]
     if algo not in GROUP_ALGOS and settings["group_size"] is not None:
@@ -140,7 +146,13 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
     for name, value in {**COMMON_DEFAULTS, **DEFAULTS[algo]}.items():
         if settings[name] is None:
             settings[name] = value
+    settings["json"] = _absolute(settings["json"])
     return settings
+
+
+def _absolute(path: str | None) -> str | None:
+    # The --json copy's path, absolute: a resume from another folder writes it to the same place.
+    return None if path is None else str(Path(path).resolve())
 
 
 def _start_run_dir(out: Path, overwrite: bool) -> None:
@@ -179,12 +191,14 @@ def _resume_settings(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         raise SystemExit(f"{settings_file} not found: {out} is not a run started by 'textgym train'") from None
     except ValueError as error:
         raise SystemExit(str(error)) from None
-    missing = [name for name in SETTINGS if name not in saved]
+    missing = [name for name in SETTING_NAMES if name not in saved]
     if missing:
         raise SystemExit(f"{settings_file} lacks {', '.join(missing)}: it was not written by this textgym")
-    given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
+    given = {name: getattr(args, name) for name in SETTING_NAMES if getattr(args, name) is not None}
     if "env" in given:
         given["env"] = _resolve_env(given["env"])
+    if "json" in given:
+        given["json"] = _absolute(given["json"])
     conflicts = [f"{_flag(k)} {given[k]} (the run's: {saved[k]})" for k in given if given[k] != saved[k]]
     if conflicts:
         raise SystemExit(
@@ -193,7 +207,7 @@ def _resume_settings(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         )
     if (out / run_dir.SUMMARY).is_file():
         raise SystemExit(f"{out} holds a finished run ({run_dir.SUMMARY}): nothing to resume")
-    return out, {name: saved[name] for name in SETTINGS}
+    return out, {name: saved[name] for name in SETTING_NAMES}
 
 
 def _interrupted(out: Path, total: int) -> NoReturn:
@@ -220,13 +234,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.resume is None:
         settings = _new_settings(args)
         out = Path(args.out or f"runs/{settings['env'].split('/')[-1]}-{settings['algo']}")
-        _start_run_dir(out, args.overwrite)
-        from agents.run_dir import SETTINGS as SETTINGS_FILE
-
-        _write_json(out / SETTINGS_FILE, settings)
     else:
         out, settings = _resume_settings(args)
     try:
+        if args.resume is None:
+            from agents import run_dir
+
+            _start_run_dir(out, args.overwrite)
+            _write_json(out / run_dir.SETTINGS, settings)
         return _train(
             settings, out, resume=args.resume is not None, samples=args.samples, progress=not args.no_progress
         )
@@ -284,8 +299,8 @@ def _load_checkpoint(settings: dict[str, Any], out: Path, fresh: Any) -> tuple[A
         model = _algo_class(settings["algo"]).load(
             checkpoint, env=fresh.get_env(), device=fresh.device, tensorboard_log=str(out / "tb")
         )
-    except (ValueError, zipfile.BadZipFile) as error:
-        raise SystemExit(f"cannot resume from {checkpoint}: {error}") from None
+    except (ValueError, RuntimeError, zipfile.BadZipFile) as error:  # RuntimeError: torch's, for a damaged file
+        raise SystemExit(f"cannot resume from {checkpoint}: {type(error).__name__}: {error}") from None
     print(f"resuming {out} from {checkpoint} at {model.num_timesteps:,} of {settings['timesteps']:,} steps")
     return model, resume
 
@@ -367,6 +382,8 @@ def _train(settings: dict[str, Any], out: Path, *, resume: bool, samples: int, p
         "algo": algo,
         "model": settings["model"],
         "timesteps": total,
+        # SB3 learns from whole rollouts: the first rollout boundary at or past "timesteps"
+        "trained_steps": model.num_timesteps,
         "n_envs": settings["n_envs"],
         "group_size": settings["group_size"],
         "seed": settings["seed"],
@@ -386,7 +403,7 @@ def _train(settings: dict[str, Any], out: Path, *, resume: bool, samples: int, p
         _write_json(Path(settings["json"]), meta)
     curve_file = out / run_dir.CURVE if curve.steps else "no learning curve (no episode finished)"
     print(
-        f"trained {total} steps in {seconds:.0f}s; saved {out / run_dir.MODEL}, "
+        f"trained {model.num_timesteps} steps in {seconds:.0f}s; saved {out / run_dir.MODEL}, "
         f"{curve_file}, TensorBoard logs in {out / 'tb'}"
     )
     return meta
@@ -449,7 +466,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"{zip_path} not found: the run in {folder} saved no model")
     try:
         model = _algo_class(meta["algo"]).load(zip_path, device="cpu")
-    except (zipfile.BadZipFile, ValueError, KeyError) as error:
+    except (zipfile.BadZipFile, ValueError, KeyError, RuntimeError) as error:  # RuntimeError: torch's, damaged file
         raise SystemExit(
             f"{zip_path} does not load as a {meta['algo']} model ({type(error).__name__}: {error})"
         ) from None
@@ -502,7 +519,8 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         metavar="N",
         help=f"save a checkpoint under OUT/checkpoints at the first rollout boundary after every N env steps "
-        f"(default {CHECKPOINT_EVERY:,}: four PPO rollouts at the defaults); 0: only at the end and on Ctrl-C",
+        f"(default {CHECKPOINT_EVERY:,}: four PPO rollouts at the defaults) and at the end of training; "
+        "0: none but Ctrl-C's",
     )
     p.add_argument("--keep-checkpoints", type=count, default=None, metavar="K", help="keep the newest K (default 1)")
     p.add_argument(

@@ -93,7 +93,7 @@ def test_resume_continues_steps_optimizer_kl_and_generators(run: Path, monkeypat
     final = agents.PPO.load(run / "model.zip")
     assert final.num_timesteps == 512
     meta = json.loads((run / "textgym.json").read_text())
-    assert meta["timesteps"] == 512 and meta["resumed_from"] == [256]
+    assert meta["timesteps"] == meta["trained_steps"] == 512 and meta["resumed_from"] == [256]
     # The learning curve continues the interrupted run's points.
     curve = json.loads((run / "learning_curve.json").read_text())["panels"][0]["curves"]["PPO"]
     assert curve["steps"] == [128.0, 256.0, 384.0, 512.0]
@@ -111,4 +111,6 @@ def test_resume_refuses_other_settings(run: Path) -> None:
     )
     with pytest.raises(SystemExit, match="--resume continues a run and --overwrite deletes it"):
         main(["train", "--resume", str(run), "--overwrite"])
+    with pytest.raises(SystemExit, match=r"settings\.json not found: .* is not a run started by 'textgym train'"):
+        main(["train", "--resume", str(run / "checkpoints")])
     assert not (run / "model.zip").exists()
