@@ -1,7 +1,10 @@
 """The ``textgym`` command: train writes the agent, its summary and its learning curve; eval reloads it."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,10 +152,23 @@ def test_eval_unknown_algorithm(run_copy: Path) -> None:
 
 
 def test_eval_env_with_other_observations(run_copy: Path) -> None:
-    # CatText-v0 observations are 39 tokens long, Classify-v0's 35.
+    # CatText-v0 observations are 39 tokens long, Dialogue-v0's 114.
     expected = (
         r"model\.zip was trained on observations \{attention_mask: \(39,\), input_ids: \(39,\)\} and actions "
-        r"Discrete\(247\); textgym/Classify-v0 has observations \{attention_mask: \(35,\), input_ids: \(35,\)\}"
+        r"Discrete\(247\); textgym/Dialogue-v0 has observations \{attention_mask: \(114,\), input_ids: \(114,\)\}"
     )
     with pytest.raises(SystemExit, match=expected):
-        main(["eval", str(run_copy), "--episodes", "4", "--env", "Classify-v0"])
+        main(["eval", str(run_copy), "--episodes", "4", "--env", "Dialogue-v0"])
+
+
+def test_help_imports_no_torch() -> None:
+    # The CLI imports agents (and torch) only to train or evaluate; its new modules are imported lazily.
+    code = (
+        "import sys\nfrom textgym.cli import main\nfor argv in (['--help'], ['train', '--help'], ['eval', '--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "assert 'torch' not in sys.modules and 'agents' not in sys.modules, 'imported'"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "--checkpoint-every N" in result.stdout and "--resume DIR" in result.stdout

@@ -423,7 +423,10 @@ def _check_spaces(model: Any, zip_path: Path, env_id: str, env_kwargs: dict[str,
     import gymnasium as gym
     from stable_baselines3.common.utils import check_for_correct_spaces
 
-    env = gym.make(env_id, **env_kwargs)
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except TypeError as error:  # e.g. an env without splits
+        raise SystemExit(f"cannot make {env_id} with {env_kwargs}: {error}") from None
     try:
         check_for_correct_spaces(env, model.observation_space, model.action_space)
     except ValueError:
