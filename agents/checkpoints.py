@@ -92,7 +92,8 @@ class ResumableCheckpoint(CheckpointCallback):
       ``num_timesteps`` counts the steps of the rollouts the model learned from, not those of
       the rollout cut short (its finished episodes do stay in SB3's ``ep_info_buffer``).
 
-    SB3's folder creation (``_init_callback``) and file naming (``_checkpoint_path``) are kept.
+    SB3's folder creation (``_init_callback``) and file naming (``_checkpoint_path``) are kept;
+    its replay-buffer and ``VecNormalize`` saves are not (on-policy LM agents use neither).
 
     Args:
         save_path: The folder of the checkpoints (created).

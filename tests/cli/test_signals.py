@@ -96,7 +96,7 @@ def test_sigkill_during_the_final_save_then_resume(tmp_path: Path) -> None:
     try:
         # The end-of-training checkpoint comes first, then the evaluation, then model.zip.
         caught = wait_for(lambda: bool(list_checkpoints(out / "checkpoints")), proc, period=0.05)
-        caught = caught and wait_for(lambda: temporary_smaller_than(out, 4_000_000), proc, period=0.0005)
+        caught = caught and wait_for(lambda: bool(temporary_files(out)), proc, period=0.0005)
         proc.kill()
         proc.wait(timeout=60)
     finally:
@@ -104,9 +104,13 @@ def test_sigkill_during_the_final_save_then_resume(tmp_path: Path) -> None:
             proc.kill()
     assert caught, (out.parent / "stderr").read_text()[-3000:]
     assert proc.returncode == -signal.SIGKILL
-    assert [p.name.split(".")[1] for p in temporary_files(out)] == ["model"]
     assert_all_load(out)
-    assert not (out / "model.zip").exists() and not (out / "textgym.json").exists()
+    left = temporary_files(out)
+    if left:  # killed in the save (nearly always): its fragment is only a temporary file
+        assert [p.name.split(".")[1] for p in left] == ["model"] and not (out / "model.zip").exists()
+    else:  # killed in the microseconds between the rename and the kill: the model is whole (loaded above)
+        assert (out / "model.zip").exists()
+    assert not (out / "textgym.json").exists()
     # Resume: nothing left to learn; it evaluates and writes the run's files, and clears the fragment.
     main(["train", "--resume", str(out), "--no-progress", "--samples", "1"])
     assert agents.PPO.load(out / "model.zip").num_timesteps == 128
