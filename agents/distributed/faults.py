@@ -116,10 +116,18 @@ class Calls:
         except ray.exceptions.RayTaskError as err:
             cause = err.cause
             # Ray's text of the error is the worker's traceback (its frames, without Ray's own).
-            cause.add_note(f"Traceback in the worker:\n{err}")
+            add_note(cause, f"Traceback in the worker:\n{err}")
             return j, None, Fault("raised", cause)
         except ray.exceptions.RayError as err:  # the actor or the result is gone
             return j, None, Fault("died", err)
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """``error.add_note(note)``; on Python 3.10, which has no notes, the same ``__notes__`` list."""
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:
+        error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
 
 
 def kill(actor: Any) -> None:

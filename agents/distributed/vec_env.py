@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
 from agents.distributed.errors import require_ray
-from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S, ActorBody, check_fault_settings, kill
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S, ActorBody, add_note, check_fault_settings, kill
 from agents.distributed.pool import WorkerPool
 
 
@@ -222,7 +222,7 @@ class RayVecEnv(WorkerPool, VecEnv):
             j = min(faults)
             error = faults[j].error
             assert error is not None
-            error.add_note(f"Raised in {self._who(j)} during {what}.")
+            add_note(error, f"Raised in {self._who(j)} during {what}.")
             raise error
         return [results[j] for j in order]
 

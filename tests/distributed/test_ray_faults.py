@@ -293,3 +293,14 @@ def test_ppo_env_exception_names_the_worker_and_chains_the_env_error(ray_local, 
         assert algo.rollout_buffer.episode_starts[0].tolist() == [1.0, 1.0]
     finally:
         algo.close()
+
+
+def test_fault_settings_are_checked(ray_local) -> None:
+    with pytest.raises(ValueError, match="worker_timeout_s must be > 0, got 0.0"):
+        RayVecEnv("CatText-v0", n_envs=2, worker_timeout_s=0)
+    with pytest.raises(TypeError, match=r"max_restarts must be an integer, got 1.0 \(float\)"):
+        RayVecEnv("CatText-v0", n_envs=2, max_restarts=1.0)
+    with pytest.raises(ValueError, match="worker_timeout_s must be a finite number, got nan"):
+        make_ray_grpo("CatText-v0", n_envs=2, group_size=2, worker_timeout_s=float("nan"))
+    with pytest.raises(ValueError, match="max_restarts must be >= 0, got -1"):
+        make_ray_ppo("CatText-v0", n_envs=2, max_restarts=-1)
