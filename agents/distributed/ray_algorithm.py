@@ -53,8 +53,7 @@ class RayWorkersMixin:
             "n_workers": self.n_workers,
             "worker_options": self.worker_options,
             "max_restarts": self.max_restarts,
-            # getattr: algorithms saved before worker_timeout_s existed load with the default
-            "worker_timeout_s": getattr(self, "worker_timeout_s", DEFAULT_WORKER_TIMEOUT_S),
+            "worker_timeout_s": self.worker_timeout_s,
         }
 
     def _next_rollout_seed(self) -> int:

@@ -167,7 +167,7 @@ def grpo(plan: Path, **kwargs):
     return algo
 
 
-def test_grpo_worker_killed_mid_collect_is_collected_again(ray_local, tmp_path) -> None:
+def test_grpo_worker_killed_mid_collect_or_between_learn_calls_is_restarted(ray_local, tmp_path) -> None:
     plan = tmp_path / "plan.json"
     algo = grpo(plan)  # max_restarts=1
     try:
@@ -178,6 +178,14 @@ def test_grpo_worker_killed_mid_collect_is_collected_again(ray_local, tmp_path) 
         # One whole batch: an episode per slot in whole groups, none from the killed attempt.
         assert algo.episodes.n_episodes == 4 and algo.episodes.n_groups == 2 and len(algo.ep_info_buffer) == 4
         assert algo._n_updates == 1 and not same_weights(before, weights(algo))
+        # Killed between learn() calls (by SIGKILL from here): the next learn() restarts it
+        # before its rollout, with no restart left to spend within one.
+        algo.workers.max_restarts = 0
+        pid = pid_of(algo.workers.workers[0])
+        os.kill(pid, signal.SIGKILL)
+        assert gone(pid)
+        algo.learn(1, reset_num_timesteps=False)
+        assert algo.workers.restarts == 2 and algo._n_updates == 2 and len(algo.ep_info_buffer) == 8
     finally:
         algo.close()
 
@@ -303,4 +311,4 @@ def test_fault_settings_are_checked(ray_local) -> None:
     with pytest.raises(ValueError, match="worker_timeout_s must be a finite number, got nan"):
         make_ray_grpo("CatText-v0", n_envs=2, group_size=2, worker_timeout_s=float("nan"))
     with pytest.raises(ValueError, match="max_restarts must be >= 0, got -1"):
-        make_ray_ppo("CatText-v0", n_envs=2, max_restarts=-1)
+        make_ray_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=16, max_restarts=-1)
