@@ -14,10 +14,21 @@ ImportError that names the extra (``pip install 'textgym[ray]'``).
   (actors holding a policy copy and autoresetting env slots), the update in the learner's process.
 * :class:`BusyReward`, :func:`costly_cat_text`: a reward that costs a fixed CPU time per scored
   text, for scaling benchmarks and fault tests.
+* :class:`WorkerError`: the one error every Ray class raises for a worker's fault, as
+  :class:`WorkerDiedError` (its process died), :class:`WorkerTimeoutError` (no answer within
+  ``worker_timeout_s``, default :data:`DEFAULT_WORKER_TIMEOUT_S`; it was killed) or
+  :class:`WorkerEnvError` (its env raised).
 """
 
 from agents.distributed.costly import BusyReward, costly_cat_text
-from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.errors import (
+    WorkerDiedError,
+    WorkerEnvError,
+    WorkerError,
+    WorkerTimeoutError,
+    require_ray,
+)
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
 from agents.distributed.grpo import RayGRPO, make_ray_grpo
 from agents.distributed.ppo import RayPPO, make_ray_ppo
 from agents.distributed.ppo_rollout import PPORolloutWorkers, join_steps
@@ -25,6 +36,7 @@ from agents.distributed.rollout import RolloutWorkers, concat_episodes
 from agents.distributed.vec_env import RayVecEnv, split_slots
 
 __all__ = [
+    "DEFAULT_WORKER_TIMEOUT_S",
     "BusyReward",
     "PPORolloutWorkers",
     "RayGRPO",
@@ -32,6 +44,9 @@ __all__ = [
     "RayVecEnv",
     "RolloutWorkers",
     "WorkerDiedError",
+    "WorkerEnvError",
+    "WorkerError",
+    "WorkerTimeoutError",
     "concat_episodes",
     "costly_cat_text",
     "join_steps",

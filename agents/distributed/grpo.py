@@ -8,7 +8,8 @@ from typing import Any
 import gymnasium as gym
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.distributed.ray_algorithm import RayWorkersMixin
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
+from agents.distributed.ray_algorithm import RayWorkersMixin, pop_worker_settings
 from agents.distributed.rollout import RolloutWorkers
 from agents.episodes import Episodes
 from agents.grpo import GRPO
@@ -35,7 +36,9 @@ class RayGRPO(RayWorkersMixin, GRPO):
         env_kwargs: Keyword arguments of ``worker_env``.
         n_workers: Rollout actors (default: the cluster's CPUs, at most the number of groups).
         worker_options: Ray actor options of each worker.
-        max_restarts: Restarts of a dead worker per rollout (see :class:`RolloutWorkers`).
+        max_restarts: Restarts per rollout of a worker that dies or hangs (see :class:`RolloutWorkers`).
+        worker_timeout_s: Seconds a worker may take to return a rollout before it counts as
+            hung, is killed and restarted (default 300).
         **kwargs: Everything else goes to :class:`agents.GRPO`.
     """
 
@@ -48,9 +51,10 @@ class RayGRPO(RayWorkersMixin, GRPO):
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
         max_restarts: int = 1,
+        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
         **kwargs: Any,
     ):
-        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts)
+        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts, worker_timeout_s)
         self.workers: RolloutWorkers | None
         super().__init__(policy, env, **kwargs)
 
@@ -82,12 +86,10 @@ def make_ray_grpo(
     """:func:`agents.make_grpo`'s defaults, with rollouts from ``n_workers`` Ray actors.
 
     ``kwargs`` may hold GRPO's options, policy options (``temperature``, ...) and
-    :class:`RayGRPO`'s ``worker_options`` / ``max_restarts``.
+    :class:`RayGRPO`'s ``worker_options`` / ``max_restarts`` / ``worker_timeout_s``.
     """
     from agents.factory import _build_grouped
 
     ray_kwargs = {"worker_env": env, "env_kwargs": env_kwargs, "n_workers": n_workers}
-    for key in ("worker_options", "max_restarts"):
-        if key in kwargs:
-            ray_kwargs[key] = kwargs.pop(key)
+    ray_kwargs |= pop_worker_settings(kwargs)
     return _build_grouped(RayGRPO, env, model, n_envs, group_size, seed, env_kwargs, ray_kwargs, kwargs)

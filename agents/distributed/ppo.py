@@ -14,8 +14,9 @@ from stable_baselines3.common.type_aliases import MaybeCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.algorithms import PPO
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
 from agents.distributed.ppo_rollout import PPORolloutWorkers
-from agents.distributed.ray_algorithm import RayWorkersMixin
+from agents.distributed.ray_algorithm import RayWorkersMixin, pop_worker_settings
 
 
 class RayPPO(RayWorkersMixin, PPO):
@@ -44,7 +45,9 @@ class RayPPO(RayWorkersMixin, PPO):
         env_kwargs: Keyword arguments of ``worker_env``.
         n_workers: Rollout actors (default: the cluster's CPUs, at most ``n_envs``).
         worker_options: Ray actor options of each worker.
-        max_restarts: Restarts of a dead worker per rollout (see :class:`PPORolloutWorkers`).
+        max_restarts: Restarts per rollout of a worker that dies or hangs (see :class:`PPORolloutWorkers`).
+        worker_timeout_s: Seconds a worker may take to return a rollout before it counts as
+            hung, is killed and restarted (default 300).
         **kwargs: Everything else goes to :class:`agents.PPO`.
     """
 
@@ -57,9 +60,10 @@ class RayPPO(RayWorkersMixin, PPO):
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
         max_restarts: int = 1,
+        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
         **kwargs: Any,
     ):
-        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts)
+        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts, worker_timeout_s)
         self.workers: PPORolloutWorkers | None
         self.last_rollout_seed: int | None = None
         super().__init__(policy, env, **kwargs)
@@ -152,7 +156,7 @@ def make_ray_ppo(
     """:func:`agents.make_ppo`'s defaults, with rollouts from ``n_workers`` Ray actors.
 
     ``kwargs`` may hold PPO's options, the KL options, policy options (``temperature``, ...)
-    and :class:`RayPPO`'s ``worker_options`` / ``max_restarts``.
+    and :class:`RayPPO`'s ``worker_options`` / ``max_restarts`` / ``worker_timeout_s``.
 
     Raises:
         TypeError: If ``env`` is an env instance or a VecEnv (workers build their own slots).
@@ -162,8 +166,6 @@ def make_ray_ppo(
     if isinstance(env, (gym.Env, VecEnv)) or not (isinstance(env, str) or callable(env)):
         raise TypeError(f"make_ray_ppo needs an env id or an env factory, got {type(env).__name__}")
     ray_kwargs: dict[str, Any] = {"worker_env": env, "env_kwargs": env_kwargs, "n_workers": n_workers}
-    for key in ("worker_options", "max_restarts"):
-        if key in kwargs:
-            ray_kwargs[key] = kwargs.pop(key)
+    ray_kwargs |= pop_worker_settings(kwargs)
     _kl_defaults(kwargs)
     return _build(RayPPO, env, model, n_envs, seed, env_kwargs, PPO_DEFAULTS, {**ray_kwargs, **kwargs})  # type: ignore[return-value]

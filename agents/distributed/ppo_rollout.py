@@ -21,14 +21,15 @@ import numpy as np
 import torch
 from stable_baselines3.common.utils import obs_as_tensor
 
-from agents.distributed.errors import require_ray
+from agents.distributed.errors import WorkerError
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S, ActorBody
 from agents.distributed.rollout import RolloutWorkers
 
 if TYPE_CHECKING:
     from agents.policy import LMActorCriticPolicy
 
 
-class PPORolloutWorker:
+class PPORolloutWorker(ActorBody):
     """The body of one PPO rollout actor: a policy copy and an autoresetting env of k slots.
 
     Args:
@@ -60,9 +61,6 @@ class PPORolloutWorker:
         # collect resets instead).
         self.last_obs: dict[str, np.ndarray] | None = None
         self.last_starts = np.ones(n_envs, dtype=bool)
-
-    def ping(self) -> bool:
-        return True
 
     def reset(self) -> None:
         """New episodes in every slot (SB3's ``_setup_learn`` resets the env the same way)."""
@@ -140,8 +138,10 @@ class PPORolloutWorkers(RolloutWorkers):
         env_kwargs: Keyword arguments of the env.
         n_workers: Actors; by default the cluster's CPUs, at most ``n_envs``.
         worker_options: Ray actor options of each worker (default ``{"num_cpus": 1}``).
-        max_restarts: How often per call a dead worker is restarted (its slots then start new
-            episodes with fresh seeds) before :class:`agents.distributed.WorkerDiedError`.
+        max_restarts: How often per call a worker that dies or hangs is restarted (its slots
+            then start new episodes with fresh seeds) before :class:`agents.distributed.WorkerError`.
+        worker_timeout_s: Seconds a worker may take to answer a call (a whole rollout) before it
+            counts as hung and is killed.
     """
 
     worker_class = PPORolloutWorker
@@ -157,25 +157,46 @@ class PPORolloutWorkers(RolloutWorkers):
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
         max_restarts: int = 1,
+        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
     ):
         self.gamma = gamma
-        super().__init__(policy, env, n_envs, 1, seed, env_kwargs, n_workers, worker_options, max_restarts)
+        super().__init__(
+            policy, env, n_envs, 1, seed, env_kwargs, n_workers, worker_options, max_restarts, worker_timeout_s
+        )
+        # Set when a rollout was dropped: the workers that finished it ran their episodes on
+        # through steps the learner never saw, so the next rollout starts new episodes everywhere.
+        self._interrupted = False
 
     def _start(self, start: int, stop: int, seed: int | None) -> Any:
         env, _, env_kwargs = self._args
         return self._actor.remote(self._policy_ref, env, stop - start, seed, env_kwargs, self.gamma)
 
     def reset(self) -> None:
-        """New episodes in every worker's slots."""
-        require_ray().get([w.reset.remote() for w in self.workers])
+        """New episodes in every worker's slots, after restarting dead or hung workers.
+
+        Raises:
+            WorkerError: As :meth:`call_each`.
+        """
+        self.call_each("reset", "reset")
+        self._interrupted = False
 
     def collect_steps(self, policy: LMActorCriticPolicy, seed: int, n_steps: int) -> dict[str, Any]:
         """One rollout of ``n_steps`` steps of every slot; worker j samples with torch seed ``seed + j``.
 
         The weights go to Ray's object store once. The workers' arrays are joined along the
-        slot axis in slot order (see :meth:`PPORolloutWorker.collect` for the keys).
+        slot axis in slot order (see :meth:`PPORolloutWorker.collect` for the keys). After a
+        rollout that was dropped, every slot starts a new episode first.
+
+        Raises:
+            WorkerError: As :meth:`call_each`; the rollout is dropped whole.
         """
-        parts = self.call_all("collect", self.put_weights(policy), seed, n_steps)
+        if self._interrupted:
+            self.reset()
+        try:
+            parts = self.call_all("collect", self.put_weights(policy), seed, n_steps)
+        except WorkerError:
+            self._interrupted = True
+            raise
         return join_steps(parts)
 
 

@@ -7,6 +7,16 @@ from typing import Any
 
 import gymnasium as gym
 
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
+
+#: The keyword arguments of RayPPO and RayGRPO that make_ray_ppo and make_ray_grpo pass on to them.
+WORKER_SETTINGS = ("worker_options", "max_restarts", "worker_timeout_s")
+
+
+def pop_worker_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`WORKER_SETTINGS` among a factory's ``kwargs``, taken out of them."""
+    return {key: kwargs.pop(key) for key in WORKER_SETTINGS if key in kwargs}
+
 
 class RayWorkersMixin:
     """The worker settings of an SB3 algorithm whose rollouts come from a pool of Ray actors.
@@ -25,9 +35,11 @@ class RayWorkersMixin:
         n_workers: int | None,
         worker_options: dict[str, Any] | None,
         max_restarts: int,
+        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
     ) -> None:
         self.worker_env, self.env_kwargs = worker_env, env_kwargs
         self.n_workers, self.worker_options, self.max_restarts = n_workers, worker_options, max_restarts
+        self.worker_timeout_s = worker_timeout_s
         self.workers = None
         self._rollouts = 0
 
@@ -41,6 +53,7 @@ class RayWorkersMixin:
             "n_workers": self.n_workers,
             "worker_options": self.worker_options,
             "max_restarts": self.max_restarts,
+            "worker_timeout_s": self.worker_timeout_s,
         }
 
     def _next_rollout_seed(self) -> int:

@@ -8,11 +8,14 @@ puts the learner's weights into Ray's object store **once** per call (every work
 one object), asks every worker for its episodes and concatenates them in slot order into one
 :class:`agents.Episodes`.
 
-Results are whole: a worker returns all of its episodes or nothing. A worker that dies while
-collecting is restarted and its share collected again with the same weights (up to
-``max_restarts`` times per call), so an update never sees a partial or misaligned batch and
-no episode is counted twice; the restarted worker's slots get fresh seeds, so it does not
-replay its old prompts.
+Results are whole: a worker returns all of its episodes or nothing. A worker that dies or
+hangs (no answer within ``worker_timeout_s``: it is killed) while collecting is restarted and
+its share collected again with the same weights (up to ``max_restarts`` times per call), so an
+update never sees a partial or misaligned batch and no episode is counted twice; the restarted
+worker's slots get fresh seeds, so it does not replay its old prompts. A worker that died
+between calls is restarted at the start of the next one. An exception raised by the env in a
+worker, or restarts used up, drop the whole batch with a
+:class:`~agents.distributed.errors.WorkerError` (see :mod:`agents.distributed.pool`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.errors import require_ray
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S, ActorBody, check_fault_settings, kill
+from agents.distributed.pool import WorkerPool
 from agents.distributed.vec_env import split_slots
 from agents.episodes import Episodes, collect_episodes, whole_episode_env
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from agents.policy import LMActorCriticPolicy
 
 
-class RolloutWorker:
+class RolloutWorker(ActorBody):
     """The body of one rollout actor: a policy copy and a whole-episode batched env of k slots.
 
     Args:
@@ -61,9 +66,6 @@ class RolloutWorker:
         venv.reset()  # applies the slots' seeds (collect_episodes resets by mask, without seeds)
         self.env = whole_episode_env(venv)
 
-    def ping(self) -> bool:
-        return True
-
     def collect(self, weights: dict[str, torch.Tensor], torch_seed: int) -> Episodes:
         self.policy.load_state_dict(weights)
         torch.manual_seed(torch_seed)
@@ -72,7 +74,7 @@ class RolloutWorker:
         return episodes
 
 
-class RolloutWorkers:
+class RolloutWorkers(WorkerPool):
     """A pool of :class:`RolloutWorker` actors that collect one batch of whole episodes per call.
 
     Args:
@@ -84,12 +86,15 @@ class RolloutWorkers:
         env_kwargs: Keyword arguments of the env.
         n_workers: Actors; by default the cluster's CPUs, at most the number of groups.
         worker_options: Ray actor options of each worker (default ``{"num_cpus": 1}``).
-        max_restarts: How often per :meth:`collect` a dead worker is restarted and its share
-            collected again before :class:`WorkerDiedError` is raised.
+        max_restarts: How often per :meth:`collect` a worker that dies or hangs is restarted
+            and its share collected again before the error is raised.
+        worker_timeout_s: Seconds a worker may take to answer a call (a whole collection)
+            before it counts as hung and is killed.
 
     Raises:
-        ValueError: If ``n_envs`` is not a positive multiple of ``group_size`` or ``n_workers``
-            is not between 1 and the number of groups.
+        ValueError: If ``n_envs`` is not a positive multiple of ``group_size``, ``n_workers``
+            is not between 1 and the number of groups, ``worker_timeout_s`` is not positive or
+            ``max_restarts`` is negative.
         ImportError: If ray is not installed.
     """
 
@@ -107,12 +112,14 @@ class RolloutWorkers:
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
         max_restarts: int = 1,
+        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
     ):
         ray = require_ray()
         if group_size < 1 or n_envs < 1 or n_envs % group_size:
             raise ValueError(f"n_envs={n_envs} must be a positive multiple of group_size={group_size}")
         if isinstance(env, gym.Env) or not (isinstance(env, str) or callable(env)):
             raise TypeError(f"RolloutWorkers needs an env id or an env factory, got {type(env).__name__}")
+        self.worker_timeout_s, self.max_restarts = check_fault_settings(worker_timeout_s, max_restarts)
         if not ray.is_initialized():
             ray.init()
         n_groups = n_envs // group_size
@@ -120,22 +127,34 @@ class RolloutWorkers:
             n_workers = min(n_groups, max(1, int(ray.cluster_resources().get("CPU", 1))))
         # Whole groups per worker: split the groups, then scale to slots.
         self.bounds = [(a * group_size, b * group_size) for a, b in split_slots(n_groups, n_workers)]
-        self.n_envs, self.group_size, self.max_restarts = n_envs, group_size, max_restarts
+        self.n_envs, self.group_size = n_envs, group_size
         self._args = (env, group_size, env_kwargs)
         self._actor = ray.remote(self.worker_class).options(**{"num_cpus": 1, **(worker_options or {})})
         # The policy goes to the object store once; every worker builds its copy from that object.
         self._policy_ref = ray.put(_cpu_copy_source(policy))
         self._restart_rng = np.random.default_rng(seed)
         self.workers = [self._start(a, b, None if seed is None else seed + a) for a, b in self.bounds]
-        self.restarts = 0
+        self._init_pool()
 
     def ready(self) -> None:
-        """Wait until every worker has built its env and policy (construction is asynchronous)."""
-        require_ray().get([w.ping.remote() for w in self.workers])
+        """Wait until every worker has built its env and policy (construction is asynchronous).
+
+        Raises:
+            WorkerError: If a worker fails to start ``max_restarts + 1`` times.
+        """
+        self.call_each("ping", "start")
 
     def _start(self, start: int, stop: int, seed: int | None) -> Any:
         env, group_size, env_kwargs = self._args
         return self._actor.remote(self._policy_ref, env, stop - start, group_size, seed, env_kwargs)
+
+    def _start_fresh(self, j: int) -> Any:
+        start, stop = self.bounds[j]
+        return self._start(start, stop, int(self._restart_rng.integers(2**31)))
+
+    def _who(self, j: int) -> str:
+        start, stop = self.bounds[j]
+        return f"rollout worker {j} (slots {start}..{stop - 1})"
 
     def collect(self, policy: LMActorCriticPolicy, seed: int) -> Episodes:
         """One batch of whole episodes from every worker, under ``policy``'s current weights.
@@ -144,7 +163,8 @@ class RolloutWorkers:
         ``i``'s; groups are whole and in slot order.
 
         Raises:
-            WorkerDiedError: If a worker died more than ``max_restarts`` times in this call.
+            WorkerError: If a worker's env raised, or a worker died or hung more than
+                ``max_restarts`` times in this call; no episode is returned.
         """
         return concat_episodes(self.call_all("collect", self.put_weights(policy), seed))
 
@@ -155,44 +175,37 @@ class RolloutWorkers:
         return require_ray().put(weights)
 
     def call_all(self, method: str, weights_ref: Any, seed: int, *args: Any) -> list[Any]:
-        """Every worker's ``method(weights_ref, seed + j, *args)``, in worker order, restarting dead ones.
+        """Every worker's ``method(weights_ref, seed + j, *args)``, in worker order (see :meth:`call_each`)."""
+        return self.call_each(method, method, lambda j: (weights_ref, seed + j, *args))
 
-        A worker that dies is replaced by a fresh actor (fresh seeds for its slots) and called
+    def call_each(self, method: str, what: str, args: Callable[[int], tuple] = lambda j: ()) -> list[Any]:
+        """Every worker's ``method(*args(j))``, in worker order, restarting dead and hung workers.
+
+        Workers that died or hung since the last call are restarted first (not counted in
+        ``max_restarts``). A worker that dies or does not answer within ``worker_timeout_s``
+        (it is then killed) is replaced by a fresh actor (fresh seeds for its slots) and called
         again with the same arguments, up to ``max_restarts`` times per call.
 
+        Args:
+            method: The actor method.
+            what: The call, named in errors.
+            args: Worker j's arguments.
+
         Raises:
-            WorkerDiedError: If a worker died more than ``max_restarts`` times in this call.
+            WorkerError: If a worker's env raised (:class:`WorkerEnvError`), or a worker died
+                (:class:`WorkerDiedError`) or hung (:class:`WorkerTimeoutError`) more than
+                ``max_restarts`` times in this call; raised once every other worker's call has
+                finished, and nothing is returned.
         """
-        ray = require_ray()
-        refs = [getattr(w, method).remote(weights_ref, seed + j, *args) for j, w in enumerate(self.workers)]
-        parts: list[Any] = [None] * len(self.workers)
-        tries = [0] * len(self.workers)
-        pending = dict(enumerate(refs))
-        while pending:
-            j, ref = pending.popitem()
-            try:
-                parts[j] = ray.get(ref)
-            except ray.exceptions.RayActorError as err:
-                start, stop = self.bounds[j]
-                if tries[j] >= self.max_restarts:
-                    raise WorkerDiedError(
-                        j,
-                        f"rollout worker {j} (slots {start}..{stop - 1}) died {tries[j] + 1} times in one "
-                        f"{method}; no results were returned",
-                    ) from err
-                tries[j] += 1
-                self.restarts += 1
-                # A fresh actor, fresh seeds for its slots (not its old ones: no replayed prompts);
-                # its whole share is collected again, the dead attempt's partial work is lost.
-                ray.kill(self.workers[j])
-                self.workers[j] = self._start(start, stop, int(self._restart_rng.integers(2**31)))
-                pending[j] = getattr(self.workers[j], method).remote(weights_ref, seed + j, *args)
-        return parts
+        self._restart_dead()
+        results, faults = self._run(lambda j: getattr(self.workers[j], method).remote(*args(j)))
+        if faults:
+            self._raise(faults, what, "the whole batch was dropped (the other workers' results too)")
+        return [results[j] for j in range(len(self.workers))]
 
     def close(self) -> None:
-        ray = require_ray()
         for w in self.workers:
-            ray.kill(w)
+            kill(w)
 
 
 def _cpu_copy_source(policy: LMActorCriticPolicy) -> LMActorCriticPolicy:

@@ -8,10 +8,11 @@ algorithms see the same observations, rewards, dones and infos as from the local
 tests check it step for step). What runs in parallel is the env's own work: the reward model,
 a simulated user.
 
-A worker that dies drops the whole step: :meth:`RayVecEnv.step_wait` raises
-:class:`~agents.distributed.errors.WorkerDiedError` naming it and returns nothing, so an
-algorithm can never train on a partial or misaligned batch; :meth:`RayVecEnv.reset` restarts
-the dead worker and starts new episodes in every slot.
+A worker that dies, hangs (no answer within ``worker_timeout_s``: it is killed) or whose env
+raises drops the whole step: :meth:`RayVecEnv.step_wait` raises a
+:class:`~agents.distributed.errors.WorkerError` naming it and returns nothing, so an algorithm
+can never train on a partial or misaligned batch; :meth:`RayVecEnv.reset` restarts dead
+workers and starts new episodes in every slot.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 
-from agents.distributed.errors import WorkerDiedError, require_ray
+from agents.distributed.errors import require_ray
+from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S, ActorBody, add_note, check_fault_settings, kill
+from agents.distributed.pool import WorkerPool
 
 
 def split_slots(n_envs: int, n_workers: int) -> list[tuple[int, int]]:
@@ -47,7 +50,7 @@ def split_slots(n_envs: int, n_workers: int) -> list[tuple[int, int]]:
     return bounds
 
 
-class EnvWorker:
+class EnvWorker(ActorBody):
     """The body of one Ray actor: ``agents.make_env``'s env for k slots.
 
     Args:
@@ -64,9 +67,6 @@ class EnvWorker:
 
     def spaces(self) -> tuple[gym.Space, gym.Space]:
         return self.venv.observation_space, self.venv.action_space
-
-    def ping(self) -> bool:
-        return True
 
     def reset(self, seeds: list[int | None], options: list[dict]) -> tuple[Any, list[dict]]:
         inner = self.venv.unwrapped
@@ -101,12 +101,17 @@ class EnvWorker:
         self.venv.close()
 
 
-class RayVecEnv(VecEnv):
+class RayVecEnv(WorkerPool, VecEnv):
     """``agents.make_env(env, n_envs, seed, env_kwargs)``, its slots split over Ray actors.
 
     Connects to Ray with ``ray.init()``'s defaults unless already connected (tests and laptops:
     ``ray.init(num_cpus=2)`` first). Pass it wherever a VecEnv goes, ``agents.make_ppo``
     included.
+
+    A worker fault in a step (the worker died, did not answer within ``worker_timeout_s``, or
+    its env raised) drops the step and raises :class:`~agents.distributed.errors.WorkerError`;
+    ``reset()`` then restarts the dead or killed workers. A worker that dies or hangs during a
+    reset is restarted and the reset repeated, up to ``max_restarts`` times.
 
     Args:
         env: An env id or env factory; not an instance (it cannot be split over processes).
@@ -116,10 +121,15 @@ class RayVecEnv(VecEnv):
         n_workers: Actors; by default the cluster's CPUs, at most ``n_envs``. Slots are split
             into contiguous blocks (:func:`split_slots`).
         worker_options: Ray actor options of each worker (default ``{"num_cpus": 1}``).
+        worker_timeout_s: Seconds a worker may take to answer a call (a step, a reset, a
+            query) before it counts as hung and is killed.
+        max_restarts: How often per ``reset()`` a worker that dies or hangs is restarted and
+            asked again before the error is raised.
 
     Raises:
         TypeError: If ``env`` is an Env or VecEnv instance.
-        ValueError: If ``n_workers`` is not in ``1..n_envs``.
+        ValueError: If ``n_workers`` is not in ``1..n_envs``, ``worker_timeout_s`` is not
+            positive or ``max_restarts`` is negative.
         ImportError: If ray is not installed.
     """
 
@@ -131,6 +141,8 @@ class RayVecEnv(VecEnv):
         env_kwargs: dict[str, Any] | None = None,
         n_workers: int | None = None,
         worker_options: dict[str, Any] | None = None,
+        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
+        max_restarts: int = 1,
     ):
         ray = require_ray()
         if isinstance(env, (gym.Env, VecEnv)):
@@ -142,6 +154,7 @@ class RayVecEnv(VecEnv):
             raise TypeError(f"env must be an env id or an env factory, got {type(env).__name__}")
         if n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        self.worker_timeout_s, self.max_restarts = check_fault_settings(worker_timeout_s, max_restarts)
         if not ray.is_initialized():
             ray.init()
         if n_workers is None:
@@ -153,11 +166,11 @@ class RayVecEnv(VecEnv):
         # replay the episodes they already played), deterministic given ``seed``.
         self._restart_rng = np.random.default_rng(seed)
         self.workers = [self._start(start, stop, None if seed is None else seed + start) for start, stop in self.bounds]
+        self._init_pool()
         self._pending: list[Any] | None = None
-        self._dead: set[int] = set()
         self._broken = False
         self._closed = False
-        observation_space, action_space = ray.get(self.workers[0].spaces.remote())
+        (observation_space, action_space) = self._gather([self.workers[0].spaces.remote()], "start", workers=[0])[0]
         super().__init__(n_envs, observation_space, action_space)  # asks the workers for render_mode
         self.seed(seed)
 
@@ -168,7 +181,16 @@ class RayVecEnv(VecEnv):
     def _start(self, start: int, stop: int, seed: int | None) -> Any:
         return self._actor.remote(self._env, stop - start, seed, self._env_kwargs)
 
-    def _describe(self, j: int) -> str:
+    def _start_fresh(self, j: int) -> Any:
+        start, stop = self.bounds[j]
+        # The slots' seeds of the next reset live here (RayVecEnv.seed): seeds asked for by the
+        # user are kept, the others drawn afresh.
+        if any(s is None for s in self._seeds[start:stop]):
+            first = int(self._restart_rng.integers(2**31))
+            self._seeds[start:stop] = [first + i for i in range(stop - start)]
+        return self._start(start, stop, None)
+
+    def _who(self, j: int) -> str:
         start, stop = self.bounds[j]
         return f"Ray worker {j} (slots {start}..{stop - 1}, actor {self.workers[j]._actor_id.hex()})"
 
@@ -177,71 +199,51 @@ class RayVecEnv(VecEnv):
 
         ``refs[n]`` is worker ``workers[n]``'s call (default: every worker, in order).
 
-        All results are awaited before raising, so no call is left running into the next step.
-        A dead worker is always an error that leaves the env needing ``reset()``; an exception the
-        env raised is one too when ``atomic`` (steps and resets, whose batch would be misaligned),
-        and otherwise (attribute queries) it is re-raised as the env raised it (Ray's error is an
-        instance of the env's exception class, so ``has_attr``'s ``except AttributeError`` works).
+        All results are awaited (each for ``worker_timeout_s`` at most) before raising, so no
+        call is left running into the next step. A dead or hung worker is always a
+        :class:`WorkerError` that leaves the env needing ``reset()``; an exception the env
+        raised is one too when ``atomic`` (steps and resets, whose batch would be misaligned),
+        and otherwise (attribute queries) it is re-raised as the env raised it, with a note
+        naming the worker (so that ``has_attr``'s ``except AttributeError`` works).
         """
-        ray = require_ray()
-        results: list[Any] = []
-        failure: tuple[int, BaseException] | None = None
-        query_error: BaseException | None = None
-        for j, ref in zip(range(len(refs)) if workers is None else workers, refs, strict=True):
-            try:
-                results.append(ray.get(ref))
-            except ray.exceptions.RayActorError as err:
-                self._dead.add(j)
-                failure = failure or (j, err)
-            except ray.exceptions.RayTaskError as err:
-                if atomic:
-                    failure = failure or (j, err)
-                else:
-                    query_error = query_error or err
-        if failure is None and query_error is not None:
-            raise query_error
-        if failure is not None:
-            j, err = failure
+        order = list(range(len(refs))) if workers is None else workers
+        by_worker = dict(zip(order, refs, strict=True))
+        results, faults = self._run(by_worker.__getitem__, order, repeat=False)
+        fatal = {j: fault for j, fault in faults.items() if atomic or fault.kind != "raised"}
+        if fatal:
             self._broken = True
-            cause = "died" if j in self._dead else f"raised {type(err).__name__}"
-            raise WorkerDiedError(
-                j,
-                f"{self._describe(j)} {cause} during {what}; the whole batch was dropped (the other "
-                "workers' results too), so nothing partial or misaligned is returned. Call reset() to "
-                "restart dead workers and start new episodes in every slot.",
-            ) from err
-        return results
-
-    def _restart_dead(self) -> None:
-        ray = require_ray()
-        # A worker may also have died since its last call: ask every one.
-        for j, ref in enumerate([w.ping.remote() for w in self.workers]):
-            try:
-                ray.get(ref)
-            except ray.exceptions.RayActorError:
-                self._dead.add(j)
-        for j in sorted(self._dead):
-            start, stop = self.bounds[j]
-            ray.kill(self.workers[j])
-            self.workers[j] = self._start(start, stop, None)
-            if any(s is None for s in self._seeds[start:stop]):
-                first = int(self._restart_rng.integers(2**31))
-                self._seeds[start:stop] = [first + i for i in range(stop - start)]
-        self._dead.clear()
+            self._raise(
+                fatal,
+                what,
+                "the whole batch was dropped (the other workers' results too), so nothing partial or misaligned "
+                "is returned. Call reset() to restart dead workers and start new episodes in every slot.",
+            )
+        if faults:
+            j = min(faults)
+            error = faults[j].error
+            assert error is not None
+            add_note(error, f"Raised in {self._who(j)} during {what}.")
+            raise error
+        return [results[j] for j in order]
 
     def reset(self) -> dict[str, np.ndarray]:
         self._check_open()
         self._restart_dead()
-        refs = [
-            w.reset.remote(self._seeds[start:stop], self._options[start:stop])
-            for w, (start, stop) in zip(self.workers, self.bounds, strict=True)
-        ]
-        results = self._gather(refs, "reset")
+
+        def call(j: int) -> Any:
+            start, stop = self.bounds[j]
+            return self.workers[j].reset.remote(self._seeds[start:stop], self._options[start:stop])
+
+        results, faults = self._run(call)
+        if faults:
+            self._broken = True
+            self._raise(faults, "reset", "no slot was reset; call reset() again to restart dead workers.")
         self._broken = False
-        self.reset_infos = [info for _, infos in results for info in infos]
+        ordered = [results[j] for j in range(self.n_workers)]
+        self.reset_infos = [info for _, infos in ordered for info in infos]
         self._reset_seeds()
         self._reset_options()
-        return _concat_obs([obs for obs, _ in results])
+        return _concat_obs([obs for obs, _ in ordered])
 
     def step_async(self, actions: np.ndarray) -> None:
         self._check_open()
@@ -269,9 +271,8 @@ class RayVecEnv(VecEnv):
     def close(self) -> None:
         if self._closed:
             return
-        ray = require_ray()
         for w in self.workers:
-            ray.kill(w)
+            kill(w)
         self._closed = True
 
     def _check_open(self) -> None:

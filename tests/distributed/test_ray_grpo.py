@@ -37,6 +37,7 @@ def test_a_rollout_is_the_workers_batch(ray_local, tmp_path) -> None:
     loaded = RayGRPO.load(tmp_path / "ray_grpo.zip", env=env, device="cpu")
     try:
         assert loaded.worker_env == "CatText-v0" and loaded.n_workers == 2 and len(loaded.workers.workers) == 2
+        # exactly: a saved and loaded copy, no arithmetic
         assert all(torch.equal(v, algo.policy.state_dict()[k]) for k, v in loaded.policy.state_dict().items())
         loaded.learn(1, reset_num_timesteps=False)
         assert loaded.episodes.n_episodes == 8

@@ -36,7 +36,7 @@ def local_block(env, n_envs: int, seed: int):
 def local_collect(policy, blocks, torch_seed: int):
     """What the workers do, here: block j collected with torch seeded torch_seed + j, one thread."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the workers (Ray gives a 1-CPU actor one thread), for bit-equal floats
+    torch.set_num_threads(1)  # as in the workers (Ray gives a 1-CPU actor one thread): the same float sums
     try:
         parts = []
         for j, block in enumerate(blocks):
@@ -56,9 +56,16 @@ def assert_same_episodes(a, b) -> None:
     width = b.tokens.shape[1]
     for name in ("tokens", "action_mask", "old_log_probs"):
         x, y = getattr(a, name), getattr(b, name)
-        assert torch.equal(x[:, :width], y) and not x[:, width:].any(), name
-    np.testing.assert_array_equal(a.returns, b.returns)
-    np.testing.assert_array_equal(a.rewards, b.rewards)
+        assert not x[:, width:].any(), name
+        if name == "old_log_probs":
+            # Floats computed in two processes: float sums differ between hosts (and processes) by
+            # ~1e-6 (9.5e-7 seen on another host), so equal to 1e-5; tokens and masks exactly.
+            torch.testing.assert_close(x[:, :width], y, atol=1e-5, rtol=0, msg=name)
+        else:
+            assert torch.equal(x[:, :width], y), name
+    # The env's rewards, computed in the worker and here: equal to 1e-5, for the same reason.
+    np.testing.assert_allclose(a.returns, b.returns, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(a.rewards, b.rewards, atol=1e-5, rtol=0)
     assert a.infos == b.infos
 
 
