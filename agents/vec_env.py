@@ -32,6 +32,10 @@ class TextGenSB3VecEnv(VecEnv):
     slot at every step, waiting or not, so grouped envs are for collectors that read
     ``"waiting"`` (:class:`agents.GRPO`).
 
+    A step whose reward fails (raises, or returns NaN or an infinity) raises and leaves every
+    slot as it was (:class:`textgym.envs.TextGenVectorEnv`'s failed steps, issue 30): calling
+    ``step`` again goes on from there.
+
     Args:
         env: The single env whose task, tokenizer and reward all slots share.
         num_envs: Number of slots.

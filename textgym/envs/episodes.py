@@ -10,6 +10,7 @@ the reward scores, the end-of-episode ``info``) comes from the env's hooks.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,19 @@ class SlotsStep:
     infos: list[dict[str, Any]]  # the info each slot's step returns ({} mid-turn)
 
 
+@dataclass
+class SlotState:
+    """A copy of one slot's whole state (:meth:`EpisodeSlots.save`), to put back with :meth:`EpisodeSlots.load`."""
+
+    ids: np.ndarray  # (max_length,)
+    mask: np.ndarray  # (max_length,)
+    length: int
+    n_new: int
+    turn_start: int
+    last_score: float
+    episode: Episode | None
+
+
 class EpisodeSlots:
     """N episodes of one env's task as right-padded token arrays, stepped together.
 
@@ -149,6 +163,28 @@ class EpisodeSlots:
         self.episodes[i] = episode
         return env.reset_info(episode)
 
+    def save(self, i: int) -> SlotState:
+        """A copy of slot ``i``'s state: its token arrays, counters and episode record."""
+        return SlotState(
+            self.ids[i].copy(),
+            self.mask[i].copy(),
+            int(self.length[i]),
+            int(self.n_new[i]),
+            int(self.turn_start[i]),
+            float(self.last_score[i]),
+            copy.deepcopy(self.episodes[i]),
+        )
+
+    def load(self, i: int, state: SlotState) -> None:
+        """Put slot ``i`` back in a state from :meth:`save` (the state stays usable for another load)."""
+        self.ids[i] = state.ids
+        self.mask[i] = state.mask
+        self.length[i] = state.length
+        self.n_new[i] = state.n_new
+        self.turn_start[i] = state.turn_start
+        self.last_score[i] = state.last_score
+        self.episodes[i] = copy.deepcopy(state.episode)
+
     def episode(self, i: int) -> Episode:
         """Slot ``i``'s episode record."""
         episode = self.episodes[i]
@@ -191,35 +227,99 @@ class EpisodeSlots:
         Every reply scored in this step (every turn that ends; every unfinished one too in
         immediate mode) is scored with **one** batched reward call.
 
+        The step is all or nothing (issue 30): the would-be replies (each reply so far plus its
+        new token) are scored *before* anything is written, so a reward that raises or returns
+        an invalid value (:func:`~textgym.rewards.score_batch`) leaves every slot exactly as it
+        was: no token appended, no turn recorded, no component added. If a turn hook
+        (:meth:`~textgym.envs.TextGenEnv.end_turn`, ``turn_info``, ``final_info``) raises after
+        that, the stepped slots' token arrays and episode records are rolled back before the
+        error propagates. (What a hook did outside them, e.g. a stateful simulated user, is
+        not undone.)
+
         Args:
             slots: Indices of the slots to step, shape (k,); each must hold a running episode.
             actions: Their token ids, shape (k,), already validated.
         """
         env = self.env
         k = len(slots)
+        if k == 0:
+            return SlotsStep(np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), [])
+        pos = self.length[slots]  # where each token goes (fancy indexing: a copy, kept for a rollback)
+        length = pos + 1
+        n_new = self.n_new[slots] + 1
+        turn_over = np.isin(actions, self._stop_ids)
+        if env.max_reply_tokens is not None:
+            turn_over |= length - self.turn_start[slots] >= env.max_reply_tokens
+        # The env's own token budget: the agent's tokens, and the observation's positions.
+        out_of_tokens = (n_new >= env.max_new_tokens) | (length >= env.max_length)
+        reply_done = turn_over | out_of_tokens
+        immediate = env.reward_mode == "immediate"
+        to_score = np.flatnonzero(reply_done | immediate)
+        # Score before writing anything: a failing reward must leave the slots untouched.
+        scored = None
+        if len(to_score):
+            prompts = [env.turn_prompt(self.episode(int(slots[j]))) for j in to_score]
+            completions = [env.decode_completion(self._reply_with(int(slots[j]), actions[j])) for j in to_score]
+            scored = (completions, env.score(prompts, completions))
+        # What the commit below may change besides the new tokens, for a rollback if a hook raises.
+        last_score = self.last_score[slots]
+        records = {int(j): self._record(int(slots[j])) for j in np.flatnonzero(reply_done)}
+        self.ids[slots, pos] = actions
+        self.mask[slots, pos] = 1
+        self.length[slots] = length
+        self.n_new[slots] = n_new
+        try:
+            return self._commit(slots, to_score, scored, turn_over, reply_done, immediate)
+        except BaseException:
+            self._roll_back(slots, pos, last_score, records)
+            raise
+
+    def _reply_with(self, i: int, action: Any) -> list[int]:
+        """Slot ``i``'s unfinished turn followed by ``action``: the reply the step would leave."""
+        return [*self.reply_ids(i).tolist(), int(action)]
+
+    def _record(self, i: int) -> tuple[int, int, dict[str, float]]:
+        """What a step may change in slot ``i`` besides its token arrays: turn start, turns, components."""
+        episode = self.episode(i)
+        return int(self.turn_start[i]), len(episode.turns), dict(episode.components)
+
+    def _roll_back(
+        self, slots: np.ndarray, pos: np.ndarray, last_score: np.ndarray, records: Mapping[int, tuple]
+    ) -> None:
+        """Undo a step whose hook raised: each slot back to ``length = pos`` with its saved record."""
+        for j, i in enumerate(slots):
+            # Everything from the old length on (the token, any context) was padding before.
+            self.ids[i, pos[j] : self.length[i]] = self.env.pad_token_id
+            self.mask[i, pos[j] : self.length[i]] = 0
+        self.length[slots] = pos
+        self.n_new[slots] -= 1
+        self.last_score[slots] = last_score
+        for j, (turn_start, n_turns, components) in records.items():
+            i = int(slots[j])
+            episode = self.episode(i)
+            self.turn_start[i] = turn_start
+            del episode.turns[n_turns:]
+            episode.components.clear()
+            episode.components.update(components)
+
+    def _commit(
+        self,
+        slots: np.ndarray,
+        to_score: np.ndarray,
+        scored: tuple[list[str], Any] | None,
+        turn_over: np.ndarray,
+        reply_done: np.ndarray,
+        immediate: bool,
+    ) -> SlotsStep:
+        """The rest of :meth:`step` once its tokens are written: rewards, turn hooks, episode ends."""
+        env = self.env
+        k = len(slots)
         rewards = np.zeros(k)
         terminated = np.zeros(k, dtype=bool)
         truncated = np.zeros(k, dtype=bool)
         infos: list[dict[str, Any]] = [{} for _ in range(k)]
-        if k == 0:
-            return SlotsStep(rewards, terminated, truncated, infos)
-        pos = self.length[slots]
-        self.ids[slots, pos] = actions
-        self.mask[slots, pos] = 1
-        self.length[slots] += 1
-        self.n_new[slots] += 1
-        turn_over = np.isin(actions, self._stop_ids)
-        if env.max_reply_tokens is not None:
-            turn_over |= self.length[slots] - self.turn_start[slots] >= env.max_reply_tokens
-        # The env's own token budget: the agent's tokens, and the observation's positions.
-        out_of_tokens = (self.n_new[slots] >= env.max_new_tokens) | (self.length[slots] >= env.max_length)
-        reply_done = turn_over | out_of_tokens
-        immediate = env.reward_mode == "immediate"
-        to_score = np.flatnonzero(reply_done | immediate)
-        if len(to_score):
-            prompts = [env.turn_prompt(self.episode(int(slots[j]))) for j in to_score]
-            completions = [env.decode_completion(self.reply_ids(int(slots[j]))) for j in to_score]
-            out = env.score(prompts, completions)
+        if scored is not None:
+            completions, out = scored
             for m, j in enumerate(to_score):
                 i = int(slots[j])
                 score = float(out.total[m])
@@ -280,7 +380,7 @@ class EpisodeSlots:
                 f"but only {max(room, 0)} of max_length={self.env.max_length} are free; raise max_length"
             )
             what = "the closing context is not shown" if end.terminated else "episode truncated"
-            warnings.warn(f"{what}: {reason}", stacklevel=4)
+            warnings.warn(f"{what}: {reason}", stacklevel=5)
             episode.turns.append(Turn(end.context_role, end.context_text, []))
             return reason
         n = int(self.length[i])

@@ -270,6 +270,16 @@ class HierShopLowEnv(DialogueEnv):
             c["extrinsic"] = self._return - self.intrinsic_weight * c["intrinsic"]
         return obs, reward, terminated, truncated, info
 
+    def checkpoint(self) -> dict[str, Any]:
+        """Dialogue-v0's checkpoint (:meth:`TextGenEnv.checkpoint`) with the turns' acts and the return so far."""
+        return {**super().checkpoint(), "goals": list(self.goals), "return": self._return}
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Put the episode back as :meth:`checkpoint` saved it, acts and return included."""
+        super().restore(checkpoint)
+        self.goals = list(checkpoint["goals"])
+        self._return = checkpoint["return"]
+
     #: Dialogue-v0's goal bonus, and the two sums this view adds (for ``info="numeric"``).
     extra_reward_components = (*DialogueEnv.extra_reward_components, "intrinsic", "extrinsic")
 
@@ -399,6 +409,11 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
     * Termination: the conversation ends (the user leaves satisfied or gives up after
       ``max_turns`` (3) replies).
     * Truncation: the low level's token budget ran out (``info["budget_exhausted"]``).
+
+    A step is all or nothing, as in :class:`~textgym.envs.TextGenEnv` (its Failed steps): if
+    the reward or the low-level policy raises part-way through the span, the inner env is
+    restored to where the step began (:meth:`HierShopLowEnv.checkpoint`) and the error
+    propagates; the low-level policy's own state (the ``"random"`` policy's generator) is not.
 
     ## Info for typed collectors
     With ``info="numeric"`` (TorchRL's ``auto_register_info_dict``; the layout of
@@ -555,16 +570,24 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         arr = np.asarray(action)
         if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or not 0 <= int(arr) < len(ACTS):
             raise ValueError(f"action must be an act id in [0, {len(ACTS)}), got {action!r}")
-        self.low.begin_turn(int(arr))
-        obs = self.low._slots.obs(0)
-        total, undiscounted, k = 0.0, 0.0, 0
-        while True:
-            obs, r, terminated, truncated, info = self.low.step(self.low_policy(obs))
-            total += self.gamma**k * r  # intrinsic_weight is 0 inside: r is extrinsic only
-            undiscounted += r
-            k += 1
-            if "turn_reward_components" in info or terminated or truncated:
-                break
+        # The span is one step of this env: all or nothing. If the reward (or the low policy) raises
+        # part-way, the low level goes back to where the step started (issue 30); the low policy's
+        # own state (e.g. the random policy's generator) is not rolled back.
+        checkpoint = self.low.checkpoint()
+        try:
+            self.low.begin_turn(int(arr))
+            obs = self.low._slots.obs(0)
+            total, undiscounted, k = 0.0, 0.0, 0
+            while True:
+                obs, r, terminated, truncated, info = self.low.step(self.low_policy(obs))
+                total += self.gamma**k * r  # intrinsic_weight is 0 inside: r is extrinsic only
+                undiscounted += r
+                k += 1
+                if "turn_reward_components" in info or terminated or truncated:
+                    break
+        except BaseException:
+            self.low.restore(checkpoint)
+            raise
         self._done = terminated or truncated
         out = {"span_tokens": k, "discount": self.gamma**k, "intrinsic": float(info.get("turn_intrinsic") or 0.0)}
         if self._done:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -146,6 +147,22 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     At the end, ``info`` holds ``"prompt"``, ``"completion"`` (the agent's turns, one per
     line), ``"reward_components"`` (name -> float, summed over turns) and
     ``"budget_exhausted"``, built by :meth:`final_info` for the single and the vector env.
+
+    ## Failed steps
+    A step is all or nothing (issue 30). The reward scores the would-be reply (the reply so
+    far and the new token) before anything is written, so when it raises, or returns what
+    :func:`~textgym.rewards.score_batch` refuses (NaN, an infinity, a wrong shape), the step
+    raises and the env is exactly as before it: the token is not appended, no turn is
+    recorded, no reward component is added, and the episode goes on from there (step again,
+    with the same or another action, once the reward works). The error names the reward:
+    ``score_batch``'s own ``ValueError`` / ``TypeError`` in its message; an exception the
+    reward raised itself propagates unchanged (same type, so ``except`` clauses keep working)
+    with a note (PEP 678, ``err.__notes__``, printed with its traceback) ``"raised by reward
+    'name' while scoring ..."``. A turn hook (:meth:`end_turn`, :meth:`turn_info`,
+    :meth:`final_info`) that raises rolls the step back as well; what the hook did outside
+    the episode's state (a stateful simulated user) is not undone. An invalid action raises
+    before anything changes too. :meth:`checkpoint` and :meth:`restore` give the same
+    guarantee to operations of several steps.
 
     ## Info for typed collectors
     With ``info="numeric"`` every ``info`` (at reset and at every step, in the single and the
@@ -438,6 +455,21 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self._done = terminated or truncated
         obs = self.encode_observation(self._slots.obs(0))
         return obs, float(out.rewards[0]), terminated, truncated, out.infos[0]
+
+    def checkpoint(self) -> dict[str, Any]:
+        """A copy of the episode's state (token state, record, whether it is over), for :meth:`restore`.
+
+        For operations of several steps that must be all or nothing (HierShopHigh's span of
+        low-level steps, issue 30): checkpoint first, restore if one of the steps raises. A
+        subclass with more per-episode state on the instance extends both.
+        """
+        return {"slot": self._slots.save(0), "done": self._done, "token_values": copy.copy(self.token_values)}
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Put the episode back as :meth:`checkpoint` saved it (the checkpoint can be restored again)."""
+        self._slots.load(0, checkpoint["slot"])
+        self._done = checkpoint["done"]
+        self.token_values = copy.copy(checkpoint["token_values"])
 
     @property
     def episode(self) -> Episode | None:

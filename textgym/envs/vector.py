@@ -46,6 +46,13 @@ class TextGenVectorEnv(VectorEnv):
     ``reset()`` or ``reset(options={"reset_mask": mask})`` resets it (whole groups only).
     Collectors that gather whole episodes per update use this.
 
+    **Failed steps** are all or nothing, as in the single env (see Failed steps in
+    :class:`TextGenEnv`): if the reward raises or returns an invalid value, a turn hook raises,
+    or an action is invalid, :meth:`step` raises and changes nothing. No slot advances (the
+    reward is one batched call for every slot, so one bad reply stops them all), no finished
+    slot is autoreset, and the autoreset and waiting flags, group ids, :attr:`step_infos` and
+    :attr:`reset_infos` stay as they were; the next ``step`` goes on from there.
+
     Besides gymnasium's batched ``info``, :attr:`step_infos` and :attr:`reset_infos` hold
     each slot's ``info`` of its latest step and reset as the single env returns them (for
     the SB3 adapter in ``agents``, which needs them per slot).
@@ -201,19 +208,21 @@ class TextGenVectorEnv(VectorEnv):
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
-        infos: dict[str, Any] = {}
-        self.step_infos = [{} for _ in range(self.num_envs)]
         mode = self.metadata["autoreset_mode"]
         was_done = self._autoreset.copy()  # slots reset by this step (NEXT_STEP mode) take no action
-        for first in self._groups_of(was_done):
-            self._reset_group(int(first))
-            for i in range(first, first + self.group_size):
-                infos = self._add_info(infos, self.reset_infos[i], int(i))
         # Waiting slots (finished; their group, or a reset, still to come) take no action either.
         active = np.flatnonzero(~was_done & ~self._waiting)
         acts = actions[active]
         self._check_actions(acts)
+        # The slots step first: it is all or nothing (a failing reward raises before any slot
+        # changes), and so is this step, since nothing of this env's own changes before it (issue 30).
         out = self._slots.step(active, acts.astype(np.int64))
+        infos: dict[str, Any] = {}
+        self.step_infos = [{} for _ in range(self.num_envs)]
+        for first in self._groups_of(was_done):
+            self._reset_group(int(first))
+            for i in range(first, first + self.group_size):
+                infos = self._add_info(infos, self.reset_infos[i], int(i))
         rewards[active], terminated[active], truncated[active] = out.rewards, out.terminated, out.truncated
         for k, i in enumerate(active):
             info = self.env.output_info(out.infos[k], self._slots.episode(int(i)))

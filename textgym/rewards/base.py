@@ -130,16 +130,43 @@ def check_nonempty(name: str, completions: Sequence[str]) -> None:
             )
 
 
+def _add_note(err: BaseException, note: str) -> None:
+    """Add a PEP 678 note to ``err`` (``err.__notes__``; its traceback prints it from Python 3.11 on).
+
+    Python 3.10 has no ``BaseException.add_note``: there the note is kept in ``__notes__`` alone.
+    """
+    if hasattr(err, "add_note"):
+        err.add_note(note)
+    else:  # Python 3.10
+        err.__notes__ = [*getattr(err, "__notes__", []), note]
+
+
 def score_batch(reward: RewardModel, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
     """Score a batch and validate the result.
+
+    An exception raised inside ``reward.score`` propagates as itself (its type unchanged, so
+    ``except ValueError`` around a reward still works), with a note (PEP 678,
+    ``err.__notes__``, printed with its traceback from Python 3.11 on) naming the reward:
+    ``"raised by reward 'name' while scoring a batch of N (prompt, completion) pairs"``. A
+    reward made of rewards (e.g. :class:`~textgym.rewards.WeightedSum`) adds one note per
+    level, innermost first.
 
     Raises:
         ValueError: On a batch-size mismatch, a wrong shape or a non-finite value (in the
             totals, components or token scores); the message names the reward.
+        TypeError: If the scores are not numeric or ``score`` does not return a RewardOutput;
+            the message names the reward.
     """
     if len(prompts) != len(completions):
         raise ValueError(f"reward {reward.name!r}: {len(prompts)} prompts but {len(completions)} completions")
-    out = reward.score(prompts, completions)
+    try:
+        out = reward.score(prompts, completions)
+    except Exception as err:
+        # The user's own exception, kept as it is, but saying whose it is (issue 30).
+        _add_note(
+            err, f"raised by reward {reward.name!r} while scoring a batch of {len(prompts)} (prompt, completion) pairs"
+        )
+        raise
     if not isinstance(out, RewardOutput):
         raise TypeError(f"reward {reward.name!r}: score() must return a RewardOutput, got {type(out).__name__}")
     batch = len(prompts)
