@@ -8,10 +8,12 @@ import stable_baselines3 as sb3
 from stable_baselines3.common.policies import BasePolicy
 
 from agents.kl_penalty import KLPenaltyMixin
+from agents.learning_rate import LearningRateCheckMixin
 from agents.policy import LMActorCriticPolicy
+from agents.saved_class import SavedClassMixin
 
 
-class PPO(KLPenaltyMixin, sb3.PPO):
+class PPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, sb3.PPO):
     """``stable_baselines3.PPO`` plus a per-token KL penalty to the frozen initial model.
 
     Everything else is SB3's PPO, unchanged (``target_kl`` included: SB3's early stop of an
@@ -24,7 +26,9 @@ class PPO(KLPenaltyMixin, sb3.PPO):
     * the policy alias ``"LMActorCriticPolicy"``.
 
     ``save``/``load`` keep the penalty's settings and the adaptive coefficient; a loaded model
-    applies the penalty with no further call. Build it with :func:`agents.make_ppo` for this
+    applies the penalty with no further call. ``load`` refuses a file saved by another algorithm
+    (:mod:`agents.saved_class`), and the learning rate must be finite and positive
+    (:mod:`agents.learning_rate`). Build it with :func:`agents.make_ppo` for this
     project's defaults (``kl_coef=0.05``). Plain ``stable_baselines3.PPO`` works with the LM policy
     but has no KL penalty.
 
@@ -61,11 +65,12 @@ class PPO(KLPenaltyMixin, sb3.PPO):
         super().__init__(policy, env, *args, **kwargs)
 
 
-class A2C(KLPenaltyMixin, sb3.A2C):
+class A2C(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, sb3.A2C):
     """``stable_baselines3.A2C`` plus a per-token KL penalty to the frozen initial model.
 
     As :class:`agents.PPO`: SB3's A2C unchanged, plus the penalty, the episode buffer as default
-    rollout buffer and the ``"LMActorCriticPolicy"`` alias. :func:`agents.make_a2c` sets this
+    rollout buffer, the ``"LMActorCriticPolicy"`` alias, the check of the saving class in ``load``
+    and of the learning rate. :func:`agents.make_a2c` sets this
     project's defaults (``kl_coef=0.05``, AdamW).
 
     Args:

@@ -19,6 +19,7 @@ from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
 from agents.vec_env import TextGenSB3VecEnv
 from textgym.envs import TextGenEnv
+from textgym.validation import check_int
 
 #: Keyword arguments that belong to LMActorCriticPolicy (the KL options belong to the algorithm).
 POLICY_KEYS = ("temperature", "top_k", "top_p", "separate_critic", "lora")
@@ -83,9 +84,13 @@ def make_env(
             (:class:`agents.GRPO` collects this way).
 
     Raises:
+        TypeError: If ``n_envs`` or ``group_size`` is not an integer (``2.0`` included).
         ValueError: If grouping or whole episodes are asked of an env that is not a plain
-            textgym task (they need the batched env), or ``n_envs % group_size != 0``.
+            textgym task (they need the batched env), ``n_envs`` or ``group_size`` is below 1, or
+            ``n_envs % group_size != 0``.
     """
+    n_envs = check_int("n_envs", n_envs)
+    group_size = check_int("group_size", group_size)
     if isinstance(env, BudgetIsPartOfTask):
         return env
     if isinstance(env, VecEnv):
@@ -339,6 +344,7 @@ def _build_grouped(
     kwargs: dict[str, Any],
 ) -> GRPO:
     policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
-    defaults = {"learning_rate": 3e-4, "n_epochs": 1, "batch_size": max(group_size, n_envs // 4), **defaults}
+    # The env first: make_env checks n_envs and group_size before the default batch size is computed from them.
     venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, group_size=group_size, whole_episodes=True)
+    defaults = {"learning_rate": 3e-4, "n_epochs": 1, "batch_size": max(group_size, n_envs // 4), **defaults}
     return cls(LMActorCriticPolicy, venv, policy_kwargs=policy_kwargs, seed=seed, **{**defaults, **algo_kwargs})

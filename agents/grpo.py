@@ -22,7 +22,10 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.episodes import Episodes, collect_episodes, whole_episode_env
 from agents.kl import KLController
+from agents.learning_rate import LearningRateCheckMixin
 from agents.policy import LMActorCriticPolicy
+from agents.saved_class import SavedClassMixin
+from textgym.validation import check_int
 
 Baseline = Literal["mean", "leave_one_out"]
 Scale = Literal["group", "batch", "none"]
@@ -124,7 +127,7 @@ class _NoBuffer(RolloutBuffer):
         pass
 
 
-class GRPO(OnPolicyAlgorithm):
+class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
     """Group-relative policy optimization for :class:`agents.LMActorCriticPolicy` (no critic).
 
     Each rollout resets every env slot, runs the policy until every episode has ended, and
@@ -137,15 +140,16 @@ class GRPO(OnPolicyAlgorithm):
     prompt is encoded once for its G completions, in rollouts and in updates.
 
     One ``learn`` timestep is one generated token. With ``n_envs`` slots, each rollout
-    gathers ``n_envs`` episodes (``n_envs / group_size`` prompts).
+    gathers ``n_envs`` episodes (``n_envs / group_size`` prompts). ``load`` refuses a file saved
+    by another algorithm (:mod:`agents.saved_class`).
 
     Args:
         policy: ``"LMActorCriticPolicy"`` or the class; ``separate_critic`` must be False.
         env: A batched textgym env in whole-episode mode (``agents.make_env(..., group_size=G,
             whole_episodes=True)``); ``make_grpo`` builds it.
-        learning_rate: Learning rate or schedule.
-        n_epochs: Passes over each rollout's episodes.
-        batch_size: Episodes per minibatch, a multiple of the group size; None: the whole rollout.
+        learning_rate: Learning rate (finite, > 0) or schedule (checked at its start).
+        n_epochs: Passes over each rollout's episodes (an integer >= 1).
+        batch_size: Episodes per minibatch, an integer multiple of the group size; None: the whole rollout.
         baseline: ``"mean"`` (GRPO) or ``"leave_one_out"`` (RLOO, Ahmadian et al. 2024).
         scale_rewards: ``"group"`` (GRPO), ``"batch"`` or ``"none"`` (Dr. GRPO, Liu et al. 2025).
         loss_aggregation: ``"token"`` (DAPO, Yu et al. 2025), ``"sequence"`` (GRPO) or
@@ -221,8 +225,9 @@ class GRPO(OnPolicyAlgorithm):
             raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {loss_aggregation!r}")
         if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
             raise ValueError(f"clip ranges must be positive (and clip_range < 1): {clip_range}, {clip_range_high}")
-        if n_epochs < 1:
-            raise ValueError(f"n_epochs must be >= 1, got {n_epochs}")
+        n_epochs = check_int("n_epochs", n_epochs)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size)
         policy_kwargs = dict(policy_kwargs or {})
         if policy_kwargs.get("separate_critic"):
             raise ValueError("GRPO trains no critic: separate_critic must be False")

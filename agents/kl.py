@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from textgym.validation import check_float, check_int
+
 
 @dataclass
 class KLController:
@@ -20,6 +22,11 @@ class KLController:
         target: Target KL per token (nats); ``None`` keeps ``beta`` fixed. The algorithms'
             ``kl_target`` (not SB3 PPO's ``target_kl``, which stops an update's epochs early).
         horizon: Tokens over which the controller moves ``beta`` by at most 20%.
+
+    Raises:
+        ValueError: If ``initial_coef`` is not a finite number >= 0, ``target`` not a finite
+            number > 0 (or set while ``initial_coef`` is 0), or ``horizon`` is below 1.
+        TypeError: If one of them is not a number, or ``horizon`` is not an integer.
     """
 
     initial_coef: float = 0.0
@@ -28,15 +35,15 @@ class KLController:
     coef: float = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.initial_coef < 0:
-            raise ValueError(f"kl_coef must be >= 0, got {self.initial_coef}")
-        if self.target is not None and self.target <= 0:
-            raise ValueError(f"kl_target must be > 0, got {self.target}")
+        # NaN would switch the penalty off (NaN > 0 is False) and inf turns every weight into NaN
+        # after one update, so both are refused here, where every algorithm's KL settings pass (issue 30).
+        self.initial_coef = check_float("kl_coef", self.initial_coef, non_negative=True)
+        if self.target is not None:
+            self.target = check_float("kl_target", self.target, positive=True)
         if self.target is not None and self.initial_coef == 0:
             raise ValueError("an adaptive KL coefficient needs kl_coef > 0 to start from")
-        if self.horizon <= 0:
-            raise ValueError(f"kl_horizon must be > 0, got {self.horizon}")
-        self.coef = float(self.initial_coef)
+        self.horizon = check_int("kl_horizon", self.horizon)
+        self.coef = self.initial_coef
 
     @property
     def enabled(self) -> bool:

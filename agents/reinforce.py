@@ -14,10 +14,13 @@ from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from torch.nn import functional as F
 
 from agents.kl_penalty import KLPenaltyMixin
+from agents.learning_rate import LearningRateCheckMixin
 from agents.policy import LMActorCriticPolicy
+from agents.saved_class import SavedClassMixin
+from textgym.validation import check_int
 
 
-class REINFORCE(KLPenaltyMixin, OnPolicyAlgorithm):
+class REINFORCE(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgorithm):
     """Monte-Carlo policy gradient (Williams 1992) with a learned baseline.
 
     The gradient estimate is ``mean_t (G_t - V(s_t)) * grad log pi(a_t | s_t)`` with the
@@ -31,13 +34,14 @@ class REINFORCE(KLPenaltyMixin, OnPolicyAlgorithm):
     With :class:`agents.LMActorCriticPolicy`, the per-token KL penalty to the frozen initial model
     is applied to the rewards as in :class:`agents.PPO` (``kl_coef``, ``kl_target``,
     ``kl_horizon``, ``log_kl``; :func:`agents.make_reinforce` sets ``kl_coef=0.05``), and
-    :class:`agents.EpisodeRolloutBuffer` is the default rollout buffer.
+    :class:`agents.EpisodeRolloutBuffer` is the default rollout buffer. ``load`` refuses a file
+    saved by another algorithm (:mod:`agents.saved_class`).
 
     Args:
         policy: Policy class or alias (``"LMActorCriticPolicy"``, ``"MlpPolicy"``, ...).
         env: Environment or id.
-        learning_rate: Learning rate or schedule.
-        n_steps: Steps per env per rollout.
+        learning_rate: Learning rate (finite, > 0) or schedule (checked at its start).
+        n_steps: Steps per env per rollout (an integer >= 1).
         gamma: Discount.
         ent_coef: Entropy bonus weight.
         vf_coef: Value-loss weight.
@@ -94,7 +98,7 @@ class REINFORCE(KLPenaltyMixin, OnPolicyAlgorithm):
             policy,
             env,
             learning_rate=learning_rate,
-            n_steps=n_steps,
+            n_steps=check_int("n_steps", n_steps),
             gamma=gamma,
             gae_lambda=1.0,
             ent_coef=ent_coef,

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from transformers import PreTrainedModel
 
 from textgym.models.pretrain import pad_batch
+from textgym.validation import check_float, check_int
 
 
 def target_loss(
@@ -85,19 +86,25 @@ def supervised_finetune(
         tokenizer: Its tokenizer.
         prompts: The contexts.
         targets: The continuations to learn.
-        steps: Gradient steps (0: nothing to do).
-        batch_size: Pairs per step, drawn without replacement within a step.
-        learning_rate: AdamW learning rate.
+        steps: Gradient steps, an integer (0: nothing to do).
+        batch_size: Pairs per step, drawn without replacement within a step (an integer >= 1).
+        learning_rate: AdamW learning rate (finite, > 0).
         seed: Seed of the batch order.
         log: Called with a progress line every 100 steps.
 
     Returns:
         The loss of each step.
+
+    Raises:
+        ValueError: If there are no pairs or fewer targets than prompts, ``steps`` is below 0,
+            ``batch_size`` below 1, or ``learning_rate`` is not a finite number > 0.
+        TypeError: If ``steps`` or ``batch_size`` is not an integer, or ``learning_rate`` not a number.
     """
     if len(prompts) != len(targets) or not prompts:
         raise ValueError(f"need as many targets as prompts, at least one: got {len(prompts)} and {len(targets)}")
-    if steps < 0 or batch_size < 1 or learning_rate <= 0:
-        raise ValueError("steps must be >= 0, batch_size >= 1 and learning_rate > 0")
+    steps = check_int("steps", steps, minimum=0)
+    batch_size = check_int("batch_size", batch_size)
+    check_float("learning_rate", learning_rate, positive=True)  # inf or NaN would make every weight NaN
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     model.train()

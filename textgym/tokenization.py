@@ -1,7 +1,8 @@
 """Tokenizers: training the tiny model's word-level tokenizer, and resolving user input.
 
 Environments and agents accept a tokenizer as a model name (``"tiny"``, ``"smollm2-135m"``),
-a local path or Hugging Face id, or a ready ``transformers`` tokenizer object.
+a local path or Hugging Face repo id ``owner/name`` (:func:`textgym.models.load_tokenizer`; any
+other name is an error at once), or a ready ``transformers`` tokenizer object.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def resolve_tokenizer(tokenizer: str | Any) -> PreTrainedTokenizerBase:
 
     Raises:
         TypeError: If ``tokenizer`` is neither a string nor a transformers tokenizer.
-        ValueError: If the tokenizer has no EOS token (episodes could never terminate).
+        ValueError: If the tokenizer has no EOS token (episodes could never terminate), or the
+            name is unknown (:func:`textgym.models.load_tokenizer`).
     """
     if isinstance(tokenizer, str):
         from textgym.models import load_tokenizer

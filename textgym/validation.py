@@ -17,8 +17,11 @@ import numbers
 from typing import Any
 
 
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
+def check_int(name: str, value: Any, minimum: int | None = 1) -> int:
     """``value`` as an int, if it is an integer (not a bool, not a float) and at least ``minimum``.
+
+    ``minimum=None`` checks the type only, for an index whose range the caller checks with a
+    message of its own.
 
     >>> check_int("n_envs", 4)
     4
@@ -33,7 +36,7 @@ def check_int(name: str, value: Any, minimum: int = 1) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if value < minimum:
+    if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 

@@ -2,6 +2,8 @@ import hashlib
 import importlib.util
 import json
 import math
+import re
+import time
 
 import pytest
 import torch
@@ -71,3 +73,59 @@ def test_smollm2_loads_offline_and_is_trainable(tmp_path, monkeypatch) -> None:
     loss.backward()  # trainable: gradients flow
     assert model.model.embed_tokens.weight.grad.abs().sum() > 0
     model.save_pretrained(tmp_path / "copy")
+
+
+# ----- unknown names fail at once, listing what textgym knows (issue 30) -----
+# Before, each of these spent 23-47 s on Hugging Face Hub retries and then blamed the internet
+# connection. HF_HUB_OFFLINE is set in every test below as a second guard: none may reach the network.
+UNKNOWN = ["nonexistent", "bogus", "./no/such/dir", "/no/such/dir", "tiny-2"]
+
+
+def _assert_names_what_textgym_knows(message: str) -> None:
+    assert "'tiny'" in message and "'smollm2-135m'" in message
+    assert "local directory" in message and "owner/name" in message
+
+
+@pytest.mark.parametrize("load", [load_model, load_tokenizer], ids=["load_model", "load_tokenizer"])
+@pytest.mark.parametrize("name", UNKNOWN)
+def test_an_unknown_name_fails_at_once_with_the_known_names(monkeypatch, load, name) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=f"unknown model {re.escape(repr(name))}") as error:
+        load(name)
+    assert time.perf_counter() - start < 0.5
+    _assert_names_what_textgym_knows(str(error.value))
+
+
+def test_envs_and_agents_pass_the_unknown_name_error_on(monkeypatch) -> None:
+    import agents
+    from textgym.envs import CatTextEnv, TextGenEnv
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="unknown model 'bogus'") as error:
+        TextGenEnv(["the dog ran ."], reward=lambda p, c: [0.0] * len(c), tokenizer="bogus")
+    _assert_names_what_textgym_knows(str(error.value))
+    with pytest.raises(ValueError, match="unknown model 'bogus'"):
+        CatTextEnv(tokenizer="bogus")
+    assert time.perf_counter() - start < 0.5
+    with pytest.raises(ValueError, match="unknown model 'bogus'") as error:
+        agents.make_ppo("CatText-v0", model="bogus", n_envs=2, n_steps=8, batch_size=8)
+    _assert_names_what_textgym_knows(str(error.value))
+
+
+@pytest.mark.parametrize("variable", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
+def test_a_repo_id_in_offline_mode_reads_only_the_cache(monkeypatch, variable) -> None:
+    # Set after huggingface_hub was imported (which reads it once): textgym still honours it.
+    monkeypatch.setenv(variable, "1")
+    start = time.perf_counter()
+    with pytest.raises(OSError, match="could not load 'textgym-tests/no-such-model' from the local Hugging Face cache"):
+        load_tokenizer("textgym-tests/no-such-model")
+    assert time.perf_counter() - start < 2.0
+
+
+def test_a_local_directory_loads_as_before(tmp_path) -> None:
+    load_tokenizer("tiny").save_pretrained(tmp_path / "my-tokenizer")
+    tok = load_tokenizer(str(tmp_path / "my-tokenizer"))
+    assert tok.decode(tok("the cat slept .")["input_ids"], skip_special_tokens=True) == "the cat slept ."
+    assert isinstance(load_model(str(TINY_DIR)), GPT2LMHeadModel)

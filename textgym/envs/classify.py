@@ -12,6 +12,7 @@ from textgym.envs.text_gen import SPLITS, TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
 from textgym.rewards import RewardModel, RewardOutput
 from textgym.tokenization import resolve_tokenizer, speaks_grammar
+from textgym.validation import check_int
 
 PROMPT_TEMPLATE = "report : {story} summary : they saw the"
 #: The prompt budget of every split, so that all splits share one observation space:
@@ -135,8 +136,7 @@ class ClassifyEnv(TextGenEnv):
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-        if max_new_tokens < 2:
-            raise ValueError(f"max_new_tokens must be >= 2 (the label word and EOS), got {max_new_tokens}")
+        max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=2)  # the label word and EOS
         tok = resolve_tokenizer(tokenizer)
         if not speaks_grammar(tok):
             raise ValueError(

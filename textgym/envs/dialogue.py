@@ -32,6 +32,7 @@ from textgym.rewards import (
     WeightedSum,
 )
 from textgym.tokenization import resolve_tokenizer, speaks_grammar
+from textgym.validation import check_int
 
 UserLike = Callable[[DialogueScenario, Sequence[Mapping[str, str]]], UserTurn | str]
 
@@ -121,7 +122,7 @@ class LMUser:
 
     def __init__(self, model: str = "tiny", max_new_tokens: int = 12):
         self.model_name = model
-        self.max_new_tokens = max_new_tokens
+        self.max_new_tokens = check_int("max_new_tokens", max_new_tokens)
         self._model: Any = None
         self._tokenizer: Any = None
 
@@ -315,7 +316,8 @@ class DialogueEnv(TextGenEnv):
       mapping split -> list, instead of the generated ones; ``n_scenarios``: per split.
     * ``split``: ``"train"``, ``"validation"`` or ``"test"``.
     * ``max_turns`` (3), ``max_reply_tokens`` (12 for tiny, 48 otherwise),
-      ``max_new_tokens``, ``max_length``: the budgets above.
+      ``max_new_tokens``, ``max_length``: the budgets above. Every count here (these and
+      ``n_scenarios``) must be an integer >= 1; ``2.0`` is refused too.
     * ``reward_mode``: ``"terminal"`` (default) or ``"immediate"``.
     * ``render_mode``: ``"ansi"`` returns the conversation turn by turn (one
       ``"role : text"`` line each); ``"human"`` prints it; ``"rgb_array"`` draws it. After
@@ -374,8 +376,14 @@ class DialogueEnv(TextGenEnv):
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-        if max_turns < 1:
-            raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+        max_turns = check_int("max_turns", max_turns)
+        n_scenarios = check_int("n_scenarios", n_scenarios)
+        if max_reply_tokens is not None:  # None picks the default below; 0 is an error, not the default
+            max_reply_tokens = check_int("max_reply_tokens", max_reply_tokens)
+        if max_new_tokens is not None:
+            max_new_tokens = check_int("max_new_tokens", max_new_tokens)
+        if max_length is not None:
+            max_length = check_int("max_length", max_length)
         tok = resolve_tokenizer(tokenizer)
         grammar = speaks_grammar(tok)
 
@@ -413,11 +421,11 @@ class DialogueEnv(TextGenEnv):
         if split not in all_scenarios or not all_scenarios[split]:
             raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(all_scenarios)}")
         self.scenarios = all_scenarios[split]
-        self.max_turns = int(max_turns)
-        reply_tokens = int(max_reply_tokens or (GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS))
-        max_new_tokens = int(max_new_tokens or self.max_turns * reply_tokens)
-        if reply_tokens < 1 or max_new_tokens < 1:
-            raise ValueError("max_reply_tokens and max_new_tokens must be >= 1")
+        self.max_turns = max_turns
+        if max_reply_tokens is None:
+            max_reply_tokens = GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS
+        if max_new_tokens is None:
+            max_new_tokens = self.max_turns * max_reply_tokens
 
         stops = {int(tok.eos_token_id)}
         if self._format.separator is not None:
@@ -446,7 +454,7 @@ class DialogueEnv(TextGenEnv):
             budget_as_termination=budget_as_termination,
             info=info,
         )
-        self.max_reply_tokens = reply_tokens
+        self.max_reply_tokens = max_reply_tokens
 
     # ----- the user and the conversation -----
     def _encode(self, tokenizer: Any, text: str, special: bool = False) -> list[int]:

@@ -18,6 +18,7 @@ from transformers import PreTrainedTokenizerFast
 
 from textgym.data.grammar import LEXICON, RULES, tokenize_words
 from textgym.rewards.base import RewardModel, RewardOutput
+from textgym.validation import check_int
 
 #: Upper bound on a small task's vocabulary, the EOS token included (issue #6).
 MAX_SMALL_VOCAB = 64
@@ -98,14 +99,14 @@ def grammar_sentences(start: str, words: Collection[str], max_words: int) -> fro
 
     Raises:
         ValueError: On an unknown start symbol or ``max_words < 1``.
+        TypeError: If ``max_words`` is not an integer.
 
     >>> sorted(grammar_sentences("SENT", {"the", "cat", "dog", "ran", "."}, 4))
     [('the', 'cat', 'ran', '.'), ('the', 'dog', 'ran', '.')]
     """
     if start not in RULES:
         raise ValueError(f"unknown start symbol {start!r}; choose one of {sorted(RULES)}")
-    if max_words < 1:
-        raise ValueError(f"max_words must be >= 1, got {max_words}")
+    max_words = check_int("max_words", max_words)
     allowed = frozenset(words)
     memo: dict[tuple[str, int], frozenset[tuple[str, ...]]] = {}
     active: set[tuple[str, int]] = set()
@@ -170,11 +171,12 @@ class GrammarProgressReward(RewardModel):
         if not sentences:
             raise ValueError("GrammarProgressReward needs at least one sentence")
         longest = max(len(s) for s in sentences)
+        max_words = check_int("max_words", max_words)
         if max_words < longest:
             raise ValueError(f"max_words={max_words} is shorter than the longest sentence ({longest} words)")
         self.sentences = frozenset(tuple(s) for s in sentences)
         self.prefixes = frozenset(s[:k] for s in self.sentences for k in range(1, len(s) + 1))
-        self.max_words = int(max_words)
+        self.max_words = max_words
         self.name = name
 
     def progress(self, completion: str) -> float:

@@ -14,6 +14,7 @@ from textgym.envs.text_gen import SPLITS, TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
 from textgym.rewards import RougeReward
 from textgym.tokenization import resolve_tokenizer, speaks_grammar
+from textgym.validation import check_int
 
 DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 # Observation budget of the prompt, in tokens, and completion length: the tiny model has 128
@@ -121,7 +122,8 @@ class SummarizationEnv(TextGenEnv):
     * ``prompt_format``: ``"auto"`` (grammar for the tiny tokenizer, the chat template when
       the tokenizer has one, else ``"Report: ...\nSummary:"``), ``"grammar"``, ``"chat"``,
       ``"plain"``.
-    * ``n_documents``: documents per split of the generated data.
+    * ``n_documents``: documents per split of the generated data (an integer >= 1, as are the
+      token budgets).
     * ``split``, ``max_new_tokens``, ``max_prompt_tokens``, ``reward_mode``, ``render_mode``,
       ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`
       (``options={"prompt_index": i}`` in ``reset`` picks a document).
@@ -161,6 +163,11 @@ class SummarizationEnv(TextGenEnv):
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        n_documents = check_int("n_documents", n_documents)
+        if max_new_tokens is not None:
+            max_new_tokens = check_int("max_new_tokens", max_new_tokens)
+        if max_prompt_tokens is not None:  # checked here: fit_prompt cuts documents to it before TextGenEnv sees it
+            max_prompt_tokens = check_int("max_prompt_tokens", max_prompt_tokens)
         tok = resolve_tokenizer(tokenizer)
         grammar = speaks_grammar(tok)
         if prompt_format == "auto":

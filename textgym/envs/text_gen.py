@@ -14,6 +14,7 @@ from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
 from textgym.envs.observations import check_observation, encode, observation_space
 from textgym.rewards.base import RewardLike, RewardModel, RewardOutput, as_reward_model, score_batch
 from textgym.tokenization import resolve_tokenizer
+from textgym.validation import check_int
 
 SPLITS = ("train", "validation", "test")
 #: The values of the ``info`` argument.
@@ -24,10 +25,11 @@ def requested_prompt_index(options: dict[str, Any] | None, n: int, what: str = "
     """``options["prompt_index"]`` checked against ``n``, or None when it is not given.
 
     Raises:
+        TypeError: If the given index is not an integer.
         ValueError: If the given index is outside ``[0, n)``; the message names ``what``.
     """
     if options and "prompt_index" in options:
-        index = int(options["prompt_index"])
+        index = check_int("prompt_index", options["prompt_index"], minimum=None)  # 2.7 is not prompt 2
         if not 0 <= index < n:
             raise ValueError(f"prompt_index {index} out of range for {n} {what}")
         return index
@@ -179,12 +181,15 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     :meth:`numeric_components`), as the HierShop views do.
 
     ## Arguments
-    * ``prompts``: a sequence of prompts, or a mapping split -> prompts.
-    * ``tokenizer``: ``"tiny"`` (default), ``"smollm2-135m"``, a path/Hugging Face id, or a
-      transformers tokenizer; it must have an EOS token.
+    * ``prompts``: a sequence of prompts (strings: anything else is an error, not converted),
+      or a mapping split -> prompts.
+    * ``tokenizer``: ``"tiny"`` (default), ``"smollm2-135m"``, a local directory, a Hugging
+      Face repo id ``owner/name``, or a transformers tokenizer; it must have an EOS token.
     * ``reward``: a :class:`~textgym.rewards.RewardModel` or a plain callable
       ``f(prompts, completions) -> floats``.
-    * ``max_new_tokens``: episode length limit (default 24).
+    * ``max_new_tokens``: episode length limit (default 24). This and the other counts
+      (``max_prompt_tokens``, ``max_length``) must be integers >= 1: ``2.0`` is refused too
+      (:func:`textgym.validation.check_int`).
     * ``max_prompt_tokens``: observation budget for the prompt; default: the longest prompt.
       A longer prompt is an error, never silently truncated.
     * ``max_length``: the observation's length; default ``max_prompt_tokens +
@@ -256,8 +261,15 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             prompts = prompts[split]
         if isinstance(prompts, str) or not prompts:
             raise ValueError("prompts must be a non-empty sequence of strings")
-        if max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        prompts = list(prompts)
+        for i, prompt in enumerate(prompts):
+            if not isinstance(prompt, str):  # str() would silently turn 1 or None into the prompt '1' / 'None'
+                raise TypeError(f"prompts must be strings; prompt {i} is {prompt!r} ({type(prompt).__name__})")
+        max_new_tokens = check_int("max_new_tokens", max_new_tokens)
+        if max_prompt_tokens is not None:
+            max_prompt_tokens = check_int("max_prompt_tokens", max_prompt_tokens)
+        if max_length is not None:
+            max_length = check_int("max_length", max_length)
         if reward_mode not in ("terminal", "immediate"):
             raise ValueError(f"reward_mode must be 'terminal' or 'immediate', got {reward_mode!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -270,9 +282,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self._component_names: tuple[str, ...] | None = None
         self.tokenizer = resolve_tokenizer(tokenizer)
         self.reward_model: RewardModel = as_reward_model(reward)
-        self.prompts = [str(p) for p in prompts]
+        self.prompts: list[str] = prompts
         self.split = split
-        self.max_new_tokens = int(max_new_tokens)
+        self.max_new_tokens = max_new_tokens
         self.reward_mode = reward_mode
         self.render_mode = render_mode
         self.eos_token_id = int(self.tokenizer.eos_token_id)

@@ -15,6 +15,7 @@ from textgym.envs.small_vocab import (
 from textgym.envs.text_gen import TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
 from textgym.rewards import GrammarReward, KeywordReward, RewardLike, RewardModel, RewardOutput, score_batch
+from textgym.validation import check_int
 
 #: The task's words (token ids 1..17; ``<eos>`` is 0), all from the project's grammar.
 TINY_CAT_WORDS = (
@@ -44,8 +45,7 @@ SHAPING_WEIGHT = 0.5
 
 def cat_sentences(max_words: int) -> frozenset[tuple[str, ...]]:
     """The successes: sentences of at most ``max_words`` TinyCat words that mention a cat."""
-    if max_words < 1:
-        raise ValueError(f"max_words must be >= 1, got {max_words}")
+    max_words = check_int("max_words", max_words)
     return frozenset(s for s in grammar_sentences("SENT", TINY_CAT_WORDS, max_words) if set(s) & set(CAT_WORDS))
 
 
@@ -173,6 +173,7 @@ class TinyCatEnv(TextGenEnv):
         info: str = "default",
     ):
         check_texts_in_vocabulary(TINY_CAT_PROMPTS, TINY_CAT_WORDS)
+        max_new_tokens = check_int("max_new_tokens", max_new_tokens)  # before the reward is built from it
         self.shaping = float(shaping)
         if reward is None:
             reward = TinyCatReward(max_new_tokens, self.shaping)

@@ -11,6 +11,7 @@ from gymnasium.vector.utils import batch_space
 
 from textgym.envs.episodes import EpisodeSlots
 from textgym.envs.text_gen import TextGenEnv, choose_prompt_index, requested_prompt_index
+from textgym.validation import check_int
 
 
 class TextGenVectorEnv(VectorEnv):
@@ -64,6 +65,7 @@ class TextGenVectorEnv(VectorEnv):
         group_size: Slots per prompt group G; ``num_envs`` must be a multiple of it.
 
     Raises:
+        TypeError: If ``num_envs`` or ``group_size`` is not an integer (``2.0`` included).
         ValueError: If ``num_envs`` is not a positive multiple of ``group_size``, or the env's
             class is not :attr:`~textgym.envs.TextGenEnv.batchable`.
     """
@@ -77,14 +79,14 @@ class TextGenVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
         group_size: int = 1,
     ):
-        if num_envs < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        num_envs = check_int("num_envs", num_envs)
+        group_size = check_int("group_size", group_size)
         if not type(env).batchable:
             raise ValueError(
                 f"{type(env).__name__} keeps per-episode state on the env (batchable = False), so its "
                 "episodes cannot share one template env: use gymnasium's SyncVectorEnv or SB3's DummyVecEnv"
             )
-        if group_size < 1 or num_envs % group_size:
+        if num_envs % group_size:
             raise ValueError(
                 f"num_envs={num_envs} must be a multiple of group_size={group_size} (each group of "
                 "slots shares one prompt)"
@@ -94,7 +96,7 @@ class TextGenVectorEnv(VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": autoreset_mode}
         self.env = env
         self.num_envs = num_envs
-        self.group_size = int(group_size)
+        self.group_size = group_size
         # "human" has no batched form: such an env renders its slots as text.
         self.render_mode = {None: None, "rgb_array": "rgb_array"}.get(env.render_mode, "ansi")
         self.single_observation_space = env.observation_space
