@@ -243,8 +243,19 @@ def test_grpo_needs_a_whole_episode_env() -> None:
 def test_adaptive_kl_coef_follows_the_controller_from_the_sampled_kl() -> None:
     """With kl_target, each rollout uses the current beta, then beta moves by Ziegler et al.'s rule."""
     torch.manual_seed(3)
+    # A reward that differs between any two completions of different lengths: every group carries
+    # signal, so the first update moves the policy on any host. (With CatText's own reward a first
+    # rollout whose groups all scored alike took no step, left KL at 0 and beta falling: the
+    # premise of the last assertion then depended on the host's sampling.)
     model = agents.make_grpo(
-        "CatText-v0", n_envs=8, group_size=4, kl_coef=0.1, kl_target=1e-6, kl_horizon=100, kl_estimator="k1_reward"
+        "CatText-v0",
+        n_envs=8,
+        group_size=4,
+        kl_coef=0.1,
+        kl_target=1e-6,
+        kl_horizon=100,
+        kl_estimator="k1_reward",
+        env_kwargs={"reward": lambda prompts, completions: [float(len(c)) for c in completions]},
     )
     logged: list[dict] = []
 
