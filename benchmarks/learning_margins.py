@@ -20,6 +20,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,10 +50,20 @@ def run_once(python: str, paths: list[str], seed: int, threads: int, extra: list
         seconds = time.time() - t0
         records = [json.loads(line) for line in margins.read().splitlines() if line.strip()]
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
+    durations = [line for line in proc.stdout.splitlines() if re.match(r"^\d+\.\d+s call ", line)]
     print(f"seed {seed}, {threads} thread(s): {summary} ({seconds:.0f} s)", flush=True)
     if proc.returncode not in (0, 1):  # 1: some test failed, which the records show; anything else is broken
         raise SystemExit(f"pytest exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return {"seed": seed, "threads": threads, "seconds": round(seconds, 1), "summary": summary, "records": records}
+    failures = [line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    return {
+        "seed": seed,
+        "threads": threads,
+        "seconds": round(seconds, 1),
+        "summary": summary,
+        "failures": failures,
+        "durations": durations,
+        "records": records,
+    }
 
 
 def main() -> None:
@@ -63,8 +74,8 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable, help="the venv's python that runs pytest")
     parser.add_argument("-k", default=None, help="pytest -k expression, to run some of the tests")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
-    extra = ["-k", args.k] if args.k else []
+    args, passthrough = parser.parse_known_args()  # unknown options go to pytest (e.g. --durations=0)
+    extra = (["-k", args.k] if args.k else []) + passthrough
     runs = [run_once(args.python, args.paths, s, t, extra) for s, t in itertools.product(args.seeds, args.threads)]
     new = [r for run in runs for r in run["records"]]
     fresh = {(r["test"], r["seed"], r["threads"]) for r in new}
