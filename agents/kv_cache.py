@@ -10,6 +10,7 @@ Which forward runs depends on the trunk's architecture:
 * GPT-2 (``GPT2Model``): the lean step of :mod:`agents.fast_decode`;
 * Llama family (``LlamaModel``, ``MistralModel``, ``Qwen2Model``, e.g. SmolLM2) with a RoPE
   type of fixed frequencies: the lean step of :mod:`agents.fast_llama`;
+* Gemma 3 text (``Gemma3TextModel``, e.g. Gemma 3 270M): the lean step of :mod:`agents.fast_gemma3`;
 * anything else (or a configuration those steps do not reproduce): the ``transformers``
   forward with a ``DynamicCache`` built from the slots' rows, masking each row's gap.
 
@@ -24,7 +25,7 @@ from collections.abc import Callable
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
-from agents import fast_decode, fast_llama
+from agents import fast_decode, fast_gemma3, fast_llama
 from agents.hf_compat import cache_kwargs, output_cache
 
 #: A lean step: (trunk, tokens (r, L), start (r,), keys, values, rows) -> hidden (r, L, hidden).
@@ -45,6 +46,8 @@ def _lean_step(trunk: torch.nn.Module) -> tuple[LeanStep, CacheLayout] | None:
         return fast_decode.gpt2_forward, fast_decode.cache_layout
     if fast_llama.supports(trunk):
         return fast_llama.llama_forward, fast_llama.cache_layout
+    if fast_gemma3.supports(trunk):
+        return fast_gemma3.gemma3_forward, fast_gemma3.cache_layout
     return None
 
 
@@ -60,10 +63,10 @@ class SlotKVCache:
     its ``length[i]`` tokens at positions ``[0, length[i])``, the rest is stale.
 
     Args:
-        lean: Use a lean step (:mod:`agents.fast_decode`, :mod:`agents.fast_llama`) where one
-            supports the trunk. ``False`` always runs the transformers forward: needed when the
-            trunk's layers are wrapped (LoRA adapters), since the lean steps read the plain
-            weight tensors.
+        lean: Use a lean step (:mod:`agents.fast_decode`, :mod:`agents.fast_llama`,
+            :mod:`agents.fast_gemma3`) where one supports the trunk. ``False`` always runs the
+            transformers forward: needed when the trunk's layers are wrapped (LoRA adapters),
+            since the lean steps read the plain weight tensors.
     """
 
     def __init__(self, lean: bool = True) -> None:
