@@ -244,6 +244,17 @@ class SlotKVCache:
         if step is not None:
             return step(trunk, new_tokens, past_len, self.keys, self.values, self._rows_arg(cache_rows))[:, 0]
         width = int(past_len.max())
+        window = getattr(trunk.config, "sliding_window", None)
+        if window is not None and width >= window and bool((past_len != past_len[0]).any()):
+            # transformers slides a window by a key's index in the cache, not by its position: a
+            # shorter row's new token, placed after the gap below, would see its window shifted
+            # and lose its oldest keys. Rows of one length have no gap, so each length runs alone.
+            groups = [past_len == length for length in past_len.unique().tolist()]
+            outs = [self._extend(trunk, step, ids, lengths, rows[same], slots) for same in groups]
+            hidden = outs[0].new_empty(len(rows), outs[0].shape[-1])
+            for same, h in zip(groups, outs, strict=True):
+                hidden[same] = h
+            return hidden
         cache = DynamicCache()
         for layer, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
             cache.update(k[cache_rows, :, :width], v[cache_rows, :, :width], layer)
