@@ -203,7 +203,7 @@ def train_step(data: dict[str, Any]) -> str:
     ]
     note = (
         f"{data['model']}, {data['n_envs']} envs × {data['new_tokens']} new tokens (EOS masked: one whole episode "
-        f"per env per rollout); {data['timing']}; torch {data['torch']}, {data['threads']} threads; "
+        f"per env per rollout); {data['timing']}; torch {data['torch']}, {data['threads']} threads{_load(data)}; "
         f"{data['date'][:10]}."
     )
     return "\n".join(rows) + "\n\n" + note + "\n"
