@@ -26,10 +26,10 @@ from torch.nn import functional as F
 _TRUNKS = frozenset({"LlamaModel", "MistralModel", "Qwen2Model"})
 # RoPE types whose inverse frequencies and attention scaling are fixed when the model is
 # built; "dynamic" and "longrope" recompute them from the current length in every forward.
-_STATIC_ROPE = frozenset({"default", "linear", "llama3", "yarn"})
+STATIC_ROPE = frozenset({"default", "linear", "llama3", "yarn"})
 # torch.rms_norm arrived in torch 2.4 and SDPA's enable_gqa in 2.5; older torch keeps the
 # transformers forward (the project's floor is torch 2.2).
-_TORCH_OK = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
+TORCH_OK = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 5)
 
 
 def _head_dim(config: object) -> int:
@@ -41,14 +41,14 @@ def supports(trunk: torch.nn.Module) -> bool:
     """Whether ``trunk`` is a Llama-family decoder this step reproduces (to float tolerance)."""
     config = getattr(trunk, "config", None)
     rotary = getattr(trunk, "rotary_emb", None)
-    if not _TORCH_OK or type(trunk).__name__ not in _TRUNKS or config is None or rotary is None:
+    if not TORCH_OK or type(trunk).__name__ not in _TRUNKS or config is None or rotary is None:
         return False
     rope_type = getattr(rotary, "rope_type", None)
     return (
         config.hidden_act == "silu"
         # a dict of rope types means per-layer-type RoPE, which these trunks do not have
         and isinstance(rope_type, str)
-        and rope_type in _STATIC_ROPE
+        and rope_type in STATIC_ROPE
         # every dimension of a head is rotated (no partial rotary factor)
         and 2 * rotary.inv_freq.numel() == _head_dim(config)
     )
@@ -158,12 +158,19 @@ def _linear(x: torch.Tensor, p: Linear) -> torch.Tensor:
     return F.linear(x, p[0], p[1])
 
 
-def _rope_tables(plan: _Plan, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cosines and signed sines of every row's positions, (r, L, 1, head_dim), for :func:`_rotate`."""
-    rotary = plan.rotary
+def rope_tables(
+    inv_freq: torch.Tensor, scaling: float, positions: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosines and signed sines of every row's positions, (r, L, 1, head_dim), for :func:`rotate`.
+
+    Args:
+        inv_freq: The rotary module's inverse frequencies, (head_dim / 2,).
+        scaling: Its attention scaling (1 but for yarn and longrope).
+        positions: Token positions, (r, L).
+        dtype: The model's dtype, which the tables are cast to.
+    """
     # as transformers does: angles in float32 whatever the model's dtype, then scaled and cast
-    freqs = positions[..., None].float() * rotary.inv_freq.float()  # (r, L, head_dim / 2)
-    scaling = rotary.attention_scaling
+    freqs = positions[..., None].float() * inv_freq.float()  # (r, L, head_dim / 2)
     cos = (freqs.cos() * scaling).to(dtype)
     sin = (freqs.sin() * scaling).to(dtype)
     # RoPE in the half-split layout (rotate_half): dimension i pairs with i + head_dim / 2, so
@@ -173,12 +180,13 @@ def _rope_tables(plan: _Plan, positions: torch.Tensor, dtype: torch.dtype) -> tu
     return cos, sin
 
 
-def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    # x: (r, L, heads, head_dim); roll by half brings x2 to the first half and x1 to the second
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """RoPE of ``x`` (r, L, heads, head_dim) with the tables of :func:`rope_tables`."""
+    # roll by half brings x2 to the first half and x1 to the second
     return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), sin)
 
 
-def _mask(positions: torch.Tensor, width: int, window: int | None) -> torch.Tensor:
+def causal_mask(positions: torch.Tensor, width: int, window: int | None) -> torch.Tensor:
     """Bool (r, 1, L, width): key j is visible to the token at position p iff j <= p (and p - j < window)."""
     key = torch.arange(width, device=positions.device)[None, None, :]
     query = positions[:, :, None]
@@ -187,6 +195,88 @@ def _mask(positions: torch.Tensor, width: int, window: int | None) -> torch.Tens
         # transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window
         visible &= key > query - window
     return visible[:, None]
+
+
+def step_positions(tokens: torch.Tensor, start: torch.Tensor, cache_len: int) -> tuple[torch.Tensor, int]:
+    """Positions (r, L) of the tokens a step appends, and the number of cached positions they see.
+
+    Raises:
+        ValueError: If a row would write past the cache's length, or the shapes disagree.
+    """
+    if tokens.dim() != 2 or start.shape != (tokens.shape[0],):
+        raise ValueError(f"tokens must be (r, L) and start (r,); got {tuple(tokens.shape)} and {tuple(start.shape)}")
+    positions = start[:, None] + torch.arange(tokens.shape[1], device=start.device)[None, :]  # (r, L)
+    width = int(positions.max()) + 1
+    if width > cache_len:
+        raise ValueError(f"tokens reach position {width - 1} but the cache holds {cache_len} positions")
+    return positions, width
+
+
+def window_masks(
+    start: torch.Tensor, positions: torch.Tensor, width: int, windows: set[int | None]
+) -> dict[int | None, torch.Tensor | None]:
+    """Per sliding window (None: full causal attention), the step's mask, or None where SDPA needs none."""
+    length = positions.shape[1]
+    # When every row starts at the same position, plain causal attention (or, for one new
+    # token, attention to everything cached) needs no explicit mask, and SDPA runs faster
+    # without one; a sliding window shorter than the keys still needs its mask.
+    same_start = bool((start == start[0]).all()) and (length == 1 or int(start[0]) == 0)
+    masks: dict[int | None, torch.Tensor | None] = {}
+    for window in windows:
+        needs_mask = not same_start or (window is not None and width > window)
+        masks[window] = causal_mask(positions, width, window) if needs_mask else None
+    return masks
+
+
+def cached_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    cache: tuple[torch.Tensor, torch.Tensor],
+    positions: torch.Tensor,
+    width: int,
+    slots: torch.Tensor,
+    rows: torch.Tensor | None,
+    mask: torch.Tensor | None,
+    scale: float,
+) -> torch.Tensor:
+    """Write the step's keys/values into their slots' cache rows and attend; return (r * L, heads * head_dim).
+
+    Args:
+        q: Queries, (r, L, heads, head_dim), already rotated.
+        k: Keys, (r, L, kv_heads, head_dim), already rotated.
+        v: Values, (r, L, kv_heads, head_dim).
+        cache: This layer's keys and values, each (n_slots, kv_heads, max_len, head_dim); updated.
+        positions: The tokens' positions, (r, L).
+        width: Cached positions the step attends over (``positions.max() + 1``, from :func:`step_positions`).
+        slots: The rows' cache slots, (r,).
+        rows: The same, or None when the rows are all slots in order (a faster indexing path).
+        mask: From :func:`window_masks`; None means causal (or, for one token, everything cached).
+        scale: The attention logits' scale.
+    """
+    r, length, n_heads, head_dim = q.shape
+    keys, values = cache
+    slot_index = slots[:, None]  # (r, 1), broadcast against positions (r, L)
+    # advanced indices on dims 0 and 2 select (r, L, kv_heads, head_dim)
+    keys[slot_index, :, positions] = k
+    values[slot_index, :, positions] = v
+    if rows is None:
+        k_all, v_all = keys[:, :, :width], values[:, :, :width]
+    else:
+        k_all, v_all = keys[rows, :, :width], values[rows, :, :width]
+    # The cache keeps kv_heads; SDPA shares each among heads / kv_heads query heads
+    # (enable_gqa) without materialising the repeat: on CPU this measured 1.3-15x faster
+    # than repeat_interleave on the keys/values at SmolLM2's shapes.
+    out = F.scaled_dot_product_attention(
+        q.transpose(1, 2),  # (r, heads, L, head_dim)
+        k_all,
+        v_all,
+        attn_mask=mask,
+        is_causal=mask is None and length > 1,
+        scale=scale,
+        enable_gqa=k.shape[2] != n_heads,
+    )
+    return out.transpose(1, 2).reshape(r * length, n_heads * head_dim)
 
 
 @torch.no_grad()
@@ -217,51 +307,22 @@ def llama_forward(
         ValueError: If a row would write past the cache's length, or the shapes disagree.
     """
     plan = _plan(trunk)
-    if tokens.dim() != 2 or start.shape != (tokens.shape[0],):
-        raise ValueError(f"tokens must be (r, L) and start (r,); got {tuple(tokens.shape)} and {tuple(start.shape)}")
+    positions, width = step_positions(tokens, start, keys[0].shape[2])
     r, length = tokens.shape
-    positions = start[:, None] + torch.arange(length, device=start.device)[None, :]  # (r, L)
-    width = int(positions.max()) + 1
-    if width > keys[0].shape[2]:
-        raise ValueError(f"tokens reach position {width - 1} but the cache holds {keys[0].shape[2]} positions")
     slots = torch.arange(r, device=start.device) if rows is None else rows
     n_heads, n_kv, head_dim = plan.n_heads, plan.n_kv_heads, plan.head_dim
-    # When every row starts at the same position, plain causal attention (or, for one new
-    # token, attention to everything cached) needs no explicit mask, and SDPA runs faster
-    # without one; a sliding window shorter than the keys still needs its mask.
-    same_start = bool((start == start[0]).all()) and (length == 1 or int(start[0]) == 0)
-    masks: dict[int | None, torch.Tensor | None] = {}
-    for window in {p.window for p in plan.layers}:
-        needs_mask = not same_start or (window is not None and width > window)
-        masks[window] = _mask(positions, width, window) if needs_mask else None
+    masks = window_masks(start, positions, width, {p.window for p in plan.layers})
     h = F.embedding(tokens, plan.embed).reshape(r * length, -1)  # (r*L, hidden)
-    cos, sin = _rope_tables(plan, positions, h.dtype)
-    slot_index = slots[:, None]  # (r, 1), broadcast against positions (r, L)
+    cos, sin = rope_tables(plan.rotary.inv_freq, plan.rotary.attention_scaling, positions, h.dtype)
     for layer, p in enumerate(plan.layers):
         x = _rms_norm(h, p.input_norm)
-        q = _rotate(_linear(x, p.q).view(r, length, n_heads, head_dim), cos, sin)
-        k = _rotate(_linear(x, p.k).view(r, length, n_kv, head_dim), cos, sin)
-        # advanced indices on dims 0 and 2 select (r, L, kv_heads, head_dim)
-        keys[layer][slot_index, :, positions] = k
-        values[layer][slot_index, :, positions] = _linear(x, p.v).view(r, length, n_kv, head_dim)
-        if rows is None:
-            k_all, v_all = keys[layer][:, :, :width], values[layer][:, :, :width]
-        else:
-            k_all, v_all = keys[layer][rows, :, :width], values[layer][rows, :, :width]
-        mask = masks[p.window]
-        # The cache keeps kv_heads; SDPA shares each among heads / kv_heads query heads
-        # (enable_gqa) without materialising the repeat: on CPU this measured 1.3-15x faster
-        # than repeat_interleave on the keys/values at SmolLM2's shapes.
-        out = F.scaled_dot_product_attention(
-            q.transpose(1, 2),  # (r, heads, L, head_dim)
-            k_all,
-            v_all,
-            attn_mask=mask,
-            is_causal=mask is None and length > 1,
-            scale=plan.scale,
-            enable_gqa=n_kv != n_heads,
+        q = rotate(_linear(x, p.q).view(r, length, n_heads, head_dim), cos, sin)
+        k = rotate(_linear(x, p.k).view(r, length, n_kv, head_dim), cos, sin)
+        v = _linear(x, p.v).view(r, length, n_kv, head_dim)
+        out = cached_attention(
+            q, k, v, (keys[layer], values[layer]), positions, width, slots, rows, masks[p.window], plan.scale
         )
-        h = h + _linear(out.transpose(1, 2).reshape(r * length, n_heads * head_dim), p.o)
+        h = h + _linear(out, p.o)
         x = _rms_norm(h, p.post_norm)
         h = h + _linear(F.silu(_linear(x, p.gate)) * _linear(x, p.up), p.down)
     return _rms_norm(h, plan.norm).view(r, length, -1)

@@ -10,6 +10,7 @@ Which forward runs depends on the trunk's architecture:
 * GPT-2 (``GPT2Model``): the lean step of :mod:`agents.fast_decode`;
 * Llama family (``LlamaModel``, ``MistralModel``, ``Qwen2Model``, e.g. SmolLM2) with a RoPE
   type of fixed frequencies: the lean step of :mod:`agents.fast_llama`;
+* Gemma 3 text (``Gemma3TextModel``, e.g. Gemma 3 270M): the lean step of :mod:`agents.fast_gemma3`;
 * anything else (or a configuration those steps do not reproduce): the ``transformers``
   forward with a ``DynamicCache`` built from the slots' rows, masking each row's gap.
 
@@ -24,7 +25,7 @@ from collections.abc import Callable
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
-from agents import fast_decode, fast_llama
+from agents import fast_decode, fast_gemma3, fast_llama
 from agents.hf_compat import cache_kwargs, output_cache
 
 #: A lean step: (trunk, tokens (r, L), start (r,), keys, values, rows) -> hidden (r, L, hidden).
@@ -45,6 +46,8 @@ def _lean_step(trunk: torch.nn.Module) -> tuple[LeanStep, CacheLayout] | None:
         return fast_decode.gpt2_forward, fast_decode.cache_layout
     if fast_llama.supports(trunk):
         return fast_llama.llama_forward, fast_llama.cache_layout
+    if fast_gemma3.supports(trunk):
+        return fast_gemma3.gemma3_forward, fast_gemma3.cache_layout
     return None
 
 
@@ -60,10 +63,10 @@ class SlotKVCache:
     its ``length[i]`` tokens at positions ``[0, length[i])``, the rest is stale.
 
     Args:
-        lean: Use a lean step (:mod:`agents.fast_decode`, :mod:`agents.fast_llama`) where one
-            supports the trunk. ``False`` always runs the transformers forward: needed when the
-            trunk's layers are wrapped (LoRA adapters), since the lean steps read the plain
-            weight tensors.
+        lean: Use a lean step (:mod:`agents.fast_decode`, :mod:`agents.fast_llama`,
+            :mod:`agents.fast_gemma3`) where one supports the trunk. ``False`` always runs the
+            transformers forward: needed when the trunk's layers are wrapped (LoRA adapters),
+            since the lean steps read the plain weight tensors.
     """
 
     def __init__(self, lean: bool = True) -> None:
@@ -241,6 +244,17 @@ class SlotKVCache:
         if step is not None:
             return step(trunk, new_tokens, past_len, self.keys, self.values, self._rows_arg(cache_rows))[:, 0]
         width = int(past_len.max())
+        window = getattr(trunk.config, "sliding_window", None)
+        if window is not None and width >= window and bool((past_len != past_len[0]).any()):
+            # transformers slides a window by a key's index in the cache, not by its position: a
+            # shorter row's new token, placed after the gap below, would see its window shifted
+            # and lose its oldest keys. Rows of one length have no gap, so each length runs alone.
+            groups = [past_len == length for length in past_len.unique().tolist()]
+            outs = [self._extend(trunk, step, ids, lengths, rows[same], slots) for same in groups]
+            hidden = outs[0].new_empty(len(rows), outs[0].shape[-1])
+            for same, h in zip(groups, outs, strict=True):
+                hidden[same] = h
+            return hidden
         cache = DynamicCache()
         for layer, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
             cache.update(k[cache_rows, :, :width], v[cache_rows, :, :width], layer)

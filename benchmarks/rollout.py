@@ -12,19 +12,20 @@ Compared, in one run, on the same model, batch and lengths:
 The bare naive loop has none of the SB3/env/reward overhead ours pays, so "ours / naive
 (bare loop)" is the conservative ratio; "ours / naive (SB3 loop)" compares the designs.
 
-Models: ``tiny`` (GPT-2 architecture, the lean step of ``agents.fast_decode``) or
-``smollm2-135m`` (Llama architecture, the lean step of ``agents.fast_llama``). SmolLM2 gets
-CatText's natural-prose prompts exactly as the env gives them: the env applies no chat
-template, and generate must see the same prompts as the SB3 rollouts. Its reward is the
-topic term only by default: CatText's LM-fluency term re-reads every finished episode with
-a full SmolLM2 forward, about as many token-forwards as the rollout itself, which generate
-does not pay; ``--lm-fluency`` adds it (scored by the one SmolLM2 copy all methods share).
+Models: ``tiny`` (GPT-2 architecture, the lean step of ``agents.fast_decode``),
+``smollm2-135m`` (Llama architecture, the lean step of ``agents.fast_llama``) or
+``gemma3-270m`` (Gemma 3 architecture, the lean step of ``agents.fast_gemma3``). The real
+models get CatText's natural-prose prompts exactly as the env gives them: the env applies no
+chat template, and generate must see the same prompts as the SB3 rollouts. Their reward is
+the topic term only by default: CatText's LM-fluency term re-reads every finished episode
+with a full forward of the model, about as many token-forwards as the rollout itself, which
+generate does not pay; ``--lm-fluency`` adds it (scored by the one copy all methods share).
 
 The results are printed and written as JSON (``--json``, by default
 ``benchmarks/results/rollout_<model>.json``): tokens/s of each method, the ratios, the
 settings, torch/transformers versions, threads and date.
 
-    python benchmarks/rollout.py [--model tiny|smollm2-135m] [--n-envs 16] [--new-tokens 24] [--repeats 5]
+    python benchmarks/rollout.py [--model tiny|smollm2-135m|gemma3-270m] [--n-envs 16] [--new-tokens 24] [--repeats 5]
         [--lm-fluency] [--json PATH]
 """
 
@@ -44,7 +45,7 @@ from textgym.envs.cat_text import LM_FLUENCY_WEIGHT, TOPIC_WEIGHT
 from textgym.models import load_model, load_tokenizer
 from textgym.rewards import KeywordReward, LMFluencyReward, WeightedSum
 
-MODELS = ("tiny", "smollm2-135m")
+MODELS = ("tiny", "smollm2-135m", "gemma3-270m")
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -67,12 +68,12 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=24)
     parser.add_argument("--rollouts", type=int, default=8, help="episodes' worth of steps per timing")
-    parser.add_argument("--lm-fluency", action="store_true", help="smollm2: add CatText's LM-fluency reward term")
+    parser.add_argument("--lm-fluency", action="store_true", help="real models: add CatText's LM-fluency reward term")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per method (best is kept)")
     parser.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/rollout_<model>.json")
     args = parser.parse_args()
     if args.lm_fluency and args.model == "tiny":
-        raise SystemExit("--lm-fluency is for smollm2-135m (the tiny model's CatText scores fluency by its grammar)")
+        raise SystemExit("--lm-fluency is for the real models (the tiny model's CatText scores fluency by its grammar)")
     n, t_new = args.n_envs, args.new_tokens
     header(f"rollout: {args.model} model, {n} envs, {t_new} new tokens")
     torch.manual_seed(0)

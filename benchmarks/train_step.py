@@ -15,7 +15,8 @@ times (ours over the floor's part: below 1 is faster than the floor). The method
 take turns within each repeat so that the machine's drift falls on all of them; medians over
 the repeats are reported, with the ratios of the medians.
 
-    python benchmarks/train_step.py [--model smollm2-135m|tiny] [--n-envs 16] [--new-tokens 24] [--repeats 5]
+    python benchmarks/train_step.py [--model smollm2-135m|gemma3-270m|tiny] [--n-envs 16] [--new-tokens 24]
+        [--repeats 5]
 
 Writes ``benchmarks/results/train_step_<model>.json``.
 """

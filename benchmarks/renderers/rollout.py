@@ -31,4 +31,5 @@ def render(data: dict[str, Any]) -> str:
 TABLES = {
     "rollout_tiny.md": ("rollout_tiny.json", render),
     "rollout_smollm2-135m.md": ("rollout_smollm2-135m.json", render),
+    "rollout_gemma3-270m.md": ("rollout_gemma3-270m.json", render),
 }

