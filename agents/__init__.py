@@ -7,35 +7,65 @@
 * :class:`GRPO`: group-relative policy optimization (GRPO, RLOO, Dr. GRPO, DAPO options), no critic.
 * :func:`make_ppo`, :func:`make_a2c`, :func:`make_reinforce`, :func:`make_grpo`, :func:`make_rloo`:
   wired with sensible defaults.
+* :data:`ALGORITHMS`, :func:`register_algorithm`, :func:`make_agent`: the algorithms by name, as
+  ``textgym train --algo`` knows them (:mod:`agents.registry`).
 * :func:`make_hierarchical`: a high-level SB3 policy picking subgoals over a low-level LM policy (issue 15).
 * :func:`supervised_finetune`: the supervised warm start before RL.
 * :func:`evaluate_policy_text`, :func:`describe`, :func:`sample_table`, :class:`RewardCurve`: evaluation
   and learning curves, as the examples and the CLI use them.
+
+Each name is imported on first use (PEP 562), so ``import agents.cli`` for ``textgym --help``
+imports no torch.
 """
 
-from agents.algorithms import A2C, PPO
-from agents.buffer import EpisodeRolloutBuffer
-from agents.callbacks import RewardCurve
-from agents.episodes import Episodes
-from agents.evaluation import (
-    describe,
-    evaluate_policy_text,
-    paired_difference,
-    sample_table,
-    standard_error,
-    success_rate,
-)
-from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
-from agents.grpo import GRPO
-from agents.hierarchical import HierarchicalAgent, make_hierarchical
-from agents.kl import KLController
-from agents.policy import LMActorCriticPolicy
-from agents.reinforce import REINFORCE
-from agents.sampling import SamplingConfig, process_logits
-from agents.sft import supervised_finetune, target_loss
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import textgym  # noqa: F401  (registers the environments, as importing agents always has)
+
+#: The module each public name is defined in. A new export is one line here and one in __all__.
+_EXPORTS = {
+    "A2C": "agents.algorithms",
+    "PPO": "agents.algorithms",
+    "EpisodeRolloutBuffer": "agents.buffer",
+    "RewardCurve": "agents.callbacks",
+    "Episodes": "agents.episodes",
+    "describe": "agents.evaluation",
+    "evaluate_policy_text": "agents.evaluation",
+    "paired_difference": "agents.evaluation",
+    "sample_table": "agents.evaluation",
+    "standard_error": "agents.evaluation",
+    "success_rate": "agents.evaluation",
+    "attach": "agents.factory",
+    "make_a2c": "agents.factory",
+    "make_env": "agents.factory",
+    "make_grpo": "agents.factory",
+    "make_ppo": "agents.factory",
+    "make_reinforce": "agents.factory",
+    "make_rloo": "agents.factory",
+    "GRPO": "agents.grpo",
+    "HierarchicalAgent": "agents.hierarchical",
+    "make_hierarchical": "agents.hierarchical",
+    "KLController": "agents.kl",
+    "LMActorCriticPolicy": "agents.policy",
+    "REINFORCE": "agents.reinforce",
+    "ALGORITHMS": "agents.registry",
+    "AlgorithmSpec": "agents.registry",
+    "make_agent": "agents.registry",
+    "register_algorithm": "agents.registry",
+    "unregister_algorithm": "agents.registry",
+    "SamplingConfig": "agents.sampling",
+    "process_logits": "agents.sampling",
+    "supervised_finetune": "agents.sft",
+    "target_loss": "agents.sft",
+}
 
 __all__ = [
     "A2C",
+    "ALGORITHMS",
+    "AlgorithmSpec",
     "GRPO",
     "HierarchicalAgent",
     "PPO",
@@ -51,6 +81,7 @@ __all__ = [
     "evaluate_policy_text",
     "paired_difference",
     "make_a2c",
+    "make_agent",
     "make_env",
     "make_grpo",
     "make_hierarchical",
@@ -58,9 +89,25 @@ __all__ = [
     "make_reinforce",
     "make_rloo",
     "process_logits",
+    "register_algorithm",
     "sample_table",
     "standard_error",
     "success_rate",
     "supervised_finetune",
     "target_loss",
+    "unregister_algorithm",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use, and keep the name (later look-ups skip this)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

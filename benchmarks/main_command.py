@@ -14,7 +14,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from textgym.cli import main as textgym
+from agents.cli import main as textgym
 
 OUT = Path(__file__).resolve().parent / "results" / "main_command_ppo.json"
 

@@ -15,7 +15,7 @@ import torch
 
 import agents
 from agents.checkpoints import ResumableCheckpoint, read_resume_state
-from textgym.cli import main
+from agents.cli import main
 
 TINY = ["--n-envs", "2", "--eval-episodes", "4", "--samples", "1", "--no-progress"]
 

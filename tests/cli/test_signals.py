@@ -21,7 +21,7 @@ import agents
 from agents.checkpoints import checkpoint_steps, latest_checkpoint, list_checkpoints, read_resume_state
 from agents.run_dir import temporary_files
 from agents.run_files import is_temporary
-from textgym.cli import main
+from agents.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--n-envs", "2", "--eval-episodes", "4", "--samples", "1", "--no-progress", "--checkpoint-every", "128"]
@@ -29,7 +29,7 @@ TINY = ["--n-envs", "2", "--eval-episodes", "4", "--samples", "1", "--no-progres
 
 def start(out: Path, timesteps: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    argv = [sys.executable, "-m", "textgym.cli", "train", "CatText-v0", "--timesteps", str(timesteps), *TINY]
+    argv = [sys.executable, "-m", "agents.cli", "train", "CatText-v0", "--timesteps", str(timesteps), *TINY]
     with open(out.parent / "stdout", "w") as stdout, open(out.parent / "stderr", "w") as stderr:
         return subprocess.Popen([*argv, "--out", str(out)], env=env, cwd=out.parent, stdout=stdout, stderr=stderr)
 
