@@ -21,11 +21,34 @@ imports no torch.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import textgym  # noqa: F401  (registers the environments, as importing agents always has)
 
-#: The module each public name is defined in. A new export is one line here and one in __all__.
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports each name on first use
+    from agents.algorithms import A2C, PPO
+    from agents.buffer import EpisodeRolloutBuffer
+    from agents.callbacks import RewardCurve
+    from agents.episodes import Episodes
+    from agents.evaluation import (
+        describe,
+        evaluate_policy_text,
+        paired_difference,
+        sample_table,
+        standard_error,
+        success_rate,
+    )
+    from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
+    from agents.grpo import GRPO
+    from agents.hierarchical import HierarchicalAgent, make_hierarchical
+    from agents.kl import KLController
+    from agents.policy import LMActorCriticPolicy
+    from agents.registry import ALGORITHMS, AlgorithmSpec, make_agent, register_algorithm, unregister_algorithm
+    from agents.reinforce import REINFORCE
+    from agents.sampling import SamplingConfig, process_logits
+    from agents.sft import supervised_finetune, target_loss
+
+#: The module each public name is defined in. A new export is a line here, one in __all__ and its import above.
 _EXPORTS = {
     "A2C": "agents.algorithms",
     "PPO": "agents.algorithms",
@@ -100,14 +123,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use, and keep the name (later look-ups skip this)."""
+    """Import a public name's module on first use (PEP 562) and keep the name here (later look-ups skip this)."""
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'agents' has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted(set(globals()) | set(_EXPORTS))
