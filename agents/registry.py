@@ -179,12 +179,10 @@ def markdown_table() -> str:
 
 # textgym's own algorithms. Group-relative ones learn from whole groups of episodes, so they take
 # more slots by default (8 prompts x 8 completions per rollout on the tiny model).
-register_algorithm(AlgorithmSpec("ppo", "agents:PPO", "agents:make_ppo", "PPO with a KL penalty", 20_000, 16))
-register_algorithm(AlgorithmSpec("a2c", "agents:A2C", "agents:make_a2c", "A2C with a KL penalty", 20_000, 16))
+register_algorithm(AlgorithmSpec("ppo", "agents:PPO", "agents:make_ppo", "PPO, clipped, KL penalty", 20_000, 16))
+register_algorithm(AlgorithmSpec("a2c", "agents:A2C", "agents:make_a2c", "A2C, KL penalty", 20_000, 16))
 register_algorithm(
-    AlgorithmSpec("reinforce", "agents:REINFORCE", "agents:make_reinforce", "REINFORCE, learned baseline", 20_000, 16)
+    AlgorithmSpec("reinforce", "agents:REINFORCE", "agents:make_reinforce", "REINFORCE, baseline, KL", 20_000, 16)
 )
 register_algorithm(AlgorithmSpec("grpo", "agents:GRPO", "agents:make_grpo", "GRPO, no critic", 24_576, 64, 8))
-register_algorithm(
-    AlgorithmSpec("rloo", "agents:GRPO", "agents:make_rloo", "GRPO with the leave-one-out baseline", 24_576, 64, 8)
-)
+register_algorithm(AlgorithmSpec("rloo", "agents:GRPO", "agents:make_rloo", "GRPO, leave-one-out", 24_576, 64, 8))
