@@ -19,9 +19,9 @@ import pytest
 
 import agents
 from agents.checkpoints import checkpoint_steps, latest_checkpoint, list_checkpoints, read_resume_state
+from agents.cli import main
 from agents.run_dir import temporary_files
 from agents.run_files import is_temporary
-from agents.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--n-envs", "2", "--eval-episodes", "4", "--samples", "1", "--no-progress", "--checkpoint-every", "128"]
