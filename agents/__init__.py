@@ -28,7 +28,8 @@ from agents.evaluation import (
 from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
 from agents.grpo import GRPO
 from agents.hierarchical import HierarchicalAgent, make_hierarchical
-from agents.kl import KLController
+from agents.kl import KLConfig, KLController
+from agents.kl_penalty import KLPenalty
 from agents.policy import LMActorCriticPolicy
 from agents.reinforce import REINFORCE
 from agents.sampling import SamplingConfig, process_logits
@@ -43,7 +44,9 @@ __all__ = [
     "RewardCurve",
     "Episodes",
     "EpisodeRolloutBuffer",
+    "KLConfig",
     "KLController",
+    "KLPenalty",
     "LMActorCriticPolicy",
     "SamplingConfig",
     "attach",
