@@ -279,9 +279,12 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         self.policy.set_training_mode(False)
         callback.on_rollout_start()
 
-        def on_step(n_tokens: int) -> bool:
+        def on_step(n_tokens: int, step_locals: dict[str, Any]) -> bool:
             self.num_timesteps += n_tokens
-            callback.update_locals(locals())
+            # What SB3's collect_rollouts hands its callbacks: the step's infos, dones, rewards,
+            # new_obs and actions, and the collection's own names.
+            rollout = {"self": self, "env": env, "callback": callback, "n_rollout_steps": n_rollout_steps}
+            callback.update_locals({**rollout, **step_locals, "n_tokens": n_tokens})
             return callback.on_step()
 
         episodes = self.gather_episodes(env, on_step)
@@ -295,11 +298,12 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         callback.on_rollout_end()
         return True
 
-    def gather_episodes(self, env: VecEnv, on_step: Callable[[int], bool]) -> Episodes | None:
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> Episodes | None:
         """One episode per slot under the current policy, here in this process.
 
-        ``on_step(n_tokens)`` runs after every batched step and stops collection (None) when
-        it returns False. Subclasses collect elsewhere (``agents.distributed.RayGRPO``: Ray
+        ``on_step(n_tokens, step_locals)`` runs after every batched step with SB3's per-step
+        callback locals (:func:`agents.episodes.collect_episodes`) and stops collection (None)
+        when it returns False. Subclasses collect elsewhere (``agents.distributed.RayGRPO``: Ray
         rollout workers).
         """
         return collect_episodes(self.policy, whole_episode_env(env), on_step)
