@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
     from agents.grpo import GRPO
     from agents.hierarchical import HierarchicalAgent, make_hierarchical
-    from agents.kl import KLController
+    from agents.kl import KLConfig, KLController
+    from agents.kl_penalty import KLPenalty
     from agents.policy import LMActorCriticPolicy
     from agents.registry import ALGORITHMS, AlgorithmSpec, make_agent, register_algorithm, unregister_algorithm
     from agents.reinforce import REINFORCE
@@ -71,7 +72,9 @@ _EXPORTS = {
     "GRPO": "agents.grpo",
     "HierarchicalAgent": "agents.hierarchical",
     "make_hierarchical": "agents.hierarchical",
+    "KLConfig": "agents.kl",
     "KLController": "agents.kl",
+    "KLPenalty": "agents.kl_penalty",
     "LMActorCriticPolicy": "agents.policy",
     "REINFORCE": "agents.reinforce",
     "ALGORITHMS": "agents.registry",
@@ -96,7 +99,9 @@ __all__ = [
     "RewardCurve",
     "Episodes",
     "EpisodeRolloutBuffer",
+    "KLConfig",
     "KLController",
+    "KLPenalty",
     "LMActorCriticPolicy",
     "SamplingConfig",
     "attach",

@@ -122,7 +122,7 @@ def whole_episode_env(env: VecEnv) -> TextGenSB3VecEnv:
 def collect_episodes(
     policy: LMActorCriticPolicy,
     env: TextGenSB3VecEnv,
-    on_step: Callable[[int], bool],
+    on_step: Callable[[int, dict[str, Any]], bool],
 ) -> Episodes | None:
     """Reset every slot, run the policy until every episode has ended, return the episodes.
 
@@ -132,8 +132,10 @@ def collect_episodes(
     Args:
         policy: The LM policy (sampling settings and KV cache are its own).
         env: The batched env in whole-episode mode (see :func:`whole_episode_env`).
-        on_step: Called after each env step with the number of tokens it generated; returning
-            False stops collection early (SB3 callbacks), and then None is returned.
+        on_step: Called after each env step with the number of tokens it generated and the
+            step's locals as SB3's ``collect_rollouts`` hands them to callbacks (``actions``,
+            ``clipped_actions``, ``new_obs``, ``rewards``, ``dones``, ``infos``); returning False
+            stops collection early (SB3 callbacks), and then None is returned.
 
     Returns:
         The episodes in slot order (slot i is episode i), or None if stopped early.
@@ -160,7 +162,10 @@ def collect_episodes(
         all_actions[slots] = actions.cpu().numpy()
         env.step_async(all_actions)
         obs, rewards, dones, step_infos = env.step_wait()
-        returns[slots] += rewards[slots]
+        # Slots already finished only wait: as in SB3's loop, each episode ends (and is paid) once.
+        step_rewards, step_dones = np.zeros_like(rewards), np.zeros_like(dones)
+        step_rewards[slots], step_dones[slots] = rewards[slots], dones[slots]
+        returns += step_rewards
         for i in slots[dones[slots]]:
             info = step_infos[i]
             last = info["terminal_observation"]
@@ -168,7 +173,8 @@ def collect_episodes(
             final_ids[i] = last["input_ids"]
             infos[i] = {k: v for k, v in info.items() if k not in _COLLECTOR_KEYS}
             active[i] = False
-        if not on_step(len(slots)):
+        step = {"actions": all_actions, "clipped_actions": all_actions, "new_obs": obs}
+        if not on_step(len(slots), {**step, "rewards": step_rewards, "dones": step_dones, "infos": step_infos}):
             return None
     g = env.group_size
     longest = int((final_len - prompt_len).max())

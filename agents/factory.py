@@ -180,7 +180,10 @@ def _split_kwargs(model: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], d
 
 
 def _kl_defaults(kwargs: dict[str, Any]) -> None:
-    # This project's defaults: a KL penalty of 0.05 per token, and KL logged even without one.
+    # This project's defaults: a KL penalty of 0.05 per token, and KL logged even without one;
+    # settings given as kl=KLConfig(...) stand as they are.
+    if "kl" in kwargs:
+        return
     kwargs.setdefault("kl_coef", 0.05)
     kwargs.setdefault("log_kl", True)
 

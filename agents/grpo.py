@@ -21,7 +21,8 @@ from stable_baselines3.common.utils import FloatSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.episodes import Episodes, collect_episodes, whole_episode_env
-from agents.kl import KLController
+from agents.kl import KLConfig
+from agents.kl_penalty import KLPenaltyMixin
 from agents.learning_rate import LearningRateCheckMixin
 from agents.policy import LMActorCriticPolicy
 from agents.saved_class import SavedClassMixin
@@ -30,7 +31,6 @@ from textgym.validation import check_int
 Baseline = Literal["mean", "leave_one_out"]
 Scale = Literal["group", "batch", "none"]
 Aggregation = Literal["token", "sequence", "constant"]
-KLEstimator = Literal["k1_reward", "k3_loss"]
 
 
 def group_advantages(
@@ -105,16 +105,6 @@ def aggregate_loss(
     raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {how!r}")
 
 
-def k3_kl(log_probs: torch.Tensor, ref_log_probs: torch.Tensor) -> torch.Tensor:
-    """Per-token ``exp(ref - logp) - (ref - logp) - 1`` (Schulman's k3; GRPO's KL estimate).
-
-    An unbiased, always non-negative estimate of ``KL(pi || pi_ref)`` from tokens sampled
-    from ``pi`` (Shao et al. 2024, eq. 4).
-    """
-    diff = ref_log_probs - log_probs
-    return torch.exp(diff) - diff - 1.0
-
-
 class _NoBuffer(RolloutBuffer):
     """SB3 allocates a step buffer in ``_setup_model``; GRPO keeps :class:`Episodes` instead."""
 
@@ -127,7 +117,7 @@ class _NoBuffer(RolloutBuffer):
         pass
 
 
-class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
+class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgorithm):
     """Group-relative policy optimization for :class:`agents.LMActorCriticPolicy` (no critic).
 
     Each rollout resets every env slot, runs the policy until every episode has ended, and
@@ -156,20 +146,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
             ``"constant"`` (Dr. GRPO); see :func:`aggregate_loss`.
         clip_range: The ratio's clip below (and above, unless ``clip_range_high`` is set).
         clip_range_high: Upper clip (DAPO's "clip-higher", e.g. 0.28), None: ``clip_range``.
-        kl_coef: Weight beta of the KL to the frozen reference model (0: no penalty); with
-            ``kl_target``, its starting value.
-        kl_target: Target sampled KL per token (nats) of an adaptive beta (Ziegler et al. 2019,
-            :class:`agents.kl.KLController`, as PPO's ``kl_target``): after each rollout beta moves
-            toward keeping the policy that far from the reference, so it can be small while the
-            policy is still near the base model and the reward has to be found, and grows when
-            the policy drifts. None: beta stays ``kl_coef``.
-        kl_horizon: Tokens over which the adaptive beta moves by at most 20%.
-        kl_estimator: ``"k1_reward"``: subtract ``beta * sum_t (log pi - log pi_ref)`` of the
-            sampled tokens from each episode's return before the advantages (the per-token
-            reward penalty of Ziegler et al. 2019, as textgym's PPO applies it);
-            ``"k3_loss"``: add ``beta * k3`` per token to the loss (:func:`k3_kl`, GRPO).
-        log_kl: Compute and log ``train/kl_ref`` even when ``kl_coef`` is 0 (costs one
-            reference forward per rollout and a model copy).
+        kl: The KL settings (:class:`agents.KLConfig`), instead of the KL keywords.
         skip_zero_advantage_groups: Leave out of the minibatches every group whose advantages
             are all zero (all its completions got the same reward) when nothing else in the loss
             depends on it (no k3 KL term, no entropy bonus): its gradient is exactly zero, so
@@ -185,9 +162,20 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         seed: Random seed.
         device: Torch device.
         _init_setup_model: Build the networks now (SB3 convention).
+        **kl_keywords: The KL settings as keywords (:data:`agents.kl.KL_KEYWORDS`): ``kl_coef``
+            (beta; 0: no penalty), ``kl_target`` (an adaptive beta, Ziegler et al. 2019: after each
+            rollout beta moves toward keeping the policy that far from the reference, so it can be
+            small while the policy is still near the base model and grows when it drifts),
+            ``kl_horizon``, ``kl_estimator`` (``"k3_loss"``, the default: ``beta * k3`` per token
+            added to the loss, :func:`agents.kl_penalty.k3_kl`, GRPO; ``"k1_reward"``: ``beta *
+            sum_t (log pi - log pi_ref)`` of the sampled tokens subtracted from each episode's
+            return before the advantages, as PPO's per-token reward penalty) and ``log_kl``
+            (log ``train/kl_ref`` even when ``kl_coef`` is 0, at one reference forward per
+            rollout and a model copy).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"LMActorCriticPolicy": LMActorCriticPolicy}
+    kl_estimators = ("k3_loss", "k1_reward")
     policy: LMActorCriticPolicy
 
     def __init__(
@@ -202,11 +190,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         loss_aggregation: Aggregation = "token",
         clip_range: float = 0.2,
         clip_range_high: float | None = None,
-        kl_coef: float = 0.0,
-        kl_target: float | None = None,
-        kl_horizon: int = 10_000,
-        kl_estimator: KLEstimator = "k3_loss",
-        log_kl: bool = False,
+        kl: KLConfig | None = None,
         skip_zero_advantage_groups: bool = True,
         ent_coef: float = 0.0,
         max_grad_norm: float = 1.0,
@@ -217,10 +201,11 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
+        **kl_keywords: Any,
     ):
-        if kl_estimator not in ("k1_reward", "k3_loss"):
-            raise ValueError(f"kl_estimator must be 'k1_reward' or 'k3_loss', got {kl_estimator!r}")
-        kl_controller = KLController(kl_coef, kl_target, kl_horizon)  # checks the three values
+        self._init_kl(kl, kl_keywords)
+        if kl_keywords:
+            raise TypeError(f"GRPO got unexpected keyword arguments {sorted(kl_keywords)}")
         if loss_aggregation not in ("token", "sequence", "constant"):
             raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {loss_aggregation!r}")
         if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
@@ -233,7 +218,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
             raise ValueError("GRPO trains no critic: separate_critic must be False")
         # The policy holds the reference model only when this algorithm needs it; the
         # penalty itself is computed here, not in the policy or a buffer.
-        policy_kwargs["build_reference"] = kl_coef > 0 or log_kl
+        policy_kwargs["build_reference"] = self.uses_reference
         super().__init__(
             policy,
             env,
@@ -263,11 +248,6 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         self.loss_aggregation = loss_aggregation
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
-        # kl_coef is the beta applied to the current rollout; the controller holds the next one.
-        self.kl_coef = kl_coef
-        self.kl_controller = kl_controller
-        self.kl_estimator = kl_estimator
-        self.log_kl = log_kl
         self.skip_zero_advantage_groups = skip_zero_advantage_groups
         self.episodes: Episodes | None = None
         if _init_setup_model:
@@ -299,9 +279,12 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         self.policy.set_training_mode(False)
         callback.on_rollout_start()
 
-        def on_step(n_tokens: int) -> bool:
+        def on_step(n_tokens: int, step_locals: dict[str, Any]) -> bool:
             self.num_timesteps += n_tokens
-            callback.update_locals(locals())
+            # What SB3's collect_rollouts hands its callbacks: the step's infos, dones, rewards,
+            # new_obs and actions, and the collection's own names.
+            rollout = {"self": self, "env": env, "callback": callback, "n_rollout_steps": n_rollout_steps}
+            callback.update_locals({**rollout, **step_locals, "n_tokens": n_tokens})
             return callback.on_step()
 
         episodes = self.gather_episodes(env, on_step)
@@ -315,33 +298,20 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         callback.on_rollout_end()
         return True
 
-    def gather_episodes(self, env: VecEnv, on_step: Callable[[int], bool]) -> Episodes | None:
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> Episodes | None:
         """One episode per slot under the current policy, here in this process.
 
-        ``on_step(n_tokens)`` runs after every batched step and stops collection (None) when
-        it returns False. Subclasses collect elsewhere (``agents.distributed.RayGRPO``: Ray
+        ``on_step(n_tokens, step_locals)`` runs after every batched step with SB3's per-step
+        callback locals (:func:`agents.episodes.collect_episodes`) and stops collection (None)
+        when it returns False. Subclasses collect elsewhere (``agents.distributed.RayGRPO``: Ray
         rollout workers).
         """
         return collect_episodes(self.policy, whole_episode_env(env), on_step)
 
     def _finish_rollout(self, episodes: Episodes) -> None:
         """Reference log-probs, KL penalty and advantages of a fresh rollout."""
-        if self.policy.build_reference:
-            episodes.ref_log_probs = torch.zeros_like(episodes.old_log_probs)
-            ref, _ = self.policy.episode_log_probs(episodes, reference=True)
-            episodes.ref_log_probs[episodes.action_mask] = ref.float().cpu()
-            sampled_kl = (episodes.old_log_probs - episodes.ref_log_probs) * episodes.action_mask  # (E, T)
-            n_tokens = int(episodes.action_mask.sum())
-            kl_per_token = float(sampled_kl.sum() / n_tokens)
-            self.logger.record("train/kl_ref", kl_per_token)
-            # This rollout (its k1 rewards, or its update's k3 term) uses the current beta; the
-            # controller then moves beta for the next one (no-op when it is fixed).
-            self.kl_coef = self.kl_controller.coef
-            self.logger.record("train/kl_coef", self.kl_coef)
-            if self.kl_controller.enabled:
-                self.kl_controller.update(kl_per_token, n_tokens)
-            if self.kl_coef > 0 and self.kl_estimator == "k1_reward":
-                episodes.rewards = episodes.rewards - self.kl_coef * sampled_kl.sum(dim=1).double().numpy()
+        if self.uses_reference:
+            self.kl_penalty.penalize_episodes(episodes, self.policy, self.logger)
         self.advantages = group_advantages(episodes.rewards, self.group_size, self.baseline, self.scale_rewards)
         self.logger.record("rollout/episode_return_mean", float(np.mean(episodes.returns)))
         self.logger.record(
@@ -362,7 +332,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
         groups_per_batch = episodes.n_groups if self.batch_size is None else max(1, self.batch_size // g)
         advantages = torch.as_tensor(self.advantages, dtype=torch.float32)
         groups_used = np.arange(episodes.n_groups)
-        k3_term = self.kl_coef > 0 and self.kl_estimator == "k3_loss"
+        k3_term = self.kl_penalty.in_loss
         if self.skip_zero_advantage_groups and not k3_term and self.ent_coef == 0:
             flat = (self.advantages.reshape(-1, g) == 0).all(axis=1)  # (n_groups,)
             groups_used = groups_used[~flat]
@@ -383,9 +353,11 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, OnPolicyAlgorithm):
                 per_token = -surrogate - self.ent_coef * entropy
                 if k3_term:
                     assert mb.ref_log_probs is not None
-                    kl = k3_kl(log_probs, mb.ref_log_probs[mb.action_mask].to(self.device))
-                    per_token = per_token + self.kl_coef * kl
-                    stats["kl"].append(float(kl.detach().mean()))
+                    penalty, k3_mean = self.kl_penalty.loss_term(
+                        log_probs, mb.ref_log_probs[mb.action_mask].to(self.device)
+                    )
+                    per_token = per_token + penalty
+                    stats["kl"].append(k3_mean)
                 loss = aggregate_loss(per_token, n_actions, self.loss_aggregation, self.max_new_tokens)
                 self.policy.optimizer.zero_grad()
                 loss.backward()

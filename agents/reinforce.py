@@ -13,14 +13,13 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy, Mul
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from torch.nn import functional as F
 
-from agents.kl_penalty import KLPenaltyMixin
-from agents.learning_rate import LearningRateCheckMixin
+from agents.algorithms import LMAlgorithmMixin
+from agents.kl import KLConfig
 from agents.policy import LMActorCriticPolicy
-from agents.saved_class import SavedClassMixin
 from textgym.validation import check_int
 
 
-class REINFORCE(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgorithm):
+class REINFORCE(LMAlgorithmMixin, OnPolicyAlgorithm):
     """Monte-Carlo policy gradient (Williams 1992) with a learned baseline.
 
     The gradient estimate is ``mean_t (G_t - V(s_t)) * grad log pi(a_t | s_t)`` with the
@@ -32,10 +31,10 @@ class REINFORCE(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolic
     (bootstrapping), never at termination (EOS). One gradient step per rollout.
 
     With :class:`agents.LMActorCriticPolicy`, the per-token KL penalty to the frozen initial model
-    is applied to the rewards as in :class:`agents.PPO` (``kl_coef``, ``kl_target``,
-    ``kl_horizon``, ``log_kl``; :func:`agents.make_reinforce` sets ``kl_coef=0.05``), and
-    :class:`agents.EpisodeRolloutBuffer` is the default rollout buffer. ``load`` refuses a file
-    saved by another algorithm (:mod:`agents.saved_class`).
+    is applied to the rewards as in :class:`agents.PPO` (:class:`agents.algorithms.LMAlgorithmMixin`;
+    :func:`agents.make_reinforce` sets ``kl_coef=0.05``), and :class:`agents.EpisodeRolloutBuffer`
+    is the default rollout buffer. ``load`` refuses a file saved by another algorithm
+    (:mod:`agents.saved_class`).
 
     Args:
         policy: Policy class or alias (``"LMActorCriticPolicy"``, ``"MlpPolicy"``, ...).
@@ -56,10 +55,8 @@ class REINFORCE(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolic
         seed: Random seed.
         device: Torch device.
         _init_setup_model: Build the networks now (SB3 convention).
-        kl_coef: Initial coefficient of the per-token KL penalty (0: no penalty).
-        kl_target: Target KL per token for the adaptive coefficient; ``None`` keeps it fixed.
-        kl_horizon: Tokens over which the adaptive coefficient moves by at most 20%.
-        log_kl: Keep the reference to log ``train/kl_ref`` even when ``kl_coef`` is 0.
+        kl: The KL settings (:class:`agents.KLConfig`), instead of the KL keywords.
+        **kl_keywords: ``kl_coef``, ``kl_target``, ``kl_horizon``, ``log_kl`` (:class:`agents.KLConfig`).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -88,12 +85,9 @@ class REINFORCE(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolic
         seed: int | None = None,
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
-        kl_coef: float = 0.0,
-        kl_target: float | None = None,
-        kl_horizon: int = 10_000,
-        log_kl: bool = False,
+        kl: KLConfig | None = None,
+        **kl_keywords: Any,
     ):
-        self._init_kl(kl_coef, kl_target, kl_horizon, log_kl)
         super().__init__(
             policy,
             env,
@@ -116,6 +110,8 @@ class REINFORCE(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolic
             device=device,
             _init_setup_model=False,
             supported_action_spaces=(spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary),
+            kl=kl,
+            **kl_keywords,
         )
         self.normalize_advantage = normalize_advantage
         if _init_setup_model:

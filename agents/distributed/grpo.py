@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
@@ -26,7 +27,8 @@ class RayGRPO(RayWorkersMixin, GRPO):
     ``worker_env`` and ``env_kwargs`` with the same seeds (slot ``i``: ``seed + i``).
 
     A rollout arrives whole, so callbacks' ``on_step`` runs once per rollout (with
-    ``n_tokens`` the rollout's token count), not once per batched token step.
+    ``n_tokens`` the rollout's token count), not once per batched token step; see
+    :meth:`gather_episodes` for its locals.
 
     Args:
         policy: As for :class:`agents.GRPO`.
@@ -66,11 +68,23 @@ class RayGRPO(RayWorkersMixin, GRPO):
                 self.policy, self.worker_env, n_envs=self.n_envs, group_size=self.group_size, **settings
             )
 
-    def gather_episodes(self, env: VecEnv, on_step: Callable[[int], bool]) -> Episodes | None:
-        """One whole batch from the workers; worker j samples with torch seed ``base + j``."""
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> Episodes | None:
+        """One whole batch from the workers; worker j samples with torch seed ``base + j``.
+
+        The callbacks' one ``on_step`` sees the rollout as one step in which every slot's episode
+        ended: ``infos`` (each episode's final info), ``dones`` (all True), ``rewards`` (each
+        episode's return) and ``episodes``; the workers' per-token observations and actions stay
+        with them, so ``new_obs`` and ``actions`` are not among the locals.
+        """
         assert self.workers is not None, "RayGRPO was loaded without an env: pass env= to load()"
         episodes = self.workers.collect(self.policy, seed=self._next_rollout_seed())
-        return episodes if on_step(int(episodes.n_actions().sum())) else None
+        rollout = {
+            "infos": episodes.infos,
+            "dones": np.ones(episodes.n_episodes, dtype=bool),
+            "rewards": episodes.returns.astype(np.float32),
+            "episodes": episodes,
+        }
+        return episodes if on_step(int(episodes.n_actions().sum()), rollout) else None
 
 
 def make_ray_grpo(

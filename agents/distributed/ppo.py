@@ -99,11 +99,7 @@ class RayPPO(RayWorkersMixin, PPO):
 
         Worker j samples with torch seeded ``last_rollout_seed + j``.
         """
-        if self.uses_reference and getattr(rollout_buffer, "before_returns", None) != self._apply_kl_penalty:
-            raise RuntimeError(
-                "RayPPO applies its KL penalty through the rollout buffer it built; "
-                "this buffer does not carry it (was rollout_buffer replaced?)"
-            )
+        self._check_kl_buffer(rollout_buffer)
         assert self.workers is not None, "RayPPO was loaded without an env: pass env= to load()"
         self.policy.set_training_mode(False)
         self.last_rollout_seed = self._next_rollout_seed()

@@ -69,7 +69,7 @@ class RolloutWorker(ActorBody):
     def collect(self, weights: dict[str, torch.Tensor], torch_seed: int) -> Episodes:
         self.policy.load_state_dict(weights)
         torch.manual_seed(torch_seed)
-        episodes = collect_episodes(self.policy, self.env, on_step=lambda _: True)
+        episodes = collect_episodes(self.policy, self.env, on_step=lambda *_: True)
         assert episodes is not None  # on_step never stops collection
         return episodes
 

@@ -6,7 +6,8 @@ import torch
 from stable_baselines3.common.logger import KVWriter, Logger
 
 import agents
-from agents.grpo import aggregate_loss, group_advantages, k3_kl
+from agents.grpo import aggregate_loss, group_advantages
+from agents.kl_penalty import k3_kl
 
 
 # ----- advantages -----

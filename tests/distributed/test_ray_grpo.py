@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.callbacks import BaseCallback
 
 import agents
 from agents.distributed import RayGRPO, make_ray_grpo
@@ -64,3 +65,28 @@ def test_ray_grpo_learns_cattext_like_local_grpo(ray_local, learning_seed, check
     cat, grammatical = report["components"]["topic"], report["components"]["fluency"]
     check_learned("mentions a cat", cat, ">=", 0.9)
     check_learned("grammatical", grammatical, ">=", 0.9)
+
+
+class ReadsRolloutLocals(BaseCallback):
+    """A user callback reading SB3's per-step locals; RayGRPO's rollout arrives as one step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.episodes_ended = 0
+        self.reward_sum = 0.0
+
+    def _on_step(self) -> bool:
+        infos, dones, rewards = (self.locals[k] for k in ("infos", "dones", "rewards"))
+        assert len(infos) == len(dones) == len(rewards) == self.training_env.num_envs
+        self.episodes_ended += int(np.sum(dones))
+        self.reward_sum += float(np.sum(rewards))
+        return True
+
+
+def test_ray_grpo_hands_callbacks_the_rollout_locals(ray_local) -> None:
+    algo = make_ray_grpo("CatText-v0", n_envs=8, group_size=2, n_workers=2)
+    callback = ReadsRolloutLocals()
+    algo.learn(1, callback=callback)
+    assert callback.episodes_ended == algo.episodes.n_episodes
+    assert callback.reward_sum == pytest.approx(float(algo.episodes.returns.sum()), abs=1e-5)
+    algo.close()

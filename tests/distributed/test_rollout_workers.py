@@ -41,7 +41,7 @@ def local_collect(policy, blocks, torch_seed: int):
         parts = []
         for j, block in enumerate(blocks):
             torch.manual_seed(torch_seed + j)
-            parts.append(collect_episodes(policy, block, on_step=lambda _: True))
+            parts.append(collect_episodes(policy, block, on_step=lambda *_: True))
         return concat_episodes(parts)
     finally:
         torch.set_num_threads(threads)
