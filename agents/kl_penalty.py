@@ -171,6 +171,35 @@ class KLPenaltyMixin:
         """Build the penalty from ``kl`` or the KL keywords in ``keywords`` (taken out of it)."""
         self.kl_penalty = KLPenalty(KLConfig.from_keywords(kl, keywords), self.kl_estimators, type(self).__name__)
 
+    def _setup_model(self) -> None:
+        self._adopt_saved_kl()
+        super()._setup_model()  # type: ignore[misc]
+
+    def _adopt_saved_kl(self) -> None:
+        """Take over the KL state of a file saved before :class:`KLPenalty` existed (textgym 0.1).
+
+        Such a file holds the controller as ``kl_controller`` (and ``log_kl``, ``kl_per_token``;
+        GRPO's also ``kl_coef``, ``kl_estimator``). SB3's ``load`` puts them in the instance dict,
+        where this class's properties hide them, and they would be silently dropped: the run
+        would continue with the default penalty instead of its own. Idempotent; a no-op on new files.
+        """
+        saved = self.__dict__
+        controller = saved.pop("kl_controller", None)
+        if controller is None:
+            return
+        config = KLConfig(
+            coef=controller.initial_coef,
+            target=controller.target,
+            horizon=controller.horizon,
+            estimator=saved.pop("kl_estimator", None),
+            log=bool(saved.pop("log_kl", False)),
+        )
+        penalty = KLPenalty(config, self.kl_estimators, type(self).__name__)
+        penalty.controller = controller  # the adaptive coefficient continues where it was
+        penalty.coef = float(saved.pop("kl_coef", controller.coef))
+        penalty.kl_per_token = saved.pop("kl_per_token", None)
+        self.kl_penalty = penalty
+
     @property
     def uses_reference(self) -> bool:
         """Whether the policy keeps a reference model (penalty on, or KL logged)."""
@@ -202,6 +231,7 @@ class StepKLPenaltyMixin(KLPenaltyMixin):
     """
 
     def _setup_model(self) -> None:
+        self._adopt_saved_kl()  # before uses_reference is read (the policy's reference depends on it)
         policy_class = self.policy_class  # type: ignore[attr-defined]
         lm_policy = isinstance(policy_class, type) and issubclass(policy_class, LMActorCriticPolicy)
         if lm_policy and self.rollout_buffer_class is None:  # type: ignore[has-type]
