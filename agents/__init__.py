@@ -21,6 +21,7 @@ imports no torch.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import textgym  # noqa: F401  (registers the environments, as importing agents always has)
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from agents.algorithms import A2C, PPO
     from agents.buffer import EpisodeRolloutBuffer
     from agents.callbacks import RewardCurve
-    from agents.episodes import Episodes
+    from agents.episode_batch import EpisodeBatch
     from agents.evaluation import (
         describe,
         evaluate_policy_text,
@@ -55,7 +56,7 @@ _EXPORTS = {
     "PPO": "agents.algorithms",
     "EpisodeRolloutBuffer": "agents.buffer",
     "RewardCurve": "agents.callbacks",
-    "Episodes": "agents.episodes",
+    "EpisodeBatch": "agents.episode_batch",
     "describe": "agents.evaluation",
     "evaluate_policy_text": "agents.evaluation",
     "paired_difference": "agents.evaluation",
@@ -97,7 +98,7 @@ __all__ = [
     "PPO",
     "REINFORCE",
     "RewardCurve",
-    "Episodes",
+    "EpisodeBatch",
     "EpisodeRolloutBuffer",
     "KLConfig",
     "KLController",
@@ -127,8 +128,17 @@ __all__ = [
 ]
 
 
+#: Old names that still resolve, with a DeprecationWarning, to the new one; not exported.
+_DEPRECATED = {"Episodes": "EpisodeBatch"}
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (PEP 562) and keep the name here (later look-ups skip this)."""
+    if name in _DEPRECATED:
+        new = _DEPRECATED[name]
+        # Not cached in globals(): every use of the old name warns.
+        warnings.warn(f"agents.{name} is deprecated; use agents.{new}", DeprecationWarning, stacklevel=2)
+        return __getattr__(new)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import FloatSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.episodes import Episodes, collect_episodes, whole_episode_env
+from agents.episode_batch import EpisodeBatch, collect_episodes, whole_episode_env
 from agents.kl import KLConfig
 from agents.kl_penalty import KLPenaltyMixin
 from agents.learning_rate import LearningRateCheckMixin
@@ -106,7 +106,7 @@ def aggregate_loss(
 
 
 class _NoBuffer(RolloutBuffer):
-    """SB3 allocates a step buffer in ``_setup_model``; GRPO keeps :class:`Episodes` instead."""
+    """SB3 allocates a step buffer in ``_setup_model``; GRPO keeps :class:`EpisodeBatch` instead."""
 
     def __init__(self, buffer_size: int, observation_space: spaces.Space, action_space: spaces.Space, **_: Any):
         self.buffer_size, self.n_envs = buffer_size, 1
@@ -121,7 +121,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
     """Group-relative policy optimization for :class:`agents.LMActorCriticPolicy` (no critic).
 
     Each rollout resets every env slot, runs the policy until every episode has ended, and
-    keeps the whole episodes (:func:`agents.episodes.collect_episodes`). Slots come in
+    keeps the whole episodes (:func:`agents.episode_batch.collect_episodes`). Slots come in
     groups of ``group_size`` that share a prompt; an episode's return, compared within its
     group (:func:`group_advantages`), is the advantage of every token the agent wrote in it.
     Then ``n_epochs`` passes over minibatches of whole groups minimise the clipped surrogate
@@ -249,7 +249,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
         self.skip_zero_advantage_groups = skip_zero_advantage_groups
-        self.episodes: Episodes | None = None
+        self.episodes: EpisodeBatch | None = None
         if _init_setup_model:
             self._setup_model()
 
@@ -298,17 +298,17 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         callback.on_rollout_end()
         return True
 
-    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> Episodes | None:
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> EpisodeBatch | None:
         """One episode per slot under the current policy, here in this process.
 
         ``on_step(n_tokens, step_locals)`` runs after every batched step with SB3's per-step
-        callback locals (:func:`agents.episodes.collect_episodes`) and stops collection (None)
+        callback locals (:func:`agents.episode_batch.collect_episodes`) and stops collection (None)
         when it returns False. Subclasses collect elsewhere (``agents.distributed.RayGRPO``: Ray
         rollout workers).
         """
         return collect_episodes(self.policy, whole_episode_env(env), on_step)
 
-    def _finish_rollout(self, episodes: Episodes) -> None:
+    def _finish_rollout(self, episodes: EpisodeBatch) -> None:
         """Reference log-probs, KL penalty and advantages of a fresh rollout."""
         if self.uses_reference:
             self.kl_penalty.penalize_episodes(episodes, self.policy, self.logger)

@@ -37,7 +37,7 @@ from agents.kl import KLConfig, KLController, KLEstimator
 from agents.policy import LMActorCriticPolicy
 
 if TYPE_CHECKING:
-    from agents.episodes import Episodes
+    from agents.episode_batch import EpisodeBatch
 
 
 @torch.no_grad()
@@ -136,7 +136,7 @@ class KLPenalty:
         if self.in_reward:
             buffer.rewards -= (self.coef * kl).astype(np.float32)
 
-    def penalize_episodes(self, episodes: Episodes, policy: LMActorCriticPolicy, logger: Logger) -> None:
+    def penalize_episodes(self, episodes: EpisodeBatch, policy: LMActorCriticPolicy, logger: Logger) -> None:
         """Store the reference log-probs of whole episodes, measure their KL, and penalise their rewards.
 
         With ``"k1_reward"``, each episode's reward loses ``beta * sum_t (log pi - log pi_ref)``

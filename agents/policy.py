@@ -16,7 +16,7 @@ from torch import nn
 from transformers import DynamicCache, PreTrainedModel
 
 from agents import lora as lora_utils
-from agents.episodes import Episodes
+from agents.episode_batch import EpisodeBatch
 from agents.hf_compat import cache_kwargs
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
@@ -318,7 +318,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         """Next tokens (r,) and their log-probs (r,) for some env slots; no values are computed.
 
         For collectors that step only the slots whose episode is still running
-        (:func:`agents.episodes.collect_episodes`): row j of ``obs`` is slot ``slots[j]`` of
+        (:func:`agents.episode_batch.collect_episodes`): row j of ``obs`` is slot ``slots[j]`` of
         ``n_slots``, and the per-slot KV cache is used as in rollouts.
         """
         ids, lengths = self._read_obs(obs)
@@ -436,7 +436,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
 
     # ----- whole episodes, prompt shared by a group -----
     def episode_log_probs(
-        self, episodes: Episodes, reference: bool = False, share_prompt: bool = True
+        self, episodes: EpisodeBatch, reference: bool = False, share_prompt: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probs and entropies of every action of whole episodes, flat (n_actions,).
 
@@ -457,7 +457,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         return self._episode_log_probs(self.lm, episodes, share_prompt)
 
     def _episode_log_probs(
-        self, model: PreTrainedModel, episodes: Episodes, share_prompt: bool
+        self, model: PreTrainedModel, episodes: EpisodeBatch, share_prompt: bool
     ) -> tuple[torch.Tensor, torch.Tensor]:
         hidden: list[torch.Tensor] = []
         g = episodes.group_size

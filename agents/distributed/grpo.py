@@ -12,7 +12,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
 from agents.distributed.ray_algorithm import RayWorkersMixin, pop_worker_settings
 from agents.distributed.rollout import RolloutWorkers
-from agents.episodes import Episodes
+from agents.episode_batch import EpisodeBatch
 from agents.grpo import GRPO
 
 
@@ -68,7 +68,7 @@ class RayGRPO(RayWorkersMixin, GRPO):
                 self.policy, self.worker_env, n_envs=self.n_envs, group_size=self.group_size, **settings
             )
 
-    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> Episodes | None:
+    def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> EpisodeBatch | None:
         """One whole batch from the workers; worker j samples with torch seed ``base + j``.
 
         The callbacks' one ``on_step`` sees the rollout as one step in which every slot's episode

@@ -2,11 +2,11 @@
 
 Each worker builds ``agents.make_env(env, k, seed + first_slot, env_kwargs, group_size,
 whole_episodes=True)`` for its k slots (whole prompt groups: a group never straddles two
-workers) and runs :func:`agents.episodes.collect_episodes` on it with its own copy of the
+workers) and runs :func:`agents.episode_batch.collect_episodes` on it with its own copy of the
 policy, so sampling uses the per-slot KV cache as locally. :meth:`RolloutWorkers.collect`
 puts the learner's weights into Ray's object store **once** per call (every worker reads that
 one object), asks every worker for its episodes and concatenates them in slot order into one
-:class:`agents.Episodes`.
+:class:`agents.EpisodeBatch`.
 
 Results are whole: a worker returns all of its episodes or nothing. A worker that dies or
 hangs (no answer within ``worker_timeout_s``: it is killed) while collecting is restarted and
@@ -31,7 +31,7 @@ from agents.distributed.errors import require_ray
 from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S, ActorBody, check_fault_settings, kill
 from agents.distributed.pool import WorkerPool
 from agents.distributed.vec_env import split_slots
-from agents.episodes import Episodes, collect_episodes, whole_episode_env
+from agents.episode_batch import EpisodeBatch, collect_episodes, whole_episode_env
 
 if TYPE_CHECKING:
     from agents.policy import LMActorCriticPolicy
@@ -66,7 +66,7 @@ class RolloutWorker(ActorBody):
         venv.reset()  # applies the slots' seeds (collect_episodes resets by mask, without seeds)
         self.env = whole_episode_env(venv)
 
-    def collect(self, weights: dict[str, torch.Tensor], torch_seed: int) -> Episodes:
+    def collect(self, weights: dict[str, torch.Tensor], torch_seed: int) -> EpisodeBatch:
         self.policy.load_state_dict(weights)
         torch.manual_seed(torch_seed)
         episodes = collect_episodes(self.policy, self.env, on_step=lambda *_: True)
@@ -156,7 +156,7 @@ class RolloutWorkers(WorkerPool):
         start, stop = self.bounds[j]
         return f"rollout worker {j} (slots {start}..{stop - 1})"
 
-    def collect(self, policy: LMActorCriticPolicy, seed: int) -> Episodes:
+    def collect(self, policy: LMActorCriticPolicy, seed: int) -> EpisodeBatch:
         """One batch of whole episodes from every worker, under ``policy``'s current weights.
 
         Worker j samples with torch seeded ``seed + j``. Episode ``i`` of the result is slot
@@ -217,11 +217,11 @@ def _cpu_copy_source(policy: LMActorCriticPolicy) -> LMActorCriticPolicy:
     return copy.deepcopy(policy).to("cpu")
 
 
-def concat_episodes(parts: list[Episodes]) -> Episodes:
-    """Several workers' episodes as one :class:`Episodes`, in the given order.
+def concat_episodes(parts: list[EpisodeBatch]) -> EpisodeBatch:
+    """Several workers' episodes as one :class:`EpisodeBatch`, in the given order.
 
     Token arrays are right-padded to the longest part's width (tokens 0, mask False,
-    log-probs 0, as :func:`agents.episodes.collect_episodes` pads).
+    log-probs 0, as :func:`agents.episode_batch.collect_episodes` pads).
 
     Raises:
         ValueError: If the parts are empty, differ in group size, or only some carry
@@ -246,7 +246,7 @@ def concat_episodes(parts: list[Episodes]) -> Episodes:
             out.append(wide)
         return torch.cat(out)
 
-    return Episodes(
+    return EpisodeBatch(
         prompts=[q for p in parts for q in p.prompts],
         group_size=g,
         tokens=pad("tokens"),

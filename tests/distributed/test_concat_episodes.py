@@ -1,14 +1,14 @@
-"""concat_episodes joins workers' Episodes in order, right-padding token arrays as collect_episodes does."""
+"""concat_episodes joins workers' EpisodeBatch parts in order, right-padding token arrays as collect_episodes does."""
 
 import numpy as np
 import pytest
 import torch
 
-from agents import Episodes
+from agents import EpisodeBatch
 from agents.distributed import concat_episodes
 
 
-def episodes(width: int, rows: list[list[int]], group_size: int, base: float) -> Episodes:
+def episodes(width: int, rows: list[list[int]], group_size: int, base: float) -> EpisodeBatch:
     e = len(rows)
     tokens = torch.zeros((e, width), dtype=torch.int64)
     mask = torch.zeros((e, width), dtype=torch.bool)
@@ -17,7 +17,7 @@ def episodes(width: int, rows: list[list[int]], group_size: int, base: float) ->
         tokens[i, : len(row)] = torch.tensor(row)
         mask[i, : len(row)] = True
         lps[i, : len(row)] = -0.5 * (i + 1)
-    return Episodes(
+    return EpisodeBatch(
         prompts=[torch.tensor([7, g]) for g in range(e // group_size)],
         group_size=group_size,
         tokens=tokens,

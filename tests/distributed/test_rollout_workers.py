@@ -10,7 +10,7 @@ import torch
 
 import agents
 from agents.distributed import RolloutWorkers, WorkerDiedError, concat_episodes, costly_cat_text
-from agents.episodes import collect_episodes, whole_episode_env
+from agents.episode_batch import collect_episodes, whole_episode_env
 
 if os.environ.get("RAY_REQUIRED"):
     import ray  # .ci/ray: a missing ray fails there instead of skipping

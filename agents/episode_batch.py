@@ -2,7 +2,7 @@
 
 Group-relative algorithms (:class:`agents.GRPO`) learn from whole episodes: the return of
 each, compared within its group of completions of one prompt. This module holds the data
-(:class:`Episodes`) and the collector that gathers them from a batched textgym env
+(:class:`EpisodeBatch`) and the collector that gathers them from a batched textgym env
 (:func:`collect_episodes`). Memory is O(T) per episode: the prompt once per group, the
 generated tokens once per episode, never a token state per step.
 """
@@ -29,8 +29,11 @@ _COLLECTOR_KEYS = ("terminal_observation", "TimeLimit.truncated", "waiting", "gr
 
 
 @dataclass
-class Episodes:
+class EpisodeBatch:
     """Whole episodes, grouped: episodes ``g*G .. g*G+G-1`` share ``prompts[g]``.
+
+    A learner's rollout of finished episodes as token arrays; not to be confused with
+    :class:`textgym.envs.episodes.Episode`, the env's record of one running episode.
 
     Attributes:
         prompts: Per group, the prompt's token ids (with the tokenizer's special tokens), 1-D int64.
@@ -75,11 +78,11 @@ class Episodes:
         """Episode indices (rows) of the given groups, group by group, (len(groups) * G,)."""
         return torch.tensor([int(g) * self.group_size + k for g in groups for k in range(self.group_size)])
 
-    def select_groups(self, groups: np.ndarray | list[int]) -> Episodes:
+    def select_groups(self, groups: np.ndarray | list[int]) -> EpisodeBatch:
         """The episodes of the given groups, in that order."""
         groups = [int(g) for g in groups]
         rows = self.group_rows(groups)
-        return Episodes(
+        return EpisodeBatch(
             prompts=[self.prompts[g] for g in groups],
             group_size=self.group_size,
             tokens=self.tokens[rows],
@@ -123,7 +126,7 @@ def collect_episodes(
     policy: LMActorCriticPolicy,
     env: TextGenSB3VecEnv,
     on_step: Callable[[int, dict[str, Any]], bool],
-) -> Episodes | None:
+) -> EpisodeBatch | None:
     """Reset every slot, run the policy until every episode has ended, return the episodes.
 
     Slots whose episode has ended wait (the env ignores their actions) and cost no forward
@@ -186,7 +189,7 @@ def collect_episodes(
         tokens[i, : b - a] = final_ids[i, a:b]
         mask[i, : b - a] = is_action[i, a:b]
         lps[i, : b - a] = log_probs[i, a:b]
-    return Episodes(
+    return EpisodeBatch(
         prompts=[torch.as_tensor(final_ids[f, : prompt_len[f]]) for f in range(0, n, g)],
         group_size=g,
         tokens=torch.as_tensor(tokens),
