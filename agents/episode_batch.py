@@ -95,6 +95,24 @@ class EpisodeBatch:
             infos=[self.infos[i] for i in rows.tolist()] if self.infos else [],
         )
 
+    def action_log_probs(
+        self, policy: LMActorCriticPolicy, reference: bool = False, share_prompt: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probs and entropies of every action, flat (n_actions,), episode by episode in time order.
+
+        One call of the policy's shared-prefix forward
+        (:meth:`agents.policy.LMActorCriticPolicy.shared_prefix_log_probs`) on this batch's arrays:
+        each group's prompt is encoded once for its G episodes.
+
+        Args:
+            policy: The LM policy.
+            reference: Score under the frozen reference model (no gradient) instead.
+            share_prompt: Encode each prompt once per group (False: once per episode).
+        """
+        return policy.shared_prefix_log_probs(
+            self.prompts, self.tokens, self.lengths, self.action_mask, reference=reference, share_prompt=share_prompt
+        )
+
     def nbytes(self) -> int:
         """Bytes held by the token and log-prob arrays (the O(T) storage)."""
         tensors = [*self.prompts, self.tokens, self.lengths, self.action_mask, self.old_log_probs]

@@ -345,7 +345,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
                 mb = episodes.select_groups(groups)
                 rows = episodes.group_rows(groups)
                 n_actions = mb.n_actions().to(self.device)
-                log_probs, entropy = self.policy.episode_log_probs(mb)
+                log_probs, entropy = mb.action_log_probs(self.policy)
                 old = mb.old_log_probs[mb.action_mask].to(self.device)
                 adv = torch.repeat_interleave(advantages[rows].to(self.device), n_actions)
                 ratio = torch.exp(log_probs - old)

@@ -143,7 +143,7 @@ class KLPenalty:
         of its sampled tokens; with ``"k3_loss"`` the rewards stay and :meth:`loss_term` applies it.
         """
         episodes.ref_log_probs = torch.zeros_like(episodes.old_log_probs)
-        ref, _ = policy.episode_log_probs(episodes, reference=True)
+        ref, _ = episodes.action_log_probs(policy, reference=True)
         episodes.ref_log_probs[episodes.action_mask] = ref.float().cpu()
         kl = (episodes.old_log_probs - episodes.ref_log_probs) * episodes.action_mask  # (E, T)
         n_tokens = int(episodes.action_mask.sum())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,6 @@ from torch import nn
 from transformers import DynamicCache, PreTrainedModel
 
 from agents import lora as lora_utils
-from agents.episode_batch import EpisodeBatch
 from agents.hf_compat import cache_kwargs
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
@@ -434,41 +433,72 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             logits = reference.get_output_embeddings()(hidden)
         return self._distribution(logits).log_prob(actions)
 
-    # ----- whole episodes, prompt shared by a group -----
-    def episode_log_probs(
-        self, episodes: EpisodeBatch, reference: bool = False, share_prompt: bool = True
+    # ----- completions of shared prompts -----
+    def shared_prefix_log_probs(
+        self,
+        prompts: Sequence[torch.Tensor],
+        completions: torch.Tensor,
+        lengths: torch.Tensor,
+        scored: torch.Tensor,
+        reference: bool = False,
+        share_prompt: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probs and entropies of every action of whole episodes, flat (n_actions,).
+        """Log-probs and entropies of the scored tokens of completions of shared prompts, flat (n_scored,).
 
-        Actions are ordered episode by episode, in time order (``tokens[action_mask]``). Each
-        group's prompt is encoded once and its keys/values serve all G episodes of the group
-        (``share_prompt``), instead of once per episode: the saving grows with the prompt's
-        share of the tokens. Gradients flow through the shared prompt too.
+        Rows come in groups: rows ``k*G .. k*G+G-1`` continue ``prompts[k]``, with ``G =
+        len(completions) // len(prompts)``. Each prompt is encoded once and its keys/values serve
+        all G rows of its group (``share_prompt``), instead of once per row: the saving grows with
+        the prompt's share of the tokens. Gradients flow through the shared prompt too. The
+        result is ordered row by row, in time order (``completions[scored]``).
 
         Args:
-            episodes: The episodes.
+            prompts: Per group, the prompt's token ids, 1-D (no padding).
+            completions: (E, T) token ids after each row's prompt, right-padded.
+            lengths: (E,) real tokens per row of ``completions``.
+            scored: (E, T) bool, True where a token's log-prob is wanted (e.g. the agent's
+                actions, not context an env appended).
             reference: Use the frozen reference model (no gradient) instead of the policy.
-            share_prompt: Encode each prompt once per group (False: once per episode, the
-                plain forward; equal up to float rounding, kept for tests and comparison).
+            share_prompt: Encode each prompt once per group (False: once per row, the plain
+                forward; equal up to float rounding, kept for tests and comparison).
+
+        Raises:
+            ValueError: If the rows do not split into one group per prompt, or the shapes disagree.
         """
+        n_rows = len(completions)
+        if not prompts or n_rows % len(prompts) or completions.ndim != 2:
+            raise ValueError(
+                f"completions of shape {tuple(completions.shape)} do not split into one group per prompt "
+                f"({len(prompts)} prompts)"
+            )
+        if tuple(lengths.shape) != (n_rows,) or scored.shape != completions.shape:
+            raise ValueError(
+                f"lengths {tuple(lengths.shape)} and scored {tuple(scored.shape)} must be ({n_rows},) and "
+                f"{tuple(completions.shape)}, as completions"
+            )
+        args = (prompts, completions, lengths, scored, share_prompt)
         if reference:
             with torch.no_grad(), self.reference_model() as model:
-                return self._episode_log_probs(model, episodes, share_prompt)
-        return self._episode_log_probs(self.lm, episodes, share_prompt)
+                return self._shared_prefix_log_probs(model, *args)
+        return self._shared_prefix_log_probs(self.lm, *args)
 
-    def _episode_log_probs(
-        self, model: PreTrainedModel, episodes: EpisodeBatch, share_prompt: bool
+    def _shared_prefix_log_probs(
+        self,
+        model: PreTrainedModel,
+        prompts: Sequence[torch.Tensor],
+        completions: torch.Tensor,
+        lengths: torch.Tensor,
+        scored: torch.Tensor,
+        share_prompt: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         hidden: list[torch.Tensor] = []
-        g = episodes.group_size
-        for k, prompt in enumerate(episodes.prompts):
+        g = len(completions) // len(prompts)
+        for k, prompt in enumerate(prompts):
             rows = slice(k * g, (k + 1) * g)
-            tokens, lengths, mask = episodes.tokens[rows], episodes.lengths[rows], episodes.action_mask[rows]
-            h = self._group_hidden(model.base_model, prompt, tokens, lengths, share_prompt)  # (G, T, hidden)
-            hidden.append(h[mask[:, : h.shape[1]].to(h.device)])
-        targets = episodes.tokens[episodes.action_mask].to(self.device)
+            h = self._group_hidden(model.base_model, prompt, completions[rows], lengths[rows], share_prompt)
+            hidden.append(h[scored[rows][:, : h.shape[1]].to(h.device)])
+        targets = completions[scored].to(self.device)
         logits = process_logits(model.get_output_embeddings()(torch.cat(hidden)), self.sampling)
-        log_probs = torch.log_softmax(logits, dim=-1)  # (n_actions, vocab)
+        log_probs = torch.log_softmax(logits, dim=-1)  # (n_scored, vocab)
         entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
         return log_probs.gather(1, targets[:, None]).squeeze(1), entropy
 

@@ -129,17 +129,53 @@ def test_ratio_is_one_on_the_first_minibatch() -> None:
     model.collect_rollouts(model.env, model._setup_learn(1, callback=None)[1], model.rollout_buffer, 1)
     e = model.episodes
     with torch.no_grad():
-        new, _ = model.policy.episode_log_probs(e)
+        new, _ = e.action_log_probs(model.policy)
     torch.testing.assert_close(new, e.old_log_probs[e.action_mask], atol=1e-4, rtol=0)
 
 
 @torch.no_grad()
 def test_shared_prompt_forward_equals_the_plain_forward(grpo_k1) -> None:
     e = grpo_k1.episodes
-    shared, ent_s = grpo_k1.policy.episode_log_probs(e, share_prompt=True)
-    plain, ent_p = grpo_k1.policy.episode_log_probs(e, share_prompt=False)
+    shared, ent_s = e.action_log_probs(grpo_k1.policy, share_prompt=True)
+    plain, ent_p = e.action_log_probs(grpo_k1.policy, share_prompt=False)
     torch.testing.assert_close(shared, plain, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ent_s, ent_p, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_shared_prefix_forward_takes_plain_tensors(grpo_k1) -> None:
+    # no rollout container: two prompts of different lengths, two completions each, one
+    # completion token left unscored (as context an env appended would be)
+    policy = grpo_k1.policy
+    prompts = [torch.tensor([5, 9, 12]), torch.tensor([7, 4])]
+    completions = torch.tensor([[3, 8, 6], [10, 0, 0], [11, 13, 0], [6, 6, 6]])
+    lengths = torch.tensor([3, 1, 2, 3])
+    scored = lengths[:, None] > torch.arange(3)[None, :]
+    scored[0, 1] = False
+    log_probs, entropy = policy.shared_prefix_log_probs(prompts, completions, lengths, scored)
+    want = torch.cat(
+        [
+            _prefix_log_probs(policy.lm, prompts[i // 2], completions[i, : int(lengths[i])])[
+                scored[i, : int(lengths[i])]
+            ]
+            for i in range(4)
+        ]
+    )
+    assert log_probs.shape == entropy.shape == (int(scored.sum()),)
+    torch.testing.assert_close(log_probs, want, atol=1e-4, rtol=1e-4)
+    ref, _ = policy.shared_prefix_log_probs(prompts, completions, lengths, scored, reference=True)
+    want_ref = _prefix_log_probs(policy.reference, prompts[1], completions[3])
+    torch.testing.assert_close(ref[-3:], want_ref, atol=1e-4, rtol=1e-4)
+
+
+def test_shared_prefix_forward_names_mismatched_shapes(grpo_k1) -> None:
+    policy = grpo_k1.policy
+    completions, lengths = torch.ones(3, 2, dtype=torch.long), torch.full((3,), 2)
+    scored = torch.ones(3, 2, dtype=torch.bool)
+    with pytest.raises(ValueError, match=r"\(3, 2\) do not split into one group per prompt \(2 prompts\)"):
+        policy.shared_prefix_log_probs([torch.tensor([1]), torch.tensor([2])], completions, lengths, scored)
+    with pytest.raises(ValueError, match=r"lengths \(2,\) and scored \(3, 2\) must be \(3,\)"):
+        policy.shared_prefix_log_probs([torch.tensor([1])], completions, lengths[:2], scored)
 
 
 def test_k3_loss_run_logs_kl_and_trains_no_value_head() -> None:
@@ -175,8 +211,11 @@ def test_zero_advantage_groups_are_skipped_without_changing_the_update(skip: boo
     model.advantages = agents.grpo.group_advantages(e.rewards, 2, "mean", "group")
     assert (model.advantages[:2] == 0).all() and (model.advantages[2:] != 0).all()
     minibatches, steps = [], []
-    forward = model.policy.episode_log_probs
-    model.policy.episode_log_probs = lambda mb, **kw: minibatches.append(mb.n_episodes) or forward(mb, **kw)
+    forward = model.policy.shared_prefix_log_probs
+    # one call per minibatch; its completions are the minibatch's episodes, one row each
+    model.policy.shared_prefix_log_probs = lambda p, rows, *a, **kw: (
+        minibatches.append(len(rows)) or forward(p, rows, *a, **kw)
+    )
     model.policy.optimizer.register_step_post_hook(lambda *_: steps.append(1))
     np.random.seed(0)
     model.train()
