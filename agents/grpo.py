@@ -259,7 +259,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
             return
         env = whole_episode_env(self.env)
         self.group_size = env.group_size
-        self.max_new_tokens = int(env.vec.env.max_new_tokens)
+        self.max_new_tokens = env.max_new_tokens
         if self.batch_size is not None and (self.batch_size < 1 or self.batch_size % self.group_size):
             raise ValueError(
                 f"batch_size={self.batch_size} must be a positive multiple of group_size={self.group_size}"

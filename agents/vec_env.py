@@ -58,6 +58,11 @@ class TextGenSB3VecEnv(VecEnv):
         super().__init__(num_envs, env.observation_space, env.action_space)
         self._actions: np.ndarray | None = None
 
+    @property
+    def max_new_tokens(self) -> int:
+        """Each episode's budget of agent tokens: the shared env's ``max_new_tokens``."""
+        return int(self.vec.env.max_new_tokens)
+
     def reset(self) -> dict[str, np.ndarray]:
         seeds = [s if s is None else int(s) for s in self._seeds]
         obs, _ = self.vec.reset(seed=seeds)

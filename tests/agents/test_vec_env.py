@@ -64,3 +64,13 @@ def test_hier_shop_low_is_not_batched_and_trains_from_its_id() -> None:
     assert ppo.num_timesteps == 64
     with pytest.raises(ValueError, match="batchable"):
         TextGenVectorEnv(HierShopLowEnv(tokenizer="tiny"), 2)
+
+
+def test_max_new_tokens_is_the_shared_envs_budget() -> None:
+    # GRPO's "constant" loss divides by this budget; the adapter tells it, not a walk through wrappers
+    from textgym.envs.cat_text import CatTextEnv
+
+    venv = TextGenSB3VecEnv(CatTextEnv(max_new_tokens=7), num_envs=2)
+    assert venv.max_new_tokens == 7
+    grpo = agents.make_grpo("CatText-v0", n_envs=4, group_size=2, env_kwargs={"max_new_tokens": 5})
+    assert grpo.max_new_tokens == 5
