@@ -1,4 +1,10 @@
-"""Convenience constructors wiring the LM policy and the episode buffer into SB3."""
+"""Convenience constructors wiring the LM policy and the episode buffer into SB3.
+
+The ``make_*`` functions are the entry points. The builders under them
+(:func:`build_algorithm`, :func:`build_grouped_algorithm`, :func:`apply_kl_defaults`) are
+public too: an algorithm defined elsewhere (``agents.distributed.make_ray_ppo``,
+``make_ray_grpo``) gets the same wiring and defaults through them.
+"""
 
 from __future__ import annotations
 
@@ -179,16 +185,22 @@ def _split_kwargs(model: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], d
     return policy_kwargs, kwargs
 
 
-def _kl_defaults(kwargs: dict[str, Any]) -> None:
-    # This project's defaults: a KL penalty of 0.05 per token, and KL logged even without one;
-    # settings given as kl=KLConfig(...) stand as they are.
+def apply_kl_defaults(kwargs: dict[str, Any]) -> None:
+    """Set this project's KL defaults in an algorithm's keyword arguments, in place.
+
+    A KL penalty of 0.05 per token (``kl_coef``) and KL logged even without one (``log_kl``),
+    where the caller gave neither; settings given as ``kl=KLConfig(...)`` stand as they are.
+
+    Args:
+        kwargs: The keyword arguments of a step-buffer algorithm (PPO, A2C, REINFORCE, RayPPO).
+    """
     if "kl" in kwargs:
         return
     kwargs.setdefault("kl_coef", 0.05)
     kwargs.setdefault("log_kl", True)
 
 
-def _build(
+def build_algorithm(
     cls: type[BaseAlgorithm],
     env: Any,
     model: Any,
@@ -198,6 +210,20 @@ def _build(
     defaults: dict[str, Any],
     kwargs: dict[str, Any],
 ) -> BaseAlgorithm:
+    """A step-buffer algorithm with the LM policy and :class:`EpisodeRolloutBuffer` on :func:`make_env`'s env.
+
+    Args:
+        cls: The algorithm class (:class:`agents.PPO`, :class:`agents.A2C`, ...); it takes SB3's
+            ``rollout_buffer_class``.
+        env: An env id, Env, env factory or VecEnv, as :func:`make_env` takes.
+        model: The policy's ``model`` (a name such as ``"tiny"``, a path or a model).
+        n_envs: Env slots.
+        seed: Seed of the env slots and the algorithm.
+        env_kwargs: Keyword arguments of the env.
+        defaults: The algorithm's settings where ``kwargs`` gives none.
+        kwargs: The caller's keyword arguments: :data:`POLICY_KEYS` (and ``policy_kwargs``) go to
+            the policy, the rest to ``cls``. Consumed: the policy's keys are popped.
+    """
     policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
     algo_kwargs = {**defaults, **algo_kwargs}
     venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
@@ -248,8 +274,8 @@ def make_ppo(
     >>> type(ppo).__name__, type(ppo.rollout_buffer).__name__, ppo.kl_controller.coef
     ('PPO', 'EpisodeRolloutBuffer', 0.05)
     """
-    _kl_defaults(kwargs)
-    return _build(PPO, env, model, n_envs, seed, env_kwargs, PPO_DEFAULTS, kwargs)  # type: ignore[return-value]
+    apply_kl_defaults(kwargs)
+    return build_algorithm(PPO, env, model, n_envs, seed, env_kwargs, PPO_DEFAULTS, kwargs)  # type: ignore[return-value]
 
 
 def make_a2c(
@@ -261,7 +287,7 @@ def make_a2c(
     **kwargs: Any,
 ) -> A2C:
     """:class:`agents.A2C` with the LM policy (AdamW instead of A2C's default RMSprop), KL 0.05."""
-    _kl_defaults(kwargs)
+    apply_kl_defaults(kwargs)
     defaults = dict(
         learning_rate=1e-4,
         n_steps=32,
@@ -272,7 +298,7 @@ def make_a2c(
         normalize_advantage=True,
         max_grad_norm=0.5,
     )
-    return _build(A2C, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
+    return build_algorithm(A2C, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
 
 
 def make_reinforce(
@@ -284,9 +310,9 @@ def make_reinforce(
     **kwargs: Any,
 ) -> REINFORCE:
     """:class:`REINFORCE` with the LM policy, KL 0.05."""
-    _kl_defaults(kwargs)
+    apply_kl_defaults(kwargs)
     defaults = dict(learning_rate=1e-4, n_steps=32, gamma=1.0)
-    return _build(REINFORCE, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
+    return build_algorithm(REINFORCE, env, model, n_envs, seed, env_kwargs, defaults, kwargs)  # type: ignore[return-value]
 
 
 def make_grpo(
@@ -312,7 +338,7 @@ def make_grpo(
     >>> grpo.group_size, grpo.baseline, grpo.policy.reference is None
     (2, 'mean', True)
     """
-    return _build_grouped(GRPO, env, model, n_envs, group_size, seed, env_kwargs, {}, kwargs)
+    return build_grouped_algorithm(GRPO, env, model, n_envs, group_size, seed, env_kwargs, {}, kwargs)
 
 
 def make_rloo(
@@ -332,10 +358,10 @@ def make_rloo(
     ('leave_one_out', 'none')
     """
     defaults = {"baseline": "leave_one_out", "scale_rewards": "none"}
-    return _build_grouped(GRPO, env, model, n_envs, group_size, seed, env_kwargs, defaults, kwargs)
+    return build_grouped_algorithm(GRPO, env, model, n_envs, group_size, seed, env_kwargs, defaults, kwargs)
 
 
-def _build_grouped(
+def build_grouped_algorithm(
     cls: type[GRPO],
     env: Any,
     model: Any,
@@ -346,6 +372,23 @@ def _build_grouped(
     defaults: dict[str, Any],
     kwargs: dict[str, Any],
 ) -> GRPO:
+    """A group-relative algorithm with the LM policy on a grouped, whole-episode env.
+
+    :func:`make_grpo`'s defaults (AdamW at 3e-4, one epoch, minibatches of a quarter of the
+    rollout, at least one group) apply under ``defaults``, which apply under ``kwargs``.
+
+    Args:
+        cls: :class:`agents.GRPO` or a subclass (``agents.distributed.RayGRPO``).
+        env: An env id or env factory, as :func:`make_env` takes.
+        model: The policy's ``model`` (a name such as ``"tiny"``, a path or a model).
+        n_envs: Env slots, one episode each per rollout; a multiple of ``group_size``.
+        group_size: Slots per prompt group.
+        seed: Seed of the env slots and the algorithm.
+        env_kwargs: Keyword arguments of the env.
+        defaults: The algorithm's settings where ``kwargs`` gives none.
+        kwargs: The caller's keyword arguments: :data:`POLICY_KEYS` (and ``policy_kwargs``) go to
+            the policy, the rest to ``cls``. Consumed: the policy's keys are popped.
+    """
     policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
     # The env first: make_env checks n_envs and group_size before the default batch size is computed from them.
     venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, group_size=group_size, whole_episodes=True)

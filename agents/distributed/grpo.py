@@ -102,8 +102,8 @@ def make_ray_grpo(
     ``kwargs`` may hold GRPO's options, policy options (``temperature``, ...) and
     :class:`RayGRPO`'s ``worker_options`` / ``max_restarts`` / ``worker_timeout_s``.
     """
-    from agents.factory import _build_grouped
+    from agents.factory import build_grouped_algorithm
 
     ray_kwargs = {"worker_env": env, "env_kwargs": env_kwargs, "n_workers": n_workers}
     ray_kwargs |= pop_worker_settings(kwargs)
-    return _build_grouped(RayGRPO, env, model, n_envs, group_size, seed, env_kwargs, ray_kwargs, kwargs)
+    return build_grouped_algorithm(RayGRPO, env, model, n_envs, group_size, seed, env_kwargs, ray_kwargs, kwargs)

@@ -157,11 +157,11 @@ def make_ray_ppo(
     Raises:
         TypeError: If ``env`` is an env instance or a VecEnv (workers build their own slots).
     """
-    from agents.factory import PPO_DEFAULTS, _build, _kl_defaults
+    from agents.factory import PPO_DEFAULTS, apply_kl_defaults, build_algorithm
 
     if isinstance(env, (gym.Env, VecEnv)) or not (isinstance(env, str) or callable(env)):
         raise TypeError(f"make_ray_ppo needs an env id or an env factory, got {type(env).__name__}")
     ray_kwargs: dict[str, Any] = {"worker_env": env, "env_kwargs": env_kwargs, "n_workers": n_workers}
     ray_kwargs |= pop_worker_settings(kwargs)
-    _kl_defaults(kwargs)
-    return _build(RayPPO, env, model, n_envs, seed, env_kwargs, PPO_DEFAULTS, {**ray_kwargs, **kwargs})  # type: ignore[return-value]
+    apply_kl_defaults(kwargs)
+    return build_algorithm(RayPPO, env, model, n_envs, seed, env_kwargs, PPO_DEFAULTS, {**ray_kwargs, **kwargs})  # type: ignore[return-value]
