@@ -320,7 +320,7 @@ class EpisodeSlots:
         return [*self.reply_ids(i).tolist(), int(action)]
 
     def _record(self, i: int) -> tuple[int, int, dict[str, float], int, float]:
-        """What a step may change in slot ``i`` besides its token arrays: turn start, turns, components, goals, return."""
+        """What a step may change in slot ``i`` besides its tokens: turn start, turns, components, goals, return."""
         episode = self.episode(i)
         return (
             int(self.turn_start[i]),

@@ -28,7 +28,6 @@ from textgym.data.shop_acts import (
 )
 from textgym.envs.dialogue import DialogueEnv
 from textgym.envs.episodes import Episode, TurnEnd, TurnStart
-from textgym.envs.observations import observation_space
 from textgym.envs.text_gen import INFO_MODES, numeric_info
 from textgym.envs.vector import TextGenVectorEnv
 from textgym.render import text_image
@@ -234,7 +233,7 @@ class HierShopLowEnv(DialogueEnv):
         return [m for m in self.messages(episode) if m["role"] == "user"][-1]["content"]
 
     def features(self, episode: Episode | None = None) -> np.ndarray:
-        """:func:`~textgym.data.shop_acts.act_features` of the question of ``episode`` (default: the current one), (12,)."""
+        """:func:`~textgym.data.shop_acts.act_features` of ``episode``'s question (default: the current one), (12,)."""
         episode = episode if episode is not None else self.episode
         if episode is None:
             raise RuntimeError("no episode yet: call reset()")
@@ -323,7 +322,7 @@ class HierShopLowEnv(DialogueEnv):
         return fields
 
     def end_turn(self, episode: Episode) -> TurnEnd:
-        """Dialogue-v0's user answers; the turn's intrinsic reward is added to its last step, its outcome to its info."""
+        """Dialogue-v0's user answers; the turn's intrinsic reward goes to its last step, its outcome to its info."""
         scenario = self.scenarios[episode.index]
         messages = self.messages(episode)
         question = [m for m in messages if m["role"] == "user"][-1]["content"]
