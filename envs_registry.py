@@ -55,6 +55,7 @@ register(
 register(
     id="textgym/HierShopLow-v0",
     entry_point="textgym.envs.hier_shop:HierShopLowEnv",
+    vector_entry_point="textgym.envs.hier_shop:HierShopLowVectorEnv",
     kwargs={"tokenizer": "tiny", "goal_position": "after_speaker"},
 )
 
@@ -67,6 +68,7 @@ register(
 register(
     id="textgym/HierShopLow-v1",
     entry_point="textgym.envs.hier_shop:HierShopLowEnv",
+    vector_entry_point="textgym.envs.hier_shop:HierShopLowVectorEnv",
     kwargs={"tokenizer": "tiny", "goal_position": "before_speaker"},
 )
 
@@ -79,6 +81,7 @@ register(
 register(
     id="textgym/HierShopLow-v2",
     entry_point="textgym.envs.hier_shop:HierShopLowEnv",
+    vector_entry_point="textgym.envs.hier_shop:HierShopLowVectorEnv",
     kwargs={"tokenizer": "tiny", "goal_position": "before_speaker", "goal_slots": True},
 )
 

@@ -29,6 +29,7 @@ import numpy as np
 from gymnasium.wrappers import FilterObservation, FlattenObservation
 from stable_baselines3 import PPO as SB3PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.utils import configure_logger
 
 from agents.algorithms import PPO
@@ -80,8 +81,12 @@ class HierarchicalAgent:
             subgoal = DecisionRecorder(gamma=config["gamma"]) if self.joint else self._subgoal
             return gym.make(low_id, intrinsic_weight=config["intrinsic_weight"], subgoal_policy=subgoal, **env_kwargs)
 
+        # Alternating schedule: one subgoal policy for every slot, so the slots run batched (one
+        # template env). Joint: each slot has its own recorder, so each its own env (SB3's
+        # DummyVecEnv, slot i seeded with seed + i as the batched env seeds it).
+        low_envs = make_vec_env(low_env, n_envs=config["n_envs"], seed=config["seed"]) if self.joint else low_env
         self.low: PPO = make_ppo(
-            low_env, model=config["model"], n_envs=config["n_envs"], seed=config["seed"], **config["low_kwargs"]
+            low_envs, model=config["model"], n_envs=config["n_envs"], seed=config["seed"], **config["low_kwargs"]
         )
         self.high: SB3PPO = SB3PPO(
             "MlpPolicy",

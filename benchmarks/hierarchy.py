@@ -41,6 +41,7 @@ from common import write_result
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
+from agents.hierarchical import SCHEDULES
 from textgym.data.shop_acts import ACTS
 from textgym.envs.hier_shop import ScriptedLowPolicy
 from textgym.models import load_model, load_tokenizer
@@ -189,7 +190,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--schedule",
-        choices=agents.hierarchical.SCHEDULES,
+        choices=SCHEDULES,
         default="alternate",
         help="make_hierarchical's schedule: 'joint' trains the high level on the low level's own turns",
     )

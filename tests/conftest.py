@@ -110,7 +110,7 @@ def env_state(env: Any) -> dict[str, Any]:
     if isinstance(env, HierShopHighEnv):
         out["high_done"] = env._done
         env = env.low
-    slots = env._slots
+    slots = env.slots
     out.update(
         ids=slots.ids.copy(),
         mask=slots.mask.copy(),
@@ -137,9 +137,6 @@ def env_state(env: Any) -> dict[str, Any]:
             token_values=copy.copy(env.token_values),
             rng=None if rng is None else copy.deepcopy(rng.bit_generator.state),
         )
-        for name in ("goals", "_return"):  # HierShopLowEnv's per-episode state
-            if hasattr(env, name):
-                out[name] = copy.deepcopy(getattr(env, name))
     return out
 
 

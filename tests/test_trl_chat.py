@@ -44,7 +44,7 @@ def test_tool_conversation_renders_as_the_token_env_shows_it(tokenizer) -> None:
         for message in replies:
             text = tokenizer.apply_chat_template(messages, tools=[reply], tokenize=False, add_generation_prompt=True)
             ids = tokenizer.apply_chat_template(messages, tools=[reply], add_generation_prompt=True, return_dict=False)
-            state = reference.base._slots.obs(0)
+            state = reference.base.slots.obs(0)
             env_ids = state["input_ids"][: int(state["attention_mask"].sum())].tolist()
             assert text == obs and ids == env_ids
             obs, _, terminated, truncated, _ = reference.step(message)

@@ -74,7 +74,7 @@ class TextLevelEnv(gym.Env[str, str]):
         self._done = True
 
     def _observe(self) -> str:
-        state = self.base._slots.obs(0)
+        state = self.base.slots.obs(0)
         n_real = int(state["attention_mask"].sum())
         return self.tokenizer.decode(state["input_ids"][:n_real].tolist(), skip_special_tokens=False)
 
@@ -130,7 +130,7 @@ class TextLevelEnv(gym.Env[str, str]):
         episode = self.base.episode
         if episode is None:
             return "(no episode yet: call reset())"
-        return self.base.render_text(episode, self.base._slots.replies(0))
+        return self.base.render_text(episode, self.base.slots.replies(0))
 
     def close(self) -> None:
         self.token_env.close()

@@ -20,11 +20,11 @@ def assert_same(a: object, b: object, where: str) -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-@pytest.mark.parametrize("env_id", ["CatText-v0", "Dialogue-v0"])
+@pytest.mark.parametrize("env_id", ["CatText-v0", "Dialogue-v0", "HierShopLow-v2"])
 def test_batched_vec_env_matches_dummy_vec_env(env_id: str) -> None:
     n = 5
     ours = agents.make_env(env_id, n_envs=n, seed=7)
-    assert isinstance(ours.venv.venv, TextGenSB3VecEnv)  # Dialogue too: it is batchable
+    assert isinstance(ours.venv.venv, TextGenSB3VecEnv)  # Dialogue and HierShopLow too: they are batchable
     ref = BudgetIsPartOfTask(make_vec_env(f"textgym/{env_id}", n_envs=n, seed=7, env_kwargs={"render_mode": None}))
     obs_a, obs_b = ours.reset(), ref.reset()
     assert_same(obs_a, obs_b, "reset obs")
@@ -52,18 +52,22 @@ def test_batched_vec_env_matches_dummy_vec_env(env_id: str) -> None:
     assert finished > 10
 
 
-def test_hier_shop_low_is_not_batched_and_trains_from_its_id() -> None:
-    # HierShopLowEnv keeps each episode's acts on the env: batching its episodes over one
-    # template env crashed make_ppo("HierShopLow-v1") (found in this session's probes).
+def test_hier_shop_low_trains_from_its_id_through_the_batched_env() -> None:
+    # Each turn's act lives on the episode record (Episode.goals), so HierShopLow's slots share
+    # one template env; test_batched_vec_env_matches_dummy_vec_env checks its episodes.
+    ppo = agents.make_ppo("HierShopLow-v2", n_envs=2, n_steps=16, batch_size=32)
+    assert isinstance(ppo.env.venv.venv, TextGenSB3VecEnv)
+    ppo.learn(64)
+    assert ppo.num_timesteps == 64
+
+
+def test_hier_shop_low_with_external_goals_is_not_batched() -> None:
+    # The high level sets each turn's act on the env between its steps: no template env for N slots.
     from textgym.envs.hier_shop import HierShopLowEnv
     from textgym.envs.vector import TextGenVectorEnv
 
-    ppo = agents.make_ppo("HierShopLow-v1", n_envs=2, n_steps=16, batch_size=32)
-    assert not isinstance(ppo.env.venv, TextGenSB3VecEnv)
-    ppo.learn(64)
-    assert ppo.num_timesteps == 64
     with pytest.raises(ValueError, match="batchable"):
-        TextGenVectorEnv(HierShopLowEnv(tokenizer="tiny"), 2)
+        TextGenVectorEnv(HierShopLowEnv(tokenizer="tiny", external_goals=True), 2)
 
 
 def test_max_new_tokens_is_the_shared_envs_budget() -> None:

@@ -95,7 +95,7 @@ def check_tokens(env: gym.Env, action: int | None, turns_before: int, ended: boo
     """No token after a stop token in an agent turn; a stop token ends the turn (or the episode)."""
     te = token_env(env)
     stops = te.stop_token_ids
-    reply = te._slots.reply_ids(0).tolist()
+    reply = te.slots.reply_ids(0).tolist()
     assert not stops & set(reply), f"the unfinished turn {reply} holds a stop token"
     for turn in te.episode.agent_turns:
         assert not stops & set(turn.token_ids[:-1]), f"agent turn {turn.token_ids} goes on past a stop token"

@@ -13,7 +13,7 @@ def make(n: int = 6, g: int = 3, mode: AutoresetMode = AutoresetMode.SAME_STEP, 
 
 
 def prompts_of(venv: TextGenVectorEnv) -> np.ndarray:
-    return np.array([venv._slots.episodes[i].index for i in range(venv.num_envs)])
+    return np.array([venv.slots.episodes[i].index for i in range(venv.num_envs)])
 
 
 def test_num_envs_must_be_a_multiple_of_group_size() -> None:

@@ -322,7 +322,8 @@ class DialogueEnv(TextGenEnv):
     * ``render_mode``: ``"ansi"`` returns the conversation turn by turn (one
       ``"role : text"`` line each); ``"human"`` prints it; ``"rgb_array"`` draws it. After
       ``set_token_values`` the agent's tokens are coloured by their values.
-    * ``observation``, ``budget_as_termination``, ``info``: as in :class:`~textgym.envs.TextGenEnv`.
+    * ``observation``, ``budget_as_termination``, ``info``, ``context_tokens``: as in
+      :class:`~textgym.envs.TextGenEnv`.
 
     ## Version History
     * v0: initial version. Since it became a :class:`~textgym.envs.TextGenEnv` subclass it
@@ -373,6 +374,7 @@ class DialogueEnv(TextGenEnv):
         observation: str = "tokens",
         budget_as_termination: bool = False,
         info: str = "default",
+        context_tokens: int = 0,
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -453,6 +455,7 @@ class DialogueEnv(TextGenEnv):
             observation=observation,
             budget_as_termination=budget_as_termination,
             info=info,
+            context_tokens=context_tokens,
         )
         self.max_reply_tokens = max_reply_tokens
 

@@ -54,17 +54,27 @@ class Episode:
             The agent's unfinished turn is not in it: its tokens are only in the token arrays.
         components: The episode's reward components so far: each finished agent turn's
             components summed, plus what :meth:`TextGenEnv.end_turn` added.
+        goals: The subgoal of each agent turn so far, the current turn's last, as
+            :meth:`TextGenEnv.start_turn` set them (empty for an env without subgoals).
+        total_reward: The rewards of the episode's steps so far, summed in step order.
     """
 
     index: int
     prompt: str
     turns: list[Turn]
     components: dict[str, float] = field(default_factory=dict)
+    goals: list[Any] = field(default_factory=list)
+    total_reward: float = 0.0
 
     @property
     def agent_turns(self) -> list[Turn]:
         """The agent's finished turns, in order."""
         return [t for t in self.turns if t.role == AGENT]
+
+    @property
+    def goal(self) -> Any:
+        """The current agent turn's subgoal, or None when no turn has one yet."""
+        return self.goals[-1] if self.goals else None
 
 
 @dataclass
@@ -83,6 +93,8 @@ class TurnEnd:
         context_role: The speaker of the context, for :attr:`Episode.turns`.
         context_text: The context's text, for :attr:`Episode.turns` and error messages. With
             an empty text and no tokens nothing is recorded.
+        info: Added to the ``info`` of the step that ended the turn (e.g. how the turn met its
+            subgoal), after :meth:`TextGenEnv.turn_info`'s keys.
     """
 
     terminated: bool = True
@@ -90,6 +102,25 @@ class TurnEnd:
     components: Mapping[str, float] = field(default_factory=dict)
     context: Sequence[int] = ()
     context_role: str = "user"
+    context_text: str = ""
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TurnStart:
+    """How the agent's next turn begins (the return value of :meth:`TextGenEnv.start_turn`).
+
+    Attributes:
+        goal: The turn's subgoal, appended to :attr:`Episode.goals` (None: the turn has none).
+        context: Token ids appended to the observation before the agent's first token (e.g. the
+            subgoal's control tokens); context, never actions, as :attr:`TurnEnd.context`.
+        context_role: The speaker of the context, for :attr:`Episode.turns`.
+        context_text: The context's text, for :attr:`Episode.turns` and error messages.
+    """
+
+    goal: Any = None
+    context: Sequence[int] = ()
+    context_role: str = "goal"
     context_text: str = ""
 
 
@@ -161,6 +192,16 @@ class EpisodeSlots:
         self.turn_start[i] = n
         self.last_score[i] = 0.0
         self.episodes[i] = episode
+        start = env.start_turn(episode)
+        if start is not None:
+            room = self.room(i, final=False)
+            if len(start.context) > room:
+                raise ValueError(
+                    f"the first turn's {start.context_role} {start.context_text!r} needs {len(start.context)} "
+                    f"tokens after prompt {index} but only {room} of max_length={env.max_length} are free; "
+                    "raise max_length"
+                )
+            self.start_turn(i, start)
         return env.reset_info(episode)
 
     def save(self, i: int) -> SlotState:
@@ -263,7 +304,7 @@ class EpisodeSlots:
             scored = (completions, env.score(prompts, completions))
         # What the commit below may change besides the new tokens, for a rollback if a hook raises.
         last_score = self.last_score[slots]
-        records = {int(j): self._record(int(slots[j])) for j in np.flatnonzero(reply_done)}
+        records = {int(j): self._record(int(slots[j])) for j in range(k)}
         self.ids[slots, pos] = actions
         self.mask[slots, pos] = 1
         self.length[slots] = length
@@ -278,10 +319,16 @@ class EpisodeSlots:
         """Slot ``i``'s unfinished turn followed by ``action``: the reply the step would leave."""
         return [*self.reply_ids(i).tolist(), int(action)]
 
-    def _record(self, i: int) -> tuple[int, int, dict[str, float]]:
-        """What a step may change in slot ``i`` besides its token arrays: turn start, turns, components."""
+    def _record(self, i: int) -> tuple[int, int, dict[str, float], int, float]:
+        """What a step may change in slot ``i`` besides its tokens: turn start, turns, components, goals, return."""
         episode = self.episode(i)
-        return int(self.turn_start[i]), len(episode.turns), dict(episode.components)
+        return (
+            int(self.turn_start[i]),
+            len(episode.turns),
+            dict(episode.components),
+            len(episode.goals),
+            episode.total_reward,
+        )
 
     def _roll_back(
         self, slots: np.ndarray, pos: np.ndarray, last_score: np.ndarray, records: Mapping[int, tuple]
@@ -294,13 +341,15 @@ class EpisodeSlots:
         self.length[slots] = pos
         self.n_new[slots] -= 1
         self.last_score[slots] = last_score
-        for j, (turn_start, n_turns, components) in records.items():
+        for j, (turn_start, n_turns, components, n_goals, total_reward) in records.items():
             i = int(slots[j])
             episode = self.episode(i)
             self.turn_start[i] = turn_start
             del episode.turns[n_turns:]
             episode.components.clear()
             episode.components.update(components)
+            del episode.goals[n_goals:]
+            episode.total_reward = total_reward
 
     def _commit(
         self,
@@ -338,7 +387,8 @@ class EpisodeSlots:
             for c, v in end.components.items():
                 episode.components[c] = episode.components.get(c, 0.0) + float(v)
             terminated[j] = end.terminated
-            reason = self._add_context(i, end)
+            infos[j].update(end.info)
+            reason = self.add_context(i, end.context, end.context_role, end.context_text, final=end.terminated)
             if reason is not None and end.terminated:
                 infos[j]["closing_not_shown"] = reason
             elif reason is not None:
@@ -350,6 +400,15 @@ class EpisodeSlots:
             reasons[int(j)] = f"the agent wrote max_new_tokens={env.max_new_tokens} tokens"
         for j in np.flatnonzero(going_on & ~out_of_budget & (self.length[slots] >= env.max_length)):
             reasons[int(j)] = f"the observation is full (max_length={env.max_length})"
+        # The agent's next turn begins in the episodes that go on after a finished turn.
+        for j in np.flatnonzero(turn_over & ~terminated):
+            if int(j) not in reasons:
+                reason = self._begin_turn(int(slots[j]))
+                if reason is not None:
+                    reasons[int(j)] = reason
+        for j in range(k):
+            episode = self.episode(int(slots[j]))
+            episode.total_reward += float(rewards[j])
         # The env's own budget ends these episodes: truncated, or terminated for libraries that
         # bootstrap every truncation (``budget_as_termination``); info["budget_exhausted"] either way.
         (terminated if env.budget_as_termination else truncated)[list(reasons)] = True
@@ -366,27 +425,62 @@ class EpisodeSlots:
         self.turn_start[i] = self.length[i]
         self.last_score[i] = 0.0
 
-    def _add_context(self, i: int, end: TurnEnd) -> str | None:
-        """Append the env's context tokens to slot ``i``; return why not if they do not fit."""
-        ids = [int(t) for t in end.context]
-        if not ids and not end.context_text:
+    def _begin_turn(self, i: int) -> str | None:
+        """Start the agent's next turn in slot ``i`` as the env's :meth:`~TextGenEnv.start_turn` says."""
+        start = self.env.start_turn(self.episode(i))
+        return None if start is None else self.start_turn(i, start)
+
+    def room(self, i: int, final: bool) -> int:
+        """How many context tokens slot ``i`` can still take (``final``: none need be left for the agent)."""
+        free = self.env.max_length - int(self.length[i])
+        return max(free - (0 if final else 1), 0)  # leave the agent room to answer
+
+    def start_turn(self, i: int, start: TurnStart) -> str | None:
+        """Begin the agent's turn in slot ``i``: record its goal and append its context.
+
+        Returns:
+            Why the context did not fit (see :meth:`add_context`), or None.
+        """
+        if start.goal is not None:
+            self.episode(i).goals.append(start.goal)
+        return self.add_context(i, start.context, start.context_role, start.context_text)
+
+    def add_context(self, i: int, context: Sequence[int], role: str, text: str, final: bool = False) -> str | None:
+        """Append context tokens (not actions) to slot ``i``; the agent's turn then starts after them.
+
+        The context is recorded in :attr:`Episode.turns` as a :class:`Turn` of ``role``; with no
+        tokens and an empty text nothing happens.
+
+        Args:
+            i: The slot.
+            context: The token ids.
+            role: Their speaker (e.g. ``"user"``, ``"goal"``).
+            text: Their text.
+            final: The episode ends here, so no position need be left for the agent.
+
+        Returns:
+            None, or, when the tokens do not fit in ``max_length``, why: then nothing is
+            appended, the turn is recorded without tokens and a warning is raised; the caller
+            ends the episode.
+        """
+        ids = [int(t) for t in context]
+        if not ids and not text:
             return None
         episode = self.episode(i)
-        free = self.env.max_length - int(self.length[i])
-        room = free - (0 if end.terminated else 1)  # leave the agent room to answer
+        room = self.room(i, final)
         if len(ids) > room:
             reason = (
-                f"observation budget: the {end.context_role}'s turn {end.context_text!r} needs {len(ids)} tokens "
-                f"but only {max(room, 0)} of max_length={self.env.max_length} are free; raise max_length"
+                f"observation budget: the {role}'s turn {text!r} needs {len(ids)} tokens "
+                f"but only {room} of max_length={self.env.max_length} are free; raise max_length"
             )
-            what = "the closing context is not shown" if end.terminated else "episode truncated"
+            what = "the closing context is not shown" if final else "episode truncated"
             warnings.warn(f"{what}: {reason}", stacklevel=5)
-            episode.turns.append(Turn(end.context_role, end.context_text, []))
+            episode.turns.append(Turn(role, text, []))
             return reason
         n = int(self.length[i])
         self.ids[i, n : n + len(ids)] = ids
         self.mask[i, n : n + len(ids)] = 1
         self.length[i] += len(ids)
         self.turn_start[i] = self.length[i]
-        episode.turns.append(Turn(end.context_role, end.context_text, ids))
+        episode.turns.append(Turn(role, text, ids))
         return None

@@ -8,7 +8,7 @@ task: :class:`HierShopLowEnv` (the token MDP, the current act in the token state
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -27,10 +27,11 @@ from textgym.data.shop_acts import (
     realizes,
 )
 from textgym.envs.dialogue import DialogueEnv
-from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
-from textgym.envs.observations import observation_space
+from textgym.envs.episodes import Episode, TurnEnd, TurnStart
 from textgym.envs.text_gen import INFO_MODES, numeric_info
+from textgym.envs.vector import TextGenVectorEnv
 from textgym.render import text_image
+from textgym.validation import check_int
 
 INTRINSIC_WEIGHT = 1.0
 #: Where a turn's act token goes: ``"before_speaker"`` (v1: ``"user : Q GOAL assistant :"``) or
@@ -130,6 +131,15 @@ class HierShopLowEnv(DialogueEnv):
     * ``info``: ``"default"`` or ``"numeric"`` (see Info for typed collectors).
     * everything else: as Dialogue-v0 (tiny tokenizer and transcript format only).
 
+    ## Batched
+    ``gymnasium.make_vec("textgym/HierShopLow-v2", num_envs=N, vectorization_mode="vector_entry_point")``
+    (:class:`HierShopLowVectorEnv`) and ``agents.make_env`` run N episodes as one
+    :class:`~textgym.envs.TextGenVectorEnv`: each turn's act is chosen in the turn's start hook
+    (:meth:`start_turn`) and kept on the episode record (``Episode.goals``), so the slots
+    share one env. Each slot steps as a single env with the same seed does (with a stateless
+    ``subgoal_policy``; a stateful one is called once per turn, slots in order). Not with
+    ``external_goals``, whose acts the high level sets between steps (:meth:`begin_turn`).
+
     ## Version History
     * v2: the act's slot words follow its token (``goal_slots``); the token state is 6 longer.
     * v1: the act token goes before ``"assistant :"`` instead of after it (``goal_position``).
@@ -149,9 +159,6 @@ class HierShopLowEnv(DialogueEnv):
     (True, 1.0, 2.43, 3.43)
     """
 
-    #: Its turn's act and return live on the instance: one env per episode slot, never batched.
-    batchable = False
-
     def __init__(
         self,
         *,
@@ -166,119 +173,132 @@ class HierShopLowEnv(DialogueEnv):
             raise ValueError(f"intrinsic_weight must be >= 0, got {intrinsic_weight}")
         if goal_position not in GOAL_POSITIONS:
             raise ValueError(f"goal_position must be one of {GOAL_POSITIONS}, got {goal_position!r}")
-        kwargs.setdefault("max_turns", 3)
-        super().__init__(**kwargs)
-        if self.conversation_format != "transcript" or "coins" not in self.tokenizer.get_vocab():
-            raise ValueError("HierShop needs the tiny tokenizer's transcript format (its acts are grammar words)")
+        if "context_tokens" in kwargs:
+            raise ValueError("HierShopLow sets context_tokens itself: the room for each turn's act")
+        max_turns = check_int("max_turns", kwargs.setdefault("max_turns", 3))
+        # encode_prompts reads these during DialogueEnv's __init__.
+        self.goal_position = goal_position
+        self.goal_slots = bool(goal_slots)
+        # Room for each agent turn's goal: the act token and, with goal_slots, up to MAX_SLOTS
+        # slot words (the tiny tokenizer has one token per word); the speaker only moves.
+        super().__init__(context_tokens=max_turns * (1 + (MAX_SLOTS if self.goal_slots else 0)), **kwargs)
         self.intrinsic_weight = float(intrinsic_weight)
         self.subgoal_policy = subgoal_policy
         #: The high-level view sets each turn's act itself (:meth:`begin_turn`).
         self.external_goals = bool(external_goals)
         self.goal_token_ids = [int(self.tokenizer.convert_tokens_to_ids(ACT_WORDS[a])) for a in ACTS]
-        self.goal_position = goal_position
         #: ``"assistant :"``: with ``goal_position="before_speaker"`` every prompt and user turn
-        #: ends without it, and :meth:`begin_turn` appends the act token and then it.
-        self.speaker_ids = [int(t) for t in self.tokenizer("assistant :", add_special_tokens=False)["input_ids"]]
-        if goal_position == "before_speaker":
-            k = len(self.speaker_ids)
-            for i, ids in enumerate(self.prompt_ids):
-                if ids[-k:].tolist() != self.speaker_ids:
-                    raise ValueError(f"prompt {i} does not end with 'assistant :'; cannot place the act before it")
-            self.prompt_ids = [ids[:-k] for ids in self.prompt_ids]
-        self.goal_slots = bool(goal_slots)
-        # Room for each agent turn's goal: the act token and, with goal_slots, up to MAX_SLOTS
-        # slot words (the tiny tokenizer has one token per word); the speaker only moves.
-        self.max_length += self.max_turns * (1 + (MAX_SLOTS if self.goal_slots else 0))
-        self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
-        self._slots = EpisodeSlots(self, 1)  # rebuilt for the longer token state
-        self.goals: list[int] = []
-        self._return = 0.0
+        #: ends without it, and each turn's start appends the act token and then it.
+        self.speaker_ids = self._speaker_ids()
+
+    @property
+    def batchable(self) -> bool:  # type: ignore[override]
+        """False with ``external_goals``: the high level sets each turn's act on this env, between its steps."""
+        return not self.external_goals
+
+    def _speaker_ids(self) -> list[int]:
+        return [int(t) for t in self.tokenizer("assistant :", add_special_tokens=False)["input_ids"]]
+
+    def encode_prompts(self, prompts: Sequence[str], add_special_tokens: bool) -> list[list[int]]:
+        """Dialogue-v0's openings; before the speaker (v1, v2) without their final ``"assistant :"``.
+
+        The turn's start (:meth:`start_turn`) appends the act and then the speaker.
+
+        Raises:
+            ValueError: If the env does not use the tiny tokenizer's transcript format, or (act
+                before the speaker) an opening does not end with ``"assistant :"``.
+        """
+        # Checked here, the first time the prompts are seen, so that a chat format gets this error.
+        if self.conversation_format != "transcript" or "coins" not in self.tokenizer.get_vocab():
+            raise ValueError("HierShop needs the tiny tokenizer's transcript format (its acts are grammar words)")
+        encoded = super().encode_prompts(prompts, add_special_tokens)
+        if self.goal_position != "before_speaker":
+            return encoded
+        speaker = self._speaker_ids()
+        k = len(speaker)
+        for i, ids in enumerate(encoded):
+            if ids[-k:] != speaker:
+                raise ValueError(f"prompt {i} does not end with 'assistant :'; cannot place the act before it")
+        return [ids[:-k] for ids in encoded]
+
+    @property
+    def goals(self) -> list[int]:
+        """The acts of the current episode's turns so far, the current turn's last (its :attr:`Episode.goals`)."""
+        episode = self.episode
+        return [] if episode is None else episode.goals
 
     # ----- the current question and its act -----
     def question(self, episode: Episode | None = None) -> str:
         """The question the agent's current turn answers (the user's last utterance)."""
         return [m for m in self.messages(episode) if m["role"] == "user"][-1]["content"]
 
-    def features(self) -> np.ndarray:
-        """:func:`~textgym.data.shop_acts.act_features` of the current question, shape (12,)."""
-        episode = self.episode
-        assert episode is not None
-        return act_features(self.scenarios[episode.index].shop, self.question())
+    def features(self, episode: Episode | None = None) -> np.ndarray:
+        """:func:`~textgym.data.shop_acts.act_features` of ``episode``'s question (default: the current one), (12,)."""
+        episode = episode if episode is not None else self.episode
+        if episode is None:
+            raise RuntimeError("no episode yet: call reset()")
+        return act_features(self.scenarios[episode.index].shop, self.question(episode))
 
-    def _choose_goal(self) -> int:
+    def _choose_goal(self, episode: Episode) -> int:
         if self.subgoal_policy is None:
-            episode = self.episode
-            assert episode is not None
-            return correct_act(self.scenarios[episode.index].shop, self.question())
-        return int(self.subgoal_policy(self.features()))
+            return correct_act(self.scenarios[episode.index].shop, self.question(episode))
+        return int(self.subgoal_policy(self.features(episode)))
 
-    def begin_turn(self, goal: int) -> None:
-        """Start the agent's turn toward act ``goal``: append its control token to the token state.
-
-        Raises:
-            ValueError: If ``goal`` is not an act id, or the turn has already begun.
-        """
+    @staticmethod
+    def _check_goal(goal: int) -> None:
         if not 0 <= int(goal) < len(ACTS):
             raise ValueError(f"goal must be an act id in [0, {len(ACTS)}), got {goal}")
-        if len(self.goals) > len(self.episode.agent_turns):  # type: ignore[union-attr]
-            raise ValueError("this turn already has its goal")
+
+    def goal_turn(self, episode: Episode, goal: int) -> TurnStart:
+        """The start of ``episode``'s current turn toward act ``goal``: its control token, slot words, speaker.
+
+        Raises:
+            ValueError: If ``goal`` is not an act id, or a slot word is not in the tokenizer's vocabulary.
+        """
+        self._check_goal(goal)
         act = ACTS[int(goal)]
-        slots = act_slots(act, self.scenarios[self.episode.index].shop, self.question()) if self.goal_slots else []  # type: ignore[union-attr]
+        slots = act_slots(act, self.scenarios[episode.index].shop, self.question(episode)) if self.goal_slots else []
         words = [ACT_WORDS[act], *slots]
         ids = [self.goal_token_ids[int(goal)], *(int(self.tokenizer.convert_tokens_to_ids(w)) for w in slots)]
         if self.tokenizer.unk_token_id in ids:  # a custom scenario's fact outside the tiny vocabulary
             raise ValueError(f"the goal's words {words} are not all in the tokenizer's vocabulary")
-        self.goals.append(int(goal))
         if self.goal_position == "before_speaker":
             ids += self.speaker_ids  # the user's line ends with the act; then the reply's speaker
-        # The same path as a user's turn (EpisodeSlots): context tokens, never actions; the
-        # agent's reply starts after them.
-        turn = TurnEnd(terminated=False, context=ids, context_role="goal", context_text=" ".join(words))
-        self._slots._add_context(0, turn)
+        # Context tokens, never actions (as a user's turn); the agent's reply starts after them.
+        return TurnStart(goal=int(goal), context=ids, context_role="goal", context_text=" ".join(words))
 
-    # ----- gymnasium API and hooks -----
-    # TextGenEnv's reset() and step() are these, then the ``info`` option's layout.
-    def _reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Dialogue-v0's reset, then the first turn's act (unless the high level sets it)."""
-        obs, info = super()._reset(seed=seed, options=options)
-        self.goals = []
-        self._return = 0.0
-        if not self.external_goals:
-            self.begin_turn(self._choose_goal())
-            obs = self.encode_observation(self._slots.obs(0))
-        return obs, info
+    def begin_turn(self, goal: int) -> None:
+        """Start the agent's turn toward act ``goal`` (``external_goals``): append its control token to the token state.
+
+        Raises:
+            ValueError: If ``goal`` is not an act id, the turn has already begun, or its tokens
+                do not fit in ``max_length``.
+            RuntimeError: Before the first reset.
+        """
+        self._check_goal(goal)
+        episode = self.episode
+        if episode is None:
+            raise RuntimeError("no episode yet: call reset()")
+        if len(episode.goals) > len(episode.agent_turns):
+            raise ValueError("this turn already has its goal")
+        start = self.goal_turn(episode, goal)
+        room = self.slots.room(0, final=False)
+        if len(start.context) > room:
+            raise ValueError(f"the goal {start.context_text!r} needs {len(start.context)} tokens, only {room} are free")
+        self.slots.start_turn(0, start)
+
+    # ----- TextGenEnv hooks -----
+    def start_turn(self, episode: Episode) -> TurnStart | None:
+        """Each turn's act: from ``subgoal_policy`` (or the correct act); none with ``external_goals``."""
+        if self.external_goals:
+            return None  # the high level calls begin_turn
+        return self.goal_turn(episode, self._choose_goal(episode))
 
     def _step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        """Dialogue-v0's step; then the next turn's act is appended when a turn ends and the episode goes on."""
+        """Dialogue-v0's step; with ``external_goals``, only once the high level has begun the turn."""
         if self.external_goals and len(self.goals) <= len(self.episode.agent_turns):  # type: ignore[union-attr]
             raise RuntimeError("the high level must call begin_turn(goal) before the turn's first token")
-        self._turn_intrinsic: float | None = None
-        self._turn_act_correct: bool | None = None
-        obs, reward, terminated, truncated, info = super()._step(action)
-        self._return += reward
-        if "turn_reward_components" in info:  # the agent's turn ended (a stop token or its length)
-            info["turn_intrinsic"] = self._turn_intrinsic  # None if the budget, not a stop, ended it
-            info["turn_act_correct"] = self._turn_act_correct
-        if "turn_reward_components" in info and not (terminated or truncated) and not self.external_goals:
-            self.begin_turn(self._choose_goal())
-            obs = self.encode_observation(self._slots.obs(0))
-        if terminated or truncated:
-            c = info["reward_components"]
-            c.setdefault("intrinsic", 0.0)
-            c["extrinsic"] = self._return - self.intrinsic_weight * c["intrinsic"]
-        return obs, reward, terminated, truncated, info
-
-    def checkpoint(self) -> dict[str, Any]:
-        """Dialogue-v0's checkpoint (:meth:`TextGenEnv.checkpoint`) with the turns' acts and the return so far."""
-        return {**super().checkpoint(), "goals": list(self.goals), "return": self._return}
-
-    def restore(self, checkpoint: dict[str, Any]) -> None:
-        """Put the episode back as :meth:`checkpoint` saved it, acts and return included."""
-        super().restore(checkpoint)
-        self.goals = list(checkpoint["goals"])
-        self._return = checkpoint["return"]
+        return super()._step(action)
 
     #: Dialogue-v0's goal bonus, and the two sums this view adds (for ``info="numeric"``).
     extra_reward_components = (*DialogueEnv.extra_reward_components, "intrinsic", "extrinsic")
@@ -287,7 +307,7 @@ class HierShopLowEnv(DialogueEnv):
         """The episode's components so far, with ``extrinsic``: the return so far minus the weighted intrinsic."""
         components = dict(episode.components)
         # The same sum the final info's reward_components["extrinsic"] is, at every step.
-        components["extrinsic"] = self._return - self.intrinsic_weight * components.get("intrinsic", 0.0)
+        components["extrinsic"] = episode.total_reward - self.intrinsic_weight * components.get("intrinsic", 0.0)
         return components
 
     def numeric_fields(self, info: Mapping[str, Any], episode: Episode) -> dict[str, np.generic]:
@@ -297,26 +317,24 @@ class HierShopLowEnv(DialogueEnv):
         fields: dict[str, np.generic] = {"turn_ended": np.bool_(turn is not None)}
         fields.update({f"turn_reward_{n}": np.float64((turn or {}).get(n, 0.0)) for n in scored})
         fields["turn_intrinsic"] = np.float64(info.get("turn_intrinsic") or 0.0)  # None: the budget ended the turn
-        fields["goal_act"] = np.int64(self.goals[-1] if self.goals else -1)
+        fields["goal_act"] = np.int64(episode.goals[-1] if episode.goals else -1)
         fields["goal_met"] = np.bool_(bool(episode.components.get("success", 0.0)))
         return fields
 
     def end_turn(self, episode: Episode) -> TurnEnd:
-        """Dialogue-v0's user answers; the turn's intrinsic reward is added to its last step."""
+        """Dialogue-v0's user answers; the turn's intrinsic reward goes to its last step, its outcome to its info."""
         scenario = self.scenarios[episode.index]
         messages = self.messages(episode)
         question = [m for m in messages if m["role"] == "user"][-1]["content"]
         reply = episode.turns[-1].text
-        act = ACTS[self.goals[len(episode.agent_turns) - 1]]
+        act = ACTS[episode.goals[len(episode.agent_turns) - 1]]
         intrinsic = float(realizes(act, scenario.shop, question, reply))
         end = super().end_turn(episode)
-        self._turn_intrinsic = intrinsic
-        self._turn_act_correct = ACTS.index(act) == correct_act(scenario.shop, question)
         components = {**end.components, "intrinsic": intrinsic}
         context = list(end.context)
         k = len(self.speaker_ids)
         if self.goal_position == "before_speaker" and context[-k:] == self.speaker_ids:
-            context = context[:-k]  # begin_turn appends the next act, then the speaker
+            context = context[:-k]  # the next turn's start appends its act, then the speaker
         return TurnEnd(
             terminated=end.terminated,
             reward=end.reward + self.intrinsic_weight * intrinsic,
@@ -324,11 +342,41 @@ class HierShopLowEnv(DialogueEnv):
             context=context,
             context_role=end.context_role,
             context_text=end.context_text,
+            info={
+                "turn_intrinsic": intrinsic,
+                "turn_act_correct": ACTS.index(act) == correct_act(scenario.shop, question),
+            },
         )
+
+    def turn_info(self, episode: Episode, components: Mapping[str, float]) -> dict[str, Any]:
+        """Dialogue-v0's, with ``turn_intrinsic`` and ``turn_act_correct`` None until :meth:`end_turn` sets them.
+
+        They stay None when the budget, not a stop, ended the turn (no :meth:`end_turn` then).
+        """
+        return {**super().turn_info(episode, components), "turn_intrinsic": None, "turn_act_correct": None}
+
+    def final_info(self, episode: Episode, truncation_reason: str | None) -> dict[str, Any]:
+        """Dialogue-v0's, with the episode's ``intrinsic`` and ``extrinsic`` sums in ``reward_components``."""
+        info = super().final_info(episode, truncation_reason)
+        c = info["reward_components"]
+        c.setdefault("intrinsic", 0.0)
+        c["extrinsic"] = episode.total_reward - self.intrinsic_weight * c["intrinsic"]
+        return info
 
     def messages(self, episode: Episode | None = None) -> list[dict[str, str]]:
         """Dialogue-v0's conversation without the goal tokens (the user and the reward never see them)."""
         return [m for m in super().messages(episode) if m["role"] != "goal"]
+
+
+class HierShopLowVectorEnv(TextGenVectorEnv):
+    """Batched HierShopLow: ``gymnasium.make_vec("textgym/HierShopLow-v2", num_envs=N)``.
+
+    Each slot's acts come from the env's ``subgoal_policy`` (one call per turn, slots in order),
+    so ``external_goals`` (a high level that sets the acts itself) is refused.
+    """
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any):
+        super().__init__(HierShopLowEnv(**kwargs), num_envs)
 
 
 class ScriptedLowPolicy:
@@ -347,9 +395,9 @@ class ScriptedLowPolicy:
         episode = env.episode
         assert episode is not None
         shop = env.scenarios[episode.index].shop
-        target = realize(ACTS[env.goals[-1]], shop, env.question()) or ""
+        target = realize(ACTS[episode.goals[-1]], shop, env.question()) or ""
         ids = [int(t) for t in env.tokenizer(target, add_special_tokens=False)["input_ids"]] + [env.eos_token_id]
-        written = len(env._slots.reply_ids(0))
+        written = len(env.slots.reply_ids(0))
         return ids[written]
 
 
@@ -576,7 +624,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         checkpoint = self.low.checkpoint()
         try:
             self.low.begin_turn(int(arr))
-            obs = self.low._slots.obs(0)
+            obs = self.low.slots.obs(0)
             total, undiscounted, k = 0.0, 0.0, 0
             while True:
                 obs, r, terminated, truncated, info = self.low.step(self.low_policy(obs))

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd
+from textgym.envs.episodes import Episode, EpisodeSlots, TurnEnd, TurnStart
 from textgym.envs.observations import check_observation, encode, observation_space
 from textgym.rewards.base import RewardLike, RewardModel, RewardOutput, as_reward_model, score_batch
 from textgym.tokenization import resolve_tokenizer
@@ -194,6 +194,9 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
       A longer prompt is an error, never silently truncated.
     * ``max_length``: the observation's length; default ``max_prompt_tokens +
       max_new_tokens``. It must leave room for at least one token after every prompt.
+    * ``context_tokens``: positions added to ``max_length`` for context a subclass shows
+      besides the prompt and the agent's tokens (e.g. a hierarchical env's subgoal tokens,
+      :meth:`start_turn`); default 0. So ``self.max_length`` is ``max_length + context_tokens``.
     * ``split``: ``"train"``, ``"validation"`` or ``"test"`` when ``prompts`` is a mapping.
     * ``reward_mode``: ``"terminal"`` or ``"immediate"``.
     * ``stop_token_ids``: tokens that end the agent's turn (default: EOS).
@@ -252,9 +255,11 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         observation: str = "tokens",
         budget_as_termination: bool = False,
         info: str = "default",
+        context_tokens: int = 0,
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        context_tokens = check_int("context_tokens", context_tokens, minimum=0)
         if isinstance(prompts, Mapping):
             if split not in prompts:
                 raise ValueError(f"no prompts for split {split!r}; the data has splits {sorted(prompts)}")
@@ -298,7 +303,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         self.max_reply_tokens: int | None = None
         self.vocab_size = len(self.tokenizer)
 
-        encoded = self.tokenizer(self.prompts, add_special_tokens=add_special_tokens)["input_ids"]
+        encoded = self.encode_prompts(self.prompts, add_special_tokens)
         self.prompt_ids = [np.asarray(ids, dtype=np.int64) for ids in encoded]
         longest = max(len(ids) for ids in self.prompt_ids)
         i = max(range(len(self.prompt_ids)), key=lambda k: len(self.prompt_ids[k]))
@@ -317,7 +322,8 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
                 f"prompt {self.prompts[i]!r} has {longest} tokens, leaving no room for the agent in "
                 f"max_length={max_length}; raise max_length"
             )
-        self.max_length = int(max_length)
+        # The context the env adds (e.g. each turn's subgoal) gets its own positions on top.
+        self.max_length = int(max_length) + context_tokens
 
         self.action_space = spaces.Discrete(self.vocab_size)
         self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
@@ -388,6 +394,13 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         return score_batch(self.reward_model, prompts, completions)
 
     # ----- hooks: the single-turn MDP by default; multi-turn envs override them -----
+    def encode_prompts(self, prompts: Sequence[str], add_special_tokens: bool) -> list[list[int]]:
+        """The token ids each prompt's episode starts with, before the budgets are checked (default: the tokenizer's).
+
+        Called once, in ``__init__``, after ``self.tokenizer`` is set.
+        """
+        return [list(ids) for ids in self.tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"]]
+
     def turn_prompt(self, episode: Episode) -> str:
         """The text the reward model gets as the prompt of the agent's current turn."""
         return episode.prompt
@@ -399,6 +412,15 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         ends the episode. Default: the episode terminates.
         """
         return TurnEnd(terminated=True)
+
+    def start_turn(self, episode: Episode) -> TurnStart | None:
+        """How the agent's next turn begins: its subgoal and the context shown before it (None: nothing).
+
+        Called when an episode begins (after its prompt) and after each turn that the episode
+        goes on from (after :meth:`end_turn`'s context). A hierarchical env returns the turn's
+        subgoal, which goes to :attr:`Episode.goals`, and its control tokens. Default: None.
+        """
+        return None
 
     def turn_info(self, episode: Episode, components: Mapping[str, float]) -> dict[str, Any]:
         """Extra ``info`` at the last step of each agent turn, given the turn's reward components."""
@@ -487,6 +509,15 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     def episode(self) -> Episode | None:
         """The current (or last) episode's record; None before the first reset."""
         return self._slots.episodes[0]
+
+    @property
+    def slots(self) -> EpisodeSlots:
+        """The episode's token state: slot 0 of an :class:`~textgym.envs.episodes.EpisodeSlots`.
+
+        For reading the raw token state (``slots.obs(0)``, ``slots.reply_ids(0)``) and for hooks
+        that add context between steps (``slots.start_turn(0, ...)``); step the env, not the slots.
+        """
+        return self._slots
 
     @property
     def completion(self) -> str:

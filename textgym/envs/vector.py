@@ -81,10 +81,11 @@ class TextGenVectorEnv(VectorEnv):
     ):
         num_envs = check_int("num_envs", num_envs)
         group_size = check_int("group_size", group_size)
-        if not type(env).batchable:
+        if not env.batchable:
             raise ValueError(
-                f"{type(env).__name__} keeps per-episode state on the env (batchable = False), so its "
-                "episodes cannot share one template env: use gymnasium's SyncVectorEnv or SB3's DummyVecEnv"
+                f"{type(env).__name__} is not batchable (batchable = False: per-episode state or calls on the "
+                "env itself), so its episodes cannot share one template env: use gymnasium's SyncVectorEnv or "
+                "SB3's DummyVecEnv"
             )
         if num_envs % group_size:
             raise ValueError(
@@ -114,6 +115,11 @@ class TextGenVectorEnv(VectorEnv):
         self.step_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
         #: Each slot's latest reset info, unbatched.
         self.reset_infos: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+
+    @property
+    def slots(self) -> EpisodeSlots:
+        """The N episodes' token state (read it; step the env, not the slots)."""
+        return self._slots
 
     def _obs(self) -> Any:
         return self.env.encode_observation(self._slots.obs())
