@@ -59,6 +59,14 @@ register(
     kwargs={"reward_mode": "immediate"},
 )
 
+# The teaching version (issue 29): the defaults that stock agents read as they are.
+register(
+    id="textgym/TinyShop-v1",
+    entry_point="textgym.envs.tiny_shop:TinyShopEnv",
+    vector_entry_point="textgym.envs.tiny_shop:TinyShopVectorEnv",
+    kwargs={"reward_mode": "immediate", "observation": "onehot", "budget_as_termination": True, "info": "numeric"},
+)
+
 # Text classification as generation (issue 15): which animal is a story about?
 register(
     id="textgym/Classify-v0",
