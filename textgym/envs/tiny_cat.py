@@ -227,7 +227,6 @@ class TinyCatEnv(TextGenEnv):
             info=info,
         )
 
-
     def decode_completion(self, token_ids: Sequence[int]) -> str:
         """The completion text: the generated tokens without ``<eos>``.
 
