@@ -121,7 +121,8 @@ def test_rl_zoo3_train_and_enjoy_learn_tinycat(tmp_path: Path, learning_seed, ch
 #: own "default" hyperparameters (SB3's defaults, MlpPolicy), no -conf, the eval callback on.
 ZOO_V1_TRAIN = "python -m rl_zoo3.train --algo ppo --env textgym/TinyCat-v1 --gym-packages textgym -n 50000"
 ZOO_V1_ENJOY = (
-    "python -m rl_zoo3.enjoy --algo ppo --env textgym/TinyCat-v1 --gym-packages textgym -f logs --no-render --deterministic"
+    "python -m rl_zoo3.enjoy --algo ppo --env textgym/TinyCat-v1 --gym-packages textgym"
+    " -f logs --no-render --deterministic"
 )
 
 
