@@ -126,3 +126,38 @@ def _ppo_config(config, env_id: str, seed: int = 0):  # noqa: ANN001, ANN202  (R
         )
         .debugging(seed=seed)
     )
+
+
+def test_the_module_prefixed_id_is_found_in_a_fresh_process() -> None:
+    # What RLlib's default creator does in a worker that never ran `import textgym`:
+    # gym.make(id) with the id string the user gave (docs/ecosystem.md, "Registration in other processes").
+    code = (
+        "import sys, gymnasium as gym; assert 'textgym/TinyCat-v1' not in gym.registry;"
+        "env = gym.make('envs_registry:textgym/TinyCat-v1'); print(env.observation_space.shape)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["(162,)"]
+
+
+@pytest.mark.slow
+def test_rllib_default_config_samples_the_prefixed_v1_id_in_a_worker() -> None:
+    """``PPOConfig().environment("envs_registry:textgym/TinyCat-v1")``: the driver's default encoder reads
+    v1's Box, and a worker process (``num_env_runners=1``) makes the env without ``textgym.rllib.register()``."""
+    pytest.importorskip("ray.rllib", reason='RLlib is optional: pip install -e ".[rllib]" (in its own venv)')
+    import ray
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
+    try:
+        config = (
+            PPOConfig()
+            .environment("envs_registry:textgym/TinyCat-v1")
+            .env_runners(num_env_runners=1)
+            .training(train_batch_size_per_learner=256, minibatch_size=64, num_epochs=1)
+        )
+        algo = config.build_algo()
+        result = algo.train()
+        algo.stop()
+    finally:
+        ray.shutdown()
+    assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 256
