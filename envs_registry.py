@@ -22,6 +22,22 @@ register(
     kwargs={"max_new_tokens": 5, "reward_mode": "immediate"},
 )
 
+# The teaching version (issue 29): the defaults that stock agents read as they are (a flat
+# Box, the budget as termination, numeric info) and the period ending the episode.
+register(
+    id="textgym/TinyCat-v1",
+    entry_point="textgym.envs.tiny_cat:TinyCatEnv",
+    vector_entry_point="textgym.envs.tiny_cat:TinyCatVectorEnv",
+    kwargs={
+        "max_new_tokens": 5,
+        "reward_mode": "immediate",
+        "sentence_end": True,
+        "observation": "onehot",
+        "budget_as_termination": True,
+        "info": "numeric",
+    },
+)
+
 register(
     id="textgym/Summarization-v0",
     entry_point="textgym.envs.summarization:SummarizationEnv",
@@ -41,6 +57,14 @@ register(
     entry_point="textgym.envs.tiny_shop:TinyShopEnv",
     vector_entry_point="textgym.envs.tiny_shop:TinyShopVectorEnv",
     kwargs={"reward_mode": "immediate"},
+)
+
+# The teaching version (issue 29): the defaults that stock agents read as they are.
+register(
+    id="textgym/TinyShop-v1",
+    entry_point="textgym.envs.tiny_shop:TinyShopEnv",
+    vector_entry_point="textgym.envs.tiny_shop:TinyShopVectorEnv",
+    kwargs={"reward_mode": "immediate", "observation": "onehot", "budget_as_termination": True, "info": "numeric"},
 )
 
 # Text classification as generation (issue 15): which animal is a story about?

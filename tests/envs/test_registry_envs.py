@@ -11,21 +11,31 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 
+def tokens(obs: object) -> np.ndarray:
+    """What an observation holds, as one array to compare: ``input_ids`` of a Dict, else the flat Box itself."""
+    return obs["input_ids"] if isinstance(obs, dict) else obs
+
+
+def key(info: dict, name: str) -> str:
+    """``name``, or ``"_" + name`` where ``info="numeric"`` keeps a text key under a leading underscore."""
+    return name if name in info else f"_{name}"
+
+
 def rollout(env: gym.Env, seed: int, n_episodes: int, action_seed: int) -> list:
     """Random-policy episodes; returns everything observable, to compare runs."""
     rng = np.random.default_rng(action_seed)
     trace = []
     obs, info = env.reset(seed=seed)
-    trace.append((obs["input_ids"].copy(), info.get("prompt")))
+    trace.append((tokens(obs).copy(), info.get(key(info, "prompt"))))
     for _ in range(n_episodes):
         done = False
         while not done:
             action = int(rng.integers(env.action_space.n))
             obs, reward, terminated, truncated, info = env.step(action)
-            trace.append((obs["input_ids"].copy(), reward, terminated, truncated, info.get("completion")))
+            trace.append((tokens(obs).copy(), reward, terminated, truncated, info.get(key(info, "completion"))))
             done = terminated or truncated
         obs, info = env.reset()
-        trace.append((obs["input_ids"].copy(), info.get("prompt")))
+        trace.append((tokens(obs).copy(), info.get(key(info, "prompt"))))
     return trace
 
 
@@ -66,7 +76,7 @@ def test_pickle_round_trip(env_id: str) -> None:
     for _ in range(env.max_new_tokens - 1):
         action = int(rng.integers(env.action_space.n))
         out_a, out_b = env.step(action), clone.step(action)
-        np.testing.assert_array_equal(out_a[0]["input_ids"], out_b[0]["input_ids"])
+        np.testing.assert_array_equal(tokens(out_a[0]), tokens(out_b[0]))
         assert out_a[1:4] == out_b[1:4] and out_a[4] == out_b[4]
         if out_a[2] or out_a[3]:
             break
@@ -87,7 +97,7 @@ def test_random_episodes_end_within_max_new_tokens(env_id: str) -> None:
         assert terminated or truncated
         assert t <= env.max_new_tokens
         assert truncated == (t == env.max_new_tokens and not terminated)
-        assert set(info) >= {"prompt", "completion", "reward_components"}
+        assert {key(info, k) for k in ("prompt", "completion", "reward_components")} <= set(info)
         assert np.isfinite(reward)
 
 
@@ -100,7 +110,7 @@ def test_make_vec_matches_single_envs(env_id: str, mode: str) -> None:
     singles = [gym.make(env_id) for _ in range(n)]
     obs, _ = venv.reset(seed=11)
     single_obs = [e.reset(seed=11 + i)[0] for i, e in enumerate(singles)]
-    np.testing.assert_array_equal(obs["input_ids"], np.stack([o["input_ids"] for o in single_obs]))
+    np.testing.assert_array_equal(tokens(obs), np.stack([tokens(o) for o in single_obs]))
     rng = np.random.default_rng(2)
     needs_reset = [False] * n
     for _ in range(60):
@@ -113,12 +123,16 @@ def test_make_vec_matches_single_envs(env_id: str, mode: str) -> None:
             else:
                 o, r, te, tr, info = e.step(int(actions[i]))
                 if te or tr:
-                    assert infos["completion"][i] == info["completion"]
-                    for name, value in info["reward_components"].items():
-                        assert infos["reward_components"][name][i] == value
+                    completion, components = key(info, "completion"), key(info, "reward_components")
+                    assert infos[completion][i] == info[completion]
+                    for name, value in info[components].items():
+                        assert infos[components][name][i] == value
             needs_reset[i] = te or tr
-            np.testing.assert_array_equal(obs["input_ids"][i], o["input_ids"])
-            np.testing.assert_array_equal(obs["attention_mask"][i], o["attention_mask"])
+            if isinstance(o, dict):
+                np.testing.assert_array_equal(obs["input_ids"][i], o["input_ids"])
+                np.testing.assert_array_equal(obs["attention_mask"][i], o["attention_mask"])
+            else:
+                np.testing.assert_array_equal(obs[i], o)
             assert (rewards[i], terms[i], truncs[i]) == (r, te, tr)
     venv.close()
 

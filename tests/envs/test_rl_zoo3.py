@@ -76,12 +76,11 @@ def greedy_return(model: object, env_kwargs: dict) -> float:
     return float(np.mean(returns))
 
 
-def run_zoo(module: str, args: list[str], cwd: Path) -> str:
+def run_zoo(module: str, args: list[str], cwd: Path, env_id: str = "textgym/TinyCat-v0") -> str:
     # PYTHONPATH: the subprocess imports this checkout's textgym (what --gym-packages imports).
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", module, "--algo", "ppo", "--env", "textgym/TinyCat-v0", "--gym-packages", "textgym"]
-        + args,
+        [sys.executable, "-m", module, "--algo", "ppo", "--env", env_id, "--gym-packages", "textgym"] + args,
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -115,4 +114,49 @@ def test_rl_zoo3_train_and_enjoy_learn_tinycat(tmp_path: Path, learning_seed, ch
     )
     match = re.search(r"Mean reward: ([-0-9.]+)", out)
     assert match is not None, out[-2000:]
+    check_learned("enjoy's mean reward", float(match.group(1)), ">=", 1.0)
+
+
+#: docs/ecosystem.md's commands for the teaching id, character for character (issue 29): rl_zoo3's
+#: own "default" hyperparameters (SB3's defaults, MlpPolicy), no -conf, the eval callback on.
+ZOO_V1_TRAIN = "python -m rl_zoo3.train --algo ppo --env textgym/TinyCat-v1 --gym-packages textgym -n 50000"
+ZOO_V1_ENJOY = (
+    "python -m rl_zoo3.enjoy --algo ppo --env textgym/TinyCat-v1 --gym-packages textgym"
+    " -f logs --no-render --deterministic"
+)
+
+
+def test_the_v1_commands_are_the_documented_ones() -> None:
+    docs = (REPO / "docs" / "ecosystem.md").read_text()
+    assert ZOO_V1_TRAIN in docs and ZOO_V1_ENJOY in docs
+
+
+@pytest.mark.slow
+@pytest.mark.learning
+def test_rl_zoo3_documented_commands_learn_tinycat_v1(tmp_path: Path, learning_seed, check_learned) -> None:
+    pytest.importorskip("rl_zoo3")
+    from stable_baselines3 import PPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    # The documented command verbatim (``python`` is this interpreter), plus only the seed.
+    train = [sys.executable, *ZOO_V1_TRAIN.split()[1:], "--seed", str(learning_seed)]
+    result = subprocess.run(train, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    model = PPO.load(tmp_path / "logs" / "ppo" / "textgym-TinyCat-v1_1" / "textgym-TinyCat-v1.zip", device="cpu")
+    env_v1 = gym.make("textgym/TinyCat-v1")
+    returns = []
+    for prompt in range(4):
+        obs, _ = env_v1.reset(seed=0, options={"prompt_index": prompt})
+        done, total = False, 0.0
+        while not done:
+            obs, reward, terminated, truncated, _ = env_v1.step(int(model.predict(obs, deterministic=True)[0]))
+            total, done = total + reward, terminated or truncated
+        returns.append(total)
+    check_learned("greedy return", float(np.mean(returns)), ">=", 1.0)
+
+    enjoy = [sys.executable, *ZOO_V1_ENJOY.split()[1:]]
+    result = subprocess.run(enjoy, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"Mean reward: ([-0-9.]+)", result.stdout)
+    assert match is not None, result.stdout[-2000:]
     check_learned("enjoy's mean reward", float(match.group(1)), ">=", 1.0)

@@ -34,7 +34,10 @@ def test_sb3_make_vec_env_defaults_and_vec_video_recorder(env_id: str, tmp_path:
     assert venv.render_mode == "rgb_array"
     venv = VecVideoRecorder(venv, str(tmp_path), record_video_trigger=lambda step: step == 0, video_length=4)
     first = venv.reset()
-    assert set(first) == set(venv.observation_space.spaces) and first["input_ids"].shape[0] == 2
+    if isinstance(first, dict):
+        assert set(first) == set(venv.observation_space.spaces) and first["input_ids"].shape[0] == 2
+    else:  # a flat Box by default (the teaching ids, issue 29)
+        assert first.shape == (2, *venv.observation_space.shape)
     rng = np.random.default_rng(0)
     for _ in range(6):
         venv.step(rng.integers(venv.action_space.n, size=2))

@@ -117,15 +117,28 @@ class TinyShopEnv(TextGenEnv):
     writes one word per step; a uniformly random policy is right once in 22**6 (about 1e9)
     episodes.
 
+    ``textgym/TinyShop-v1`` is the teaching version (issue 29): the same task with the
+    defaults that stock agents read as they are (SB3's ``PPO("MlpPolicy", id)``, CleanRL,
+    rl_zoo3, RLlib): a flat one-hot observation, the budget reported as termination and
+    numeric ``info``.
+
     ## Action Space
     ``Discrete(22)``: token 0 is ``<eos>``; tokens 1-21 are the words of
     :data:`TINY_SHOP_WORDS`, in order.
 
     ## Observation Space
-    As :class:`~textgym.envs.TextGenEnv`: ``input_ids`` and ``attention_mask``, int64, of
-    length 28 + 6 = 34 (every prompt has 28 tokens). No BOS; padding is ``<eos>`` (0) under
-    an attention mask of 0. For stock agents, flatten it with
+    v0 (``observation="tokens"``): as :class:`~textgym.envs.TextGenEnv`, ``input_ids`` and
+    ``attention_mask``, int64, of length 28 + 6 = 34 (every prompt has 28 tokens). No BOS;
+    padding is ``<eos>`` (0) under an attention mask of 0. For stock agents, flatten it with
     :func:`textgym.wrappers.wrap_for_stock_agents`.
+
+    v1 (``observation="onehot"``): ``Box(0, 1, (748,), float32)``, the flattened ``(34, 22)``
+    one-hot code of the token state. Feature ``22 * p + t`` is 1 when position ``p`` holds
+    token ``t``; the real tokens (28 of the prompt, then the ones written) fill the *last*
+    rows, so the latest token is always in row 33 and the number of all-zero leading rows is
+    the number of tokens still to write (:func:`textgym.envs.observations.one_hot_tokens`).
+    The facts' prices and the asked item sit in fixed features as long as the reply is
+    unwritten, and move one row up per written token.
 
     ## Rewards
     The score of a completion is ``correct + shaping * progress`` (:class:`TinyShopReward`):
@@ -138,19 +151,22 @@ class TinyShopEnv(TextGenEnv):
     sum to the terminal score (potential-based shaping, Ng et al. 1999).
 
     ## Episode End
-    * Termination: the agent emits ``<eos>``.
+    * Termination: the agent emits ``<eos>``. v1 also reports the budget below as
+      termination (``budget_as_termination=True``).
     * Truncation: 6 tokens were written (``info["budget_exhausted"]``); the budget is part
-      of the task, so agents must not bootstrap past it (see
-      :class:`textgym.wrappers.TerminateAtHorizon`).
+      of the task, so agents must not bootstrap past it (v1 reports it as termination; for
+      v0 see :class:`textgym.wrappers.TerminateAtHorizon`).
 
     ## Arguments
     * ``shaping``: weight of the progress component (default 0.5; >= 0).
     * ``reward``: replaces the reward above entirely.
     * ``reward_mode``: ``"immediate"`` (default) or ``"terminal"``.
     * ``render_mode``, ``observation``, ``budget_as_termination``, ``info``: as in
-      :class:`~textgym.envs.TextGenEnv`.
+      :class:`~textgym.envs.TextGenEnv` (v1: ``"onehot"``, True, ``"numeric"``).
 
     ## Version History
+    * v1: the defaults of stock agents (issue 29): ``observation="onehot"``,
+      ``budget_as_termination=True``, ``info="numeric"``; the reward is v0's.
     * v0: initial version.
 
     ## Example
@@ -167,6 +183,17 @@ are the apples ? assistant :'
     ...     rewards.append(round(reward, 4))
     >>> rewards, truncated, info["reward_components"]
     ([0.0833, 0.0833, 0.0833, 0.0833, 0.0833, 1.0833], True, {'correct': 1.0, 'progress': 1.0, 'grammar': 1.0})
+
+    In v1 the observation is the one-hot code and the budget ends the episode as termination:
+
+    >>> env = gym.make("textgym/TinyShop-v1")
+    >>> obs, info = env.reset(seed=1)
+    >>> obs.shape, info["_prompt"].endswith("how much are the apples ? assistant :")
+    ((748,), True)
+    >>> for word in "the apples cost three coins .".split():
+    ...     obs, reward, terminated, truncated, info = env.step(tok.convert_tokens_to_ids(word))
+    >>> terminated, truncated, bool(info["budget_exhausted"]), float(info["reward_correct"])
+    (True, False, True, 1.0)
     """
 
     def __init__(
@@ -200,7 +227,7 @@ are the apples ? assistant :'
 
 
 class TinyShopVectorEnv(TextGenVectorEnv):
-    """Batched TinyShop: ``gymnasium.make_vec("textgym/TinyShop-v0", num_envs=N)``."""
+    """Batched TinyShop: ``gymnasium.make_vec("textgym/TinyShop-v1", num_envs=N)`` (or ``-v0``)."""
 
     def __init__(self, num_envs: int = 1, group_size: int = 1, **kwargs: Any):
         super().__init__(TinyShopEnv(**kwargs), num_envs, group_size=group_size)
