@@ -21,7 +21,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 from agents.algorithms import A2C, PPO
 from agents.buffer import EpisodeRolloutBuffer
 from agents.grpo import GRPO
-from agents.policy import LMActorCriticPolicy
+from agents.policy import LMActorCriticPolicy, check_token_observation_space
 from agents.reinforce import REINFORCE
 from agents.vec_env import TextGenSB3VecEnv
 from textgym.envs import TextGenEnv
@@ -176,6 +176,24 @@ def attach(algorithm: BaseAlgorithm) -> BaseAlgorithm:
     return algorithm
 
 
+def _for_lm_policy(venv: VecEnv, env: Any) -> VecEnv:
+    """``venv`` if the LM policy can read its observations, else a ValueError that says what to pass.
+
+    The teaching ids' v1 (``TinyCat-v1``, ``TinyShop-v1``) observe a flat one-hot ``Box`` for stock
+    agents; without this check SB3's buffer fails first with a bare ``AssertionError``.
+    """
+    try:
+        check_token_observation_space(venv.observation_space)
+    except ValueError as err:
+        name = env if isinstance(env, str) else type(env).__name__
+        raise ValueError(
+            f"{name} observes {venv.observation_space}, but the LM policy reads textgym's token state "
+            "Dict(input_ids, attention_mask): pass env_kwargs={'observation': 'tokens'} (the small-vocabulary "
+            "envs' v1 observe a flat Box for stock agents) or use an id whose observation is the token state"
+        ) from err
+    return venv
+
+
 def _split_kwargs(model: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
     policy_kwargs.setdefault("model", model)
@@ -226,7 +244,7 @@ def build_algorithm(
     """
     policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
     algo_kwargs = {**defaults, **algo_kwargs}
-    venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    venv = _for_lm_policy(make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs), env)
     return cls(
         LMActorCriticPolicy,
         venv,
@@ -392,5 +410,6 @@ def build_grouped_algorithm(
     policy_kwargs, algo_kwargs = _split_kwargs(model, kwargs)
     # The env first: make_env checks n_envs and group_size before the default batch size is computed from them.
     venv = make_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, group_size=group_size, whole_episodes=True)
+    venv = _for_lm_policy(venv, env)
     defaults = {"learning_rate": 3e-4, "n_epochs": 1, "batch_size": max(group_size, n_envs // 4), **defaults}
     return cls(LMActorCriticPolicy, venv, policy_kwargs=policy_kwargs, seed=seed, **{**defaults, **algo_kwargs})

@@ -78,3 +78,11 @@ def test_max_new_tokens_is_the_shared_envs_budget() -> None:
     assert venv.max_new_tokens == 7
     grpo = agents.make_grpo("CatText-v0", n_envs=4, group_size=2, env_kwargs={"max_new_tokens": 5})
     assert grpo.max_new_tokens == 5
+
+
+@pytest.mark.parametrize("factory", ["make_ppo", "make_grpo"])
+def test_an_env_without_token_state_is_refused_naming_what_to_pass(factory: str) -> None:
+    # TinyCat-v1 observes a flat one-hot Box for stock agents; SB3's buffer raised a bare AssertionError.
+    kwargs = {"group_size": 2} if factory == "make_grpo" else {}
+    with pytest.raises(ValueError, match=r"TinyCat-v1 observes Box\(.*pass env_kwargs=\{'observation': 'tokens'\}"):
+        getattr(agents, factory)("TinyCat-v1", n_envs=2, **kwargs)
