@@ -52,6 +52,8 @@ def test_ray_grpo_needs_its_worker_env(ray_local) -> None:
         RayGRPO("LMActorCriticPolicy", env)
 
 
+# Margin over seeds 0-1 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): lowest 0.977
+# against 0.9 (mentions a cat); seed 2 and 2 threads not yet run.
 @pytest.mark.slow
 @pytest.mark.learning
 def test_ray_grpo_learns_cattext_like_local_grpo(ray_local, learning_seed, check_learned) -> None:

@@ -142,6 +142,8 @@ def test_make_ray_ppo_refuses_env_instances(ray_local) -> None:
         make_ray_ppo(agents.make_env("CatText-v0", n_envs=2))
 
 
+# Margin over seeds 0-1 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): lowest 0.961
+# against 0.9 (grammatical); seed 2 and 2 threads not yet run.
 @pytest.mark.slow
 @pytest.mark.learning
 def test_ray_ppo_learns_cattext_like_local_ppo(ray_local, learning_seed, check_learned) -> None:

@@ -91,6 +91,9 @@ def test_bad_arguments_are_named() -> None:
         ClassifyEnv().reward_model.score(["not a prompt"], ["cat"])
 
 
+# Seeds 0-2 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): holds at seeds 0 and 1
+# (lowest 0.961), FAILS at seed 2 (0.562 against 0.9): this single-seed check does not yet hold on any seed
+# (issue 30, open).
 @pytest.mark.slow
 @pytest.mark.learning
 def test_ppo_learns_classify(learning_seed, check_learned) -> None:

@@ -57,6 +57,9 @@ SETTINGS = {"noise": 0.3, "epochs": 6, "batch_size": 8, "learning_rate": 1e-3, "
 POOLING = "last+mean+lm"
 
 
+# Seeds 0-2 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): rating lowest 0.985,
+# ranking 0.950; preference 0.918, 0.923, and 0.849 at seed 2; edit 0.904, 0.914, and 0.898 at seed 2: the bar
+# of 0.9 does not hold for preference and edit at every seed (issue 30, open).
 @pytest.mark.slow
 @pytest.mark.learning
 @pytest.mark.parametrize("kind", ["rating", "preference", "ranking", "edit"])
