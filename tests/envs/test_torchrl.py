@@ -40,7 +40,7 @@ def test_numeric_info_has_the_same_typed_keys_at_reset_and_every_step(env_id: st
         # At the end the flattened components are the episode's reward components, and the flag
         # is the default info's flag.
         assert {n: float(info[f"reward_{n}"]) for n in info["_reward_components"]} == info["_reward_components"]
-        # The teaching ids report the budget as termination (issue 29); HierShopHigh (not token-level) has no such option.
+        # The teaching ids report the budget as termination (issue 29); HierShopHigh has no such option.
         if getattr(env.unwrapped, "budget_as_termination", False):
             assert not truncated and bool(info["budget_exhausted"]) <= terminated
         else:
