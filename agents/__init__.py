@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
         success_rate,
     )
     from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
+    from agents.group_config import GroupConfig
     from agents.grpo import GRPO
     from agents.hierarchical import HierarchicalAgent, make_hierarchical
     from agents.kl import KLConfig, KLController
@@ -70,6 +71,7 @@ _EXPORTS = {
     "make_ppo": "agents.factory",
     "make_reinforce": "agents.factory",
     "make_rloo": "agents.factory",
+    "GroupConfig": "agents.group_config",
     "GRPO": "agents.grpo",
     "HierarchicalAgent": "agents.hierarchical",
     "make_hierarchical": "agents.hierarchical",
@@ -94,6 +96,7 @@ __all__ = [
     "ALGORITHMS",
     "AlgorithmSpec",
     "GRPO",
+    "GroupConfig",
     "HierarchicalAgent",
     "PPO",
     "REINFORCE",

@@ -20,6 +20,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 
 from agents.algorithms import A2C, PPO
 from agents.buffer import EpisodeRolloutBuffer
+from agents.group_config import GroupConfig
 from agents.grpo import GRPO
 from agents.policy import LMActorCriticPolicy, check_token_observation_space
 from agents.reinforce import REINFORCE
@@ -348,12 +349,12 @@ def make_grpo(
     completions each. Defaults: AdamW at 3e-4 (tuned on the tiny model, like ``make_ppo``;
     a pretrained LM such as SmolLM2 wants about 5e-5 or less), one epoch over the rollout in 4 minibatches
     of whole groups (so 4 optimizer steps per rollout), the token-level loss (DAPO), clip
-    0.2, no KL penalty. Sampling settings (``temperature``, ``top_k``, ``top_p``) may be given
-    directly; everything else goes to ``GRPO``.
+    0.2, no KL penalty, GRPO's group settings (:class:`agents.GroupConfig`). Sampling settings
+    (``temperature``, ``top_k``, ``top_p``) may be given directly; everything else goes to ``GRPO``.
 
     >>> import agents
     >>> grpo = agents.make_grpo("CatText-v0", n_envs=4, group_size=2)
-    >>> grpo.group_size, grpo.baseline, grpo.policy.reference is None
+    >>> grpo.group_size, grpo.group.baseline, grpo.policy.reference is None
     (2, 'mean', True)
     """
     return build_grouped_algorithm(GRPO, env, model, n_envs, group_size, seed, env_kwargs, {}, kwargs)
@@ -370,12 +371,14 @@ def make_rloo(
 ) -> GRPO:
     """RLOO (Ahmadian et al. 2024): :func:`make_grpo` with the leave-one-out baseline, unscaled.
 
+    A ``group=GroupConfig(...)`` given here stands as it is (it replaces RLOO's whole group settings).
+
     >>> import agents
     >>> rloo = agents.make_rloo("CatText-v0", n_envs=4, group_size=2)
-    >>> rloo.baseline, rloo.scale_rewards
+    >>> rloo.group.baseline, rloo.group.scale_rewards
     ('leave_one_out', 'none')
     """
-    defaults = {"baseline": "leave_one_out", "scale_rewards": "none"}
+    defaults = {"group": GroupConfig(baseline="leave_one_out", scale_rewards="none")}
     return build_grouped_algorithm(GRPO, env, model, n_envs, group_size, seed, env_kwargs, defaults, kwargs)
 
 

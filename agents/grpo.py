@@ -6,8 +6,9 @@ of a learned critic, so no value head is trained or computed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -21,16 +22,14 @@ from stable_baselines3.common.utils import FloatSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.episode_batch import EpisodeBatch, collect_episodes, whole_episode_env
+from agents.group_config import Aggregation, Baseline, GroupConfig, Scale
 from agents.kl import KLConfig
 from agents.kl_penalty import KLPenaltyMixin
 from agents.learning_rate import LearningRateCheckMixin
+from agents.on_policy import whole_return_settings
 from agents.policy import LMActorCriticPolicy
 from agents.saved_class import SavedClassMixin
 from textgym.validation import check_int
-
-Baseline = Literal["mean", "leave_one_out"]
-Scale = Literal["group", "batch", "none"]
-Aggregation = Literal["token", "sequence", "constant"]
 
 
 def group_advantages(
@@ -55,12 +54,7 @@ def group_advantages(
     rewards = np.asarray(rewards, dtype=np.float64)
     if rewards.ndim != 1 or group_size < 1 or len(rewards) % group_size:
         raise ValueError(f"{rewards.shape} rewards do not split into groups of {group_size}")
-    if baseline not in ("mean", "leave_one_out"):
-        raise ValueError(f"baseline must be 'mean' or 'leave_one_out', got {baseline!r}")
-    if scale_rewards not in ("group", "batch", "none"):
-        raise ValueError(f"scale_rewards must be 'group', 'batch' or 'none', got {scale_rewards!r}")
-    if group_size < 2 and (baseline == "leave_one_out" or scale_rewards == "group"):
-        raise ValueError(f"baseline={baseline!r}, scale_rewards={scale_rewards!r} need group_size >= 2")
+    GroupConfig(baseline, scale_rewards).check_group_size(group_size)
     r = rewards.reshape(-1, group_size)  # (groups, G)
     if baseline == "mean":
         adv = r - r.mean(axis=1, keepdims=True)
@@ -125,7 +119,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
     groups of ``group_size`` that share a prompt; an episode's return, compared within its
     group (:func:`group_advantages`), is the advantage of every token the agent wrote in it.
     Then ``n_epochs`` passes over minibatches of whole groups minimise the clipped surrogate
-    of PPO per token (Schulman et al. 2017), aggregated by ``loss_aggregation``; on the first
+    of PPO per token (Schulman et al. 2017), aggregated as ``group`` says; on the first
     minibatch the ratio is 1, as the weights have not moved since sampling. Each group's
     prompt is encoded once for its G completions, in rollouts and in updates.
 
@@ -140,19 +134,11 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         learning_rate: Learning rate (finite, > 0) or schedule (checked at its start).
         n_epochs: Passes over each rollout's episodes (an integer >= 1).
         batch_size: Episodes per minibatch, an integer multiple of the group size; None: the whole rollout.
-        baseline: ``"mean"`` (GRPO) or ``"leave_one_out"`` (RLOO, Ahmadian et al. 2024).
-        scale_rewards: ``"group"`` (GRPO), ``"batch"`` or ``"none"`` (Dr. GRPO, Liu et al. 2025).
-        loss_aggregation: ``"token"`` (DAPO, Yu et al. 2025), ``"sequence"`` (GRPO) or
-            ``"constant"`` (Dr. GRPO); see :func:`aggregate_loss`.
         clip_range: The ratio's clip below (and above, unless ``clip_range_high`` is set).
         clip_range_high: Upper clip (DAPO's "clip-higher", e.g. 0.28), None: ``clip_range``.
+        group: The group settings (:class:`agents.GroupConfig`: baseline, reward scaling, loss
+            aggregation, skipping groups without signal); None: GRPO's.
         kl: The KL settings (:class:`agents.KLConfig`), instead of the KL keywords.
-        skip_zero_advantage_groups: Leave out of the minibatches every group whose advantages
-            are all zero (all its completions got the same reward) when nothing else in the loss
-            depends on it (no k3 KL term, no entropy bonus): its gradient is exactly zero, so
-            its forward and backward are skipped, and a rollout with no signal at all takes no
-            optimizer step (which would only replay Adam's momentum). Early in a sparse-reward
-            task most groups carry no signal (DAPO, Yu et al. 2025, filters them too).
         ent_coef: Entropy bonus weight.
         max_grad_norm: Gradient clipping.
         stats_window_size: Episodes averaged in the logs.
@@ -185,13 +171,10 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         learning_rate: float | Schedule = 3e-4,
         n_epochs: int = 1,
         batch_size: int | None = None,
-        baseline: Baseline = "mean",
-        scale_rewards: Scale = "group",
-        loss_aggregation: Aggregation = "token",
         clip_range: float = 0.2,
         clip_range_high: float | None = None,
+        group: GroupConfig | None = None,
         kl: KLConfig | None = None,
-        skip_zero_advantage_groups: bool = True,
         ent_coef: float = 0.0,
         max_grad_norm: float = 1.0,
         stats_window_size: int = 100,
@@ -206,8 +189,8 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         self._init_kl(kl, kl_keywords)
         if kl_keywords:
             raise TypeError(f"GRPO got unexpected keyword arguments {sorted(kl_keywords)}")
-        if loss_aggregation not in ("token", "sequence", "constant"):
-            raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {loss_aggregation!r}")
+        if group is not None and not isinstance(group, GroupConfig):
+            raise TypeError(f"group must be an agents.GroupConfig, got {type(group).__name__}")
         if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
             raise ValueError(f"clip ranges must be positive (and clip_range < 1): {clip_range}, {clip_range_high}")
         n_epochs = check_int("n_epochs", n_epochs)
@@ -219,41 +202,26 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         # The policy holds the reference model only when this algorithm needs it; the
         # penalty itself is computed here, not in the policy or a buffer.
         policy_kwargs["build_reference"] = self.uses_reference
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
+        settings = whole_return_settings(
+            locals(),
             n_steps=1,
             gamma=1.0,
-            gae_lambda=1.0,
-            ent_coef=ent_coef,
             vf_coef=0.0,
-            max_grad_norm=max_grad_norm,
-            use_sde=False,
-            sde_sample_freq=-1,
             rollout_buffer_class=_NoBuffer,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
-            verbose=verbose,
-            seed=seed,
-            device=device,
-            _init_setup_model=False,
             supported_action_spaces=(spaces.Discrete,),
         )
+        super().__init__(policy, env, **settings)
         self.n_epochs = n_epochs
         self.batch_size = batch_size
-        self.baseline = baseline
-        self.scale_rewards = scale_rewards
-        self.loss_aggregation = loss_aggregation
+        self.group = group or GroupConfig()
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
-        self.skip_zero_advantage_groups = skip_zero_advantage_groups
         self.episodes: EpisodeBatch | None = None
         if _init_setup_model:
             self._setup_model()
 
     def _setup_model(self) -> None:
+        self._adopt_saved_group()
         super()._setup_model()
         if self.env is None:  # loaded for prediction only: the saved group size stands
             return
@@ -264,9 +232,21 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
             raise ValueError(
                 f"batch_size={self.batch_size} must be a positive multiple of group_size={self.group_size}"
             )
-        # group_advantages checks the baseline/scale options against the group size now, not mid-training
-        group_advantages(np.zeros(self.group_size), self.group_size, self.baseline, self.scale_rewards)
+        # Checked against the env's group size now, not mid-training.
+        self.group.check_group_size(self.group_size)
         self.clip_range_schedule = FloatSchedule(self.clip_range)
+
+    def _adopt_saved_group(self) -> None:
+        """Take over the group settings of a file saved before :class:`GroupConfig` existed (textgym 0.1).
+
+        Such a file holds them as attributes (``baseline``, ``loss_aggregation``, ...), which SB3's
+        ``load`` puts in the instance dict; without this the run would continue with GRPO's
+        defaults instead of its own. Idempotent; a no-op on new files.
+        """
+        saved = self.__dict__
+        names = [field.name for field in dataclasses.fields(GroupConfig) if field.name in saved]
+        if names:
+            self.group = GroupConfig(**{name: saved.pop(name) for name in names})
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "episodes"]
@@ -312,7 +292,9 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         """Reference log-probs, KL penalty and advantages of a fresh rollout."""
         if self.uses_reference:
             self.kl_penalty.penalize_episodes(episodes, self.policy, self.logger)
-        self.advantages = group_advantages(episodes.rewards, self.group_size, self.baseline, self.scale_rewards)
+        self.advantages = group_advantages(
+            episodes.rewards, self.group_size, self.group.baseline, self.group.scale_rewards
+        )
         self.logger.record("rollout/episode_return_mean", float(np.mean(episodes.returns)))
         self.logger.record(
             "rollout/groups_without_signal",
@@ -333,7 +315,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         advantages = torch.as_tensor(self.advantages, dtype=torch.float32)
         groups_used = np.arange(episodes.n_groups)
         k3_term = self.kl_penalty.in_loss
-        if self.skip_zero_advantage_groups and not k3_term and self.ent_coef == 0:
+        if self.group.skip_zero_advantage_groups and not k3_term and self.ent_coef == 0:
             flat = (self.advantages.reshape(-1, g) == 0).all(axis=1)  # (n_groups,)
             groups_used = groups_used[~flat]
         self.logger.record("train/groups_skipped", episodes.n_groups - len(groups_used))
@@ -358,7 +340,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
                     )
                     per_token = per_token + penalty
                     stats["kl"].append(k3_mean)
-                loss = aggregate_loss(per_token, n_actions, self.loss_aggregation, self.max_new_tokens)
+                loss = aggregate_loss(per_token, n_actions, self.group.loss_aggregation, self.max_new_tokens)
                 self.policy.optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from agents.algorithms import LMAlgorithmMixin
 from agents.kl import KLConfig
+from agents.on_policy import whole_return_settings
 from agents.policy import LMActorCriticPolicy
 from textgym.validation import check_int
 
@@ -88,31 +89,16 @@ class REINFORCE(LMAlgorithmMixin, OnPolicyAlgorithm):
         kl: KLConfig | None = None,
         **kl_keywords: Any,
     ):
-        super().__init__(
-            policy,
-            env,
-            learning_rate=learning_rate,
+        settings = whole_return_settings(
+            locals(),
             n_steps=check_int("n_steps", n_steps),
             gamma=gamma,
-            gae_lambda=1.0,
-            ent_coef=ent_coef,
             vf_coef=vf_coef,
-            max_grad_norm=max_grad_norm,
-            use_sde=False,
-            sde_sample_freq=-1,
             rollout_buffer_class=rollout_buffer_class,
             rollout_buffer_kwargs=rollout_buffer_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
-            verbose=verbose,
-            seed=seed,
-            device=device,
-            _init_setup_model=False,
             supported_action_spaces=(spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary),
-            kl=kl,
-            **kl_keywords,
         )
+        super().__init__(policy, env, kl=kl, **settings, **kl_keywords)
         self.normalize_advantage = normalize_advantage
         if _init_setup_model:
             self._setup_model()

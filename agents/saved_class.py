@@ -15,8 +15,9 @@ other (so ``agents.distributed.RayPPO`` and ``agents.PPO`` load each other's fil
 rather than module paths: ``agents.PPO`` stays ``agents.PPO`` when its module is renamed.
 
 Files saved before the record existed are told apart by what they hold, where that is
-reliable (:func:`infer_family`): only GRPO saves ``loss_aggregation``, so a GRPO-family class
-refuses an old file without it and every other class an old file with it. Between the step-based
+reliable (:func:`infer_family`): only GRPO saves its group settings (``group``; before
+:class:`agents.GroupConfig`, ``loss_aggregation`` and the others one by one), so a GRPO-family
+class refuses an old file without them and every other class an old file with them. Between the step-based
 algorithms (``agents.PPO``, ``A2C``, ``REINFORCE``, SB3's own) nothing saved tells them apart
 reliably, so such an old file loads as before.
 """
@@ -33,8 +34,8 @@ from typing import Any
 
 #: The key of the saving class's lineage in the zip's ``"data"`` entry (and the attribute it is saved from).
 SAVED_BY_KEY = "_saved_by"
-#: An attribute only :class:`agents.GRPO` (and its subclasses) saves: how old files are told apart.
-GRPO_ONLY_KEY = "loss_aggregation"
+#: Attributes only :class:`agents.GRPO` (and its subclasses) saves, any one of them: how old files are told apart.
+GRPO_ONLY_KEYS = ("group", "loss_aggregation")
 
 SavedPath = str | os.PathLike[str] | io.BufferedIOBase
 
@@ -111,7 +112,7 @@ def infer_family(data: dict[str, Any], loader: type) -> str | None:
     """
     from agents.grpo import GRPO  # here: agents.grpo itself builds on this module
 
-    saved_by_grpo = GRPO_ONLY_KEY in data
+    saved_by_grpo = any(key in data for key in GRPO_ONLY_KEYS)
     if saved_by_grpo == issubclass(loader, GRPO):
         return None
     if saved_by_grpo:

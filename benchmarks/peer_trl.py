@@ -253,7 +253,7 @@ def main() -> None:
             args.seed,
             args.max_new_tokens,
             kl_estimator=args.kl_estimator,
-            scale_rewards=args.kl_scale_rewards,
+            group=agents.GroupConfig(scale_rewards=args.kl_scale_rewards),
             kl_target=args.kl_target,
             kl_horizon=args.kl_horizon,
         )

@@ -195,7 +195,7 @@ class TextgymRun:
                 batch_size=args.group_size,
                 max_grad_norm=1.0,
                 kl_estimator=args.kl_estimator,
-                scale_rewards=args.scale_rewards,
+                group=agents.GroupConfig(scale_rewards=args.scale_rewards),
                 **common,
             )
         else:

@@ -5,6 +5,7 @@
   that ``max_new_tokens=2.7`` can never silently become 2.
 * Rates and coefficients must be finite real numbers (no NaN, no inf), positive or
   non-negative as the setting needs.
+* Options named by a string must be one of the known ones.
 
 Each check raises ``ValueError`` (``TypeError`` for a value of the wrong type) with a message
 that names the setting and the value it got.
@@ -65,3 +66,21 @@ def check_float(name: str, value: Any, *, positive: bool = False, non_negative: 
     if non_negative and out < 0:
         raise ValueError(f"{name} must be >= 0, got {out}")
     return out
+
+
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
+    """``value``, if it is one of ``choices``.
+
+    >>> check_choice("baseline", "mean", ("mean", "leave_one_out"))
+    'mean'
+    >>> check_choice("baseline", "median", ("mean", "leave_one_out"))
+    Traceback (most recent call last):
+    ...
+    ValueError: baseline must be one of ('mean', 'leave_one_out'), got 'median'
+
+    Raises:
+        ValueError: If it is not.
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value

@@ -9,7 +9,6 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
 from agents.distributed.ray_algorithm import RayWorkersMixin, pop_worker_settings
 from agents.distributed.rollout import RolloutWorkers
 from agents.episode_batch import EpisodeBatch
@@ -30,43 +29,13 @@ class RayGRPO(RayWorkersMixin, GRPO):
     ``n_tokens`` the rollout's token count), not once per batched token step; see
     :meth:`gather_episodes` for its locals.
 
-    Args:
-        policy: As for :class:`agents.GRPO`.
-        env: The learner's whole-episode env (``agents.make_env(..., group_size=G,
-            whole_episodes=True)``); :func:`make_ray_grpo` builds it.
-        worker_env: The env id or factory each worker builds its slots from.
-        env_kwargs: Keyword arguments of ``worker_env``.
-        n_workers: Rollout actors (default: the cluster's CPUs, at most the number of groups).
-        worker_options: Ray actor options of each worker.
-        max_restarts: Restarts per rollout of a worker that dies or hangs (see :class:`RolloutWorkers`).
-        worker_timeout_s: Seconds a worker may take to return a rollout before it counts as
-            hung, is killed and restarted (default 300).
-        **kwargs: Everything else goes to :class:`agents.GRPO`.
+    Takes :class:`RayWorkersMixin`'s worker settings; everything else goes to :class:`agents.GRPO`.
     """
 
-    def __init__(
-        self,
-        policy: Any,
-        env: VecEnv,
-        worker_env: str | Callable[[], gym.Env] | None = None,
-        env_kwargs: dict[str, Any] | None = None,
-        n_workers: int | None = None,
-        worker_options: dict[str, Any] | None = None,
-        max_restarts: int = 1,
-        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
-        **kwargs: Any,
-    ):
-        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts, worker_timeout_s)
-        self.workers: RolloutWorkers | None
-        super().__init__(policy, env, **kwargs)
+    workers: RolloutWorkers | None
 
-    def _setup_model(self) -> None:
-        super()._setup_model()
-        if self.env is not None:
-            settings = self._worker_settings()
-            self.workers = RolloutWorkers(
-                self.policy, self.worker_env, n_envs=self.n_envs, group_size=self.group_size, **settings
-            )
+    def _build_workers(self, settings: dict[str, Any]) -> RolloutWorkers:
+        return RolloutWorkers(self.policy, self.worker_env, n_envs=self.n_envs, group_size=self.group_size, **settings)
 
     def gather_episodes(self, env: VecEnv, on_step: Callable[[int, dict[str, Any]], bool]) -> EpisodeBatch | None:
         """One whole batch from the workers; worker j samples with torch seed ``base + j``.

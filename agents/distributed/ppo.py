@@ -14,7 +14,6 @@ from stable_baselines3.common.type_aliases import MaybeCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.algorithms import PPO
-from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
 from agents.distributed.ppo_rollout import PPORolloutWorkers
 from agents.distributed.ray_algorithm import RayWorkersMixin, pop_worker_settings
 
@@ -36,45 +35,15 @@ class RayPPO(RayWorkersMixin, PPO):
     workers' envs have already run the whole rollout, so a later ``learn(...,
     reset_num_timesteps=False)`` continues from where the workers are, not from that step.
 
-    Args:
-        policy: As for :class:`agents.PPO`.
-        env: The learner's env (``agents.make_env(worker_env, n_envs, seed, env_kwargs)``); it
-            gives SB3 the spaces and the slot count. :func:`make_ray_ppo` builds it.
-        worker_env: The env id or factory each worker builds its slots from (slot ``i``: seed
-            ``seed + i``, as in the learner's env). Required; ``load`` restores it.
-        env_kwargs: Keyword arguments of ``worker_env``.
-        n_workers: Rollout actors (default: the cluster's CPUs, at most ``n_envs``).
-        worker_options: Ray actor options of each worker.
-        max_restarts: Restarts per rollout of a worker that dies or hangs (see :class:`PPORolloutWorkers`).
-        worker_timeout_s: Seconds a worker may take to return a rollout before it counts as
-            hung, is killed and restarted (default 300).
-        **kwargs: Everything else goes to :class:`agents.PPO`.
+    Takes :class:`RayWorkersMixin`'s worker settings; everything else goes to :class:`agents.PPO`.
     """
 
-    def __init__(
-        self,
-        policy: Any,
-        env: VecEnv,
-        worker_env: str | Callable[[], gym.Env] | None = None,
-        env_kwargs: dict[str, Any] | None = None,
-        n_workers: int | None = None,
-        worker_options: dict[str, Any] | None = None,
-        max_restarts: int = 1,
-        worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
-        **kwargs: Any,
-    ):
-        self._init_workers(worker_env, env_kwargs, n_workers, worker_options, max_restarts, worker_timeout_s)
-        self.workers: PPORolloutWorkers | None
-        self.last_rollout_seed: int | None = None
-        super().__init__(policy, env, **kwargs)
+    workers: PPORolloutWorkers | None
+    #: The sampling seed of the last rollout (worker j samples with it + j); None before the first.
+    last_rollout_seed: int | None = None
 
-    def _setup_model(self) -> None:
-        super()._setup_model()
-        if self.env is not None:
-            settings = self._worker_settings()
-            self.workers = PPORolloutWorkers(
-                self.policy, self.worker_env, n_envs=self.n_envs, gamma=self.gamma, **settings
-            )
+    def _build_workers(self, settings: dict[str, Any]) -> PPORolloutWorkers:
+        return PPORolloutWorkers(self.policy, self.worker_env, n_envs=self.n_envs, gamma=self.gamma, **settings)
 
     def _setup_learn(
         self,

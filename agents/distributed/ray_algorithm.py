@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
+from stable_baselines3.common.vec_env import VecEnv
 
 from agents.distributed.faults import DEFAULT_WORKER_TIMEOUT_S
 
@@ -21,27 +22,53 @@ def pop_worker_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
 class RayWorkersMixin:
     """The worker settings of an SB3 algorithm whose rollouts come from a pool of Ray actors.
 
-    Put it first in the bases and call :meth:`_init_workers` before the algorithm's constructor;
-    the subclass builds its pool in ``_setup_model`` from :meth:`_worker_settings`.
+    Put it first in the bases; the subclass builds its pool in :meth:`_build_workers`.
+
+    Args:
+        policy: As for the algorithm.
+        env: The learner's env; it gives SB3 the spaces and the slot count.
+        worker_env: The env id or factory each worker builds its slots from (slot ``i``: seed
+            ``seed + i``, as in the learner's env). Required; ``load`` restores it.
+        env_kwargs: Keyword arguments of ``worker_env``.
+        n_workers: Rollout actors (default: the cluster's CPUs, at most the slots' count, or the
+            groups' for a group algorithm).
+        worker_options: Ray actor options of each worker.
+        max_restarts: Restarts per rollout of a worker that dies or hangs.
+        worker_timeout_s: Seconds a worker may take to return a rollout before it counts as
+            hung, is killed and restarted (default 300).
+        **kwargs: Everything else goes to the algorithm.
     """
 
     workers: Any
     seed: int | None
 
-    def _init_workers(
+    def __init__(
         self,
-        worker_env: str | Callable[[], gym.Env] | None,
-        env_kwargs: dict[str, Any] | None,
-        n_workers: int | None,
-        worker_options: dict[str, Any] | None,
-        max_restarts: int,
+        policy: Any,
+        env: VecEnv,
+        worker_env: str | Callable[[], gym.Env] | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+        n_workers: int | None = None,
+        worker_options: dict[str, Any] | None = None,
+        max_restarts: int = 1,
         worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
-    ) -> None:
+        **kwargs: Any,
+    ):
         self.worker_env, self.env_kwargs = worker_env, env_kwargs
         self.n_workers, self.worker_options, self.max_restarts = n_workers, worker_options, max_restarts
         self.worker_timeout_s = worker_timeout_s
         self.workers = None
         self._rollouts = 0
+        super().__init__(policy, env, **kwargs)  # type: ignore[call-arg]
+
+    def _setup_model(self) -> None:
+        super()._setup_model()  # type: ignore[misc]
+        if self.env is not None:  # type: ignore[attr-defined]  # None: loaded for prediction only
+            self.workers = self._build_workers(self._worker_settings())
+
+    def _build_workers(self, settings: dict[str, Any]) -> Any:
+        """The subclass's worker pool, from the settings every pool takes (:meth:`_worker_settings`)."""
+        raise NotImplementedError
 
     def _worker_settings(self) -> dict[str, Any]:
         """Keyword arguments every worker pool takes, once ``worker_env`` is known."""

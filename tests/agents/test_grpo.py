@@ -204,7 +204,12 @@ def test_zero_advantage_groups_are_skipped_without_changing_the_update(skip: boo
     # group 0 all reward 1 (no signal), group 1 mixed: only group 1's minibatch may move the weights
     torch.manual_seed(4)
     model = agents.make_grpo(
-        "CatText-v0", n_envs=4, group_size=2, batch_size=2, learning_rate=1e-3, skip_zero_advantage_groups=skip
+        "CatText-v0",
+        n_envs=4,
+        group_size=2,
+        batch_size=2,
+        learning_rate=1e-3,
+        group=agents.GroupConfig(skip_zero_advantage_groups=skip),
     )
     e = _rollout(model)
     e.rewards = np.array([1.0, 1.0, 0.0, 1.0])
@@ -225,7 +230,12 @@ def test_zero_advantage_groups_are_skipped_without_changing_the_update(skip: boo
         # after its first optimizer step (its second, on group 0, only replays Adam's momentum)
         torch.manual_seed(4)
         twin = agents.make_grpo(
-            "CatText-v0", n_envs=4, group_size=2, batch_size=2, learning_rate=1e-3, skip_zero_advantage_groups=False
+            "CatText-v0",
+            n_envs=4,
+            group_size=2,
+            batch_size=2,
+            learning_rate=1e-3,
+            group=agents.GroupConfig(skip_zero_advantage_groups=False),
         )
         e2 = _rollout(twin)
         assert torch.equal(e2.tokens, e.tokens)
@@ -261,7 +271,8 @@ def test_save_load_is_exact(tmp_path) -> None:
     model.save(tmp_path / "rloo.zip")
     env = agents.make_env("CatText-v0", n_envs=4, group_size=2, whole_episodes=True)
     loaded = agents.GRPO.load(tmp_path / "rloo.zip", env=env)
-    assert (loaded.baseline, loaded.scale_rewards, loaded.group_size) == ("leave_one_out", "none", 2)
+    assert loaded.group == agents.GroupConfig(baseline="leave_one_out", scale_rewards="none")
+    assert loaded.group_size == 2
     for (name, a), (_, b) in zip(model.policy.state_dict().items(), loaded.policy.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     obs = env.reset()
