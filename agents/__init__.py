@@ -43,8 +43,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from agents.group_config import GroupConfig
     from agents.grpo import GRPO
     from agents.hierarchical import HierarchicalAgent, make_hierarchical
+    from agents.hierarchy_config import HierarchyConfig
     from agents.kl import KLConfig, KLController
     from agents.kl_penalty import KLPenalty
+    from agents.lora_config import LoRAConfig
     from agents.policy import LMActorCriticPolicy
     from agents.registry import ALGORITHMS, AlgorithmSpec, make_agent, register_algorithm, unregister_algorithm
     from agents.reinforce import REINFORCE
@@ -75,9 +77,11 @@ _EXPORTS = {
     "GRPO": "agents.grpo",
     "HierarchicalAgent": "agents.hierarchical",
     "make_hierarchical": "agents.hierarchical",
+    "HierarchyConfig": "agents.hierarchy_config",
     "KLConfig": "agents.kl",
     "KLController": "agents.kl",
     "KLPenalty": "agents.kl_penalty",
+    "LoRAConfig": "agents.lora_config",
     "LMActorCriticPolicy": "agents.policy",
     "REINFORCE": "agents.reinforce",
     "ALGORITHMS": "agents.registry",
@@ -98,6 +102,7 @@ __all__ = [
     "GRPO",
     "GroupConfig",
     "HierarchicalAgent",
+    "HierarchyConfig",
     "PPO",
     "REINFORCE",
     "RewardCurve",
@@ -107,6 +112,7 @@ __all__ = [
     "KLController",
     "KLPenalty",
     "LMActorCriticPolicy",
+    "LoRAConfig",
     "SamplingConfig",
     "attach",
     "describe",

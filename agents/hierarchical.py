@@ -34,71 +34,66 @@ from stable_baselines3.common.utils import configure_logger
 
 from agents.algorithms import PPO
 from agents.callbacks import ActAccuracyLog, RewardSplitLog
-from agents.factory import make_env, make_ppo, resolve_env_id
+from agents.factory import make_env, make_ppo
 from agents.hier_joint import DecisionRecorder, SpanRewards, decisions_buffer
+from agents.hierarchy_config import HierarchyConfig, Schedule
 from agents.semi_mdp import RecordDiscounts, SemiMDPRolloutBuffer
 
-#: Each hierarchy: either view's id -> (low-level view id, high-level view id).
-HIERARCHIES = {
-    f"textgym/HierShop{view}-{v}": (f"textgym/HierShopLow-{v}", f"textgym/HierShopHigh-{v}")
-    for v in ("v0", "v1", "v2")
-    for view in ("Low", "High")
-}
-#: The file of a saved agent that holds its configuration (``make_hierarchical``'s arguments) and counters.
+#: The file of a saved agent that holds its configuration (:class:`HierarchyConfig`) and counters.
 _CONFIG_FILE = "hierarchical.json"
-#: How :meth:`HierarchicalAgent.learn` trains the two levels.
-SCHEDULES = ("alternate", "joint")
 
 
 class HierarchicalAgent:
     """A high-level SB3 policy that picks subgoals and a low-level LM policy that writes toward them.
 
-    Build it with :func:`make_hierarchical`. Attributes ``low`` (:class:`agents.PPO`) and
-    ``high`` (SB3 ``PPO``) are the two learners; ``low_log`` and ``high_log`` their
-    :class:`agents.callbacks.RewardSplitLog` histories; ``act_log``
+    Build it with :func:`make_hierarchical`, or from an :class:`agents.HierarchyConfig` (``config``).
+    Attributes ``low`` (:class:`agents.PPO`) and ``high`` (SB3 ``PPO``) are the two learners;
+    ``low_log`` and ``high_log`` their :class:`agents.callbacks.RewardSplitLog` histories; ``act_log``
     (:class:`agents.callbacks.ActAccuracyLog`) how often the high level's acts on the low
     level's training turns were correct; ``tokens`` the tokens written so far
     (``low.num_timesteps`` plus the low level's tokens inside the high level's rollouts).
     """
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: HierarchyConfig):
+        if not isinstance(config, HierarchyConfig):
+            raise TypeError(f"config must be an agents.HierarchyConfig, got {type(config).__name__}")
         self.config = config
-        low_id, high_id = HIERARCHIES[config["env_id"]]
-        env_kwargs = dict(config["env_kwargs"])
+        low_id, high_id = config.views
+        env_kwargs = dict(config.env_kwargs)
         self.high_tokens = 0  # tokens the low level wrote inside high-level rollouts
         self._count_tokens = False
         self.low_log, self.high_log = RewardSplitLog(), RewardSplitLog()
         self.act_log = ActAccuracyLog()  # the high level's acts on the low level's training turns
         self._high_id = high_id
-        self.joint = config.get("schedule", "alternate") == "joint"
+        self.joint = config.schedule == "joint"
         # Skill phase (``skill_tokens``): the low level's acts are uniformly random and the high
         # level is not trained; the generator is seeded from the config, so runs repeat.
         self._skill_phase = False
-        self._uniform_acts = np.random.default_rng(config["seed"])
+        self._uniform_acts = np.random.default_rng(config.seed)
 
         def low_env() -> gym.Env:
             # Joint schedule: each slot's own recorder of the high level's decisions.
-            subgoal = DecisionRecorder(gamma=config["gamma"]) if self.joint else self._subgoal
-            return gym.make(low_id, intrinsic_weight=config["intrinsic_weight"], subgoal_policy=subgoal, **env_kwargs)
+            subgoal = DecisionRecorder(gamma=config.gamma) if self.joint else self._subgoal
+            return gym.make(low_id, intrinsic_weight=config.intrinsic_weight, subgoal_policy=subgoal, **env_kwargs)
 
         # Alternating schedule: one subgoal policy for every slot, so the slots run batched (one
         # template env). Joint: each slot has its own recorder, so each its own env (SB3's
         # DummyVecEnv, slot i seeded with seed + i as the batched env seeds it).
-        low_envs = make_vec_env(low_env, n_envs=config["n_envs"], seed=config["seed"]) if self.joint else low_env
+        low_envs = make_vec_env(low_env, n_envs=config.n_envs, seed=config.seed) if self.joint else low_env
         self.low: PPO = make_ppo(
-            low_envs, model=config["model"], n_envs=config["n_envs"], seed=config["seed"], **config["low_kwargs"]
+            low_envs, model=config.model, n_envs=config.n_envs, seed=config.seed, **config.low_kwargs
         )
         self.high: SB3PPO = SB3PPO(
             "MlpPolicy",
             make_env(
-                lambda: self.high_view(gamma=config["gamma"], **env_kwargs),
-                n_envs=config["n_high_envs"],
-                seed=config["seed"],
+                lambda: self.high_view(gamma=config.gamma, **env_kwargs),
+                n_envs=config.n_high_envs,
+                seed=config.seed,
             ),
             rollout_buffer_class=SemiMDPRolloutBuffer,
-            gamma=config["gamma"],
-            seed=config["seed"],
-            **config["high_kwargs"],
+            gamma=config.gamma,
+            seed=config.seed,
+            **config.high_kwargs,
         )
         #: Joint schedule: the low-level slots' subgoal policies, in the VecEnv's order.
         self._recorders: list[DecisionRecorder] = []
@@ -106,7 +101,7 @@ class HierarchicalAgent:
             self._recorders = self.low.env.get_attr("subgoal_policy")
             for recorder in self._recorders:
                 recorder.high = self.high
-            self._span_rewards = SpanRewards(self._recorders, config["intrinsic_weight"])
+            self._span_rewards = SpanRewards(self._recorders, config.intrinsic_weight)
 
     # ----- the two levels as functions of each other -----
     def _subgoal(self, features: np.ndarray) -> int:
@@ -176,7 +171,7 @@ class HierarchicalAgent:
         end = self.tokens + total_tokens
         while self.tokens < end:
             # A round starts in the skill phase while fewer than skill_tokens tokens are written.
-            self._skill_phase = self.tokens < self.config.get("skill_tokens", 0)
+            self._skill_phase = self.tokens < self.config.skill_tokens
             low_callbacks: list[BaseCallback] = [self.low_log, self.act_log] + ([callback] if callback else [])
             if self.joint:
                 low_callbacks.append(self._span_rewards)
@@ -233,7 +228,7 @@ class HierarchicalAgent:
         self.low.save(folder / "low.zip")
         self.high.save(folder / "high.zip")
         state = {
-            "config": self.config,
+            "config": self.config.to_json(),
             "high_tokens": self.high_tokens,
             "num_timesteps": {"low": self.low.num_timesteps, "high": self.high.num_timesteps},
         }
@@ -250,7 +245,7 @@ class HierarchicalAgent:
         if not (folder / _CONFIG_FILE).is_file():
             raise FileNotFoundError(f"{folder} has no {_CONFIG_FILE}: not a HierarchicalAgent.save folder")
         state = json.loads((folder / _CONFIG_FILE).read_text())
-        agent = cls(state["config"])
+        agent = cls(HierarchyConfig(**state["config"]))
         agent.high_tokens = int(state["high_tokens"])
         for level, learner in (("low", agent.low), ("high", agent.high)):
             learner.set_parameters(str(folder / f"{level}.zip"), exact_match=True)
@@ -269,67 +264,49 @@ def make_hierarchical(
     env_kwargs: dict[str, Any] | None = None,
     low_kwargs: dict[str, Any] | None = None,
     high_kwargs: dict[str, Any] | None = None,
-    schedule: str = "alternate",
+    schedule: Schedule = "alternate",
     skill_tokens: int = 0,
 ) -> HierarchicalAgent:
     """A :class:`HierarchicalAgent` for a textgym hierarchy.
 
     Args:
         env_id: Either view of a hierarchy (``"HierShopLow-v1"`` or ``"HierShopHigh-v1"``; v0 too).
-        model: The low level's LM (a name for :func:`textgym.models.load_model`; saved by name).
+        model: The low level's LM by name.
         n_envs: Low-level env slots.
         n_high_envs: High-level env slots.
         seed: Seed of both learners and their envs.
         intrinsic_weight: The low level's reward is extrinsic + this x intrinsic.
-        gamma: The high level's discount per token (semi-MDP: ``gamma**span`` per decision).
-        env_kwargs: Keyword arguments of the low-level view, also used inside the high-level
-            view (e.g. ``{"split": "train"}``); JSON-serializable.
-        low_kwargs: :func:`agents.make_ppo`'s keyword arguments (e.g. ``n_steps``, ``learning_rate``).
-        high_kwargs: SB3 ``PPO``'s (default ``n_steps=64, batch_size=64, learning_rate=3e-3``).
-        schedule: ``"alternate"``: rounds of low-level PPO, then high-level PPO on rollouts of
-            its own view (whose tokens train only the high level). ``"joint"``: the high
-            level's decisions are the acts it samples for the low level's own training
-            turns, and it is updated on them after each round (:mod:`agents.hier_joint`), so
-            every token trains both levels.
-        skill_tokens: A skill phase at the start of training (alternating schedule only): until
-            this many tokens are written, the low level trains on uniformly random acts and the
-            high level is not trained. While the low level still ignores its act, every act
-            earns the same extrinsic return and the high level's normalized advantages turn that
-            noise into confident wrong acts (issue 15's probes); after the skill phase, the acts'
-            returns differ. The tokens count against ``learn``'s budget.
+        gamma: The high level's discount per token.
+        env_kwargs: Keyword arguments of the low-level view (None: none).
+        low_kwargs: :func:`agents.make_ppo`'s keyword arguments (None: none).
+        high_kwargs: SB3 ``PPO``'s, over the config's defaults (None: none).
+        schedule: ``"alternate"`` or ``"joint"``.
+        skill_tokens: Tokens of the skill phase at the start of training (alternating schedule only).
+
+    Each is the :class:`agents.HierarchyConfig` attribute of the same name; see there for what
+    it does and how it is checked.
 
     Raises:
-        ValueError: If ``env_id`` is not a view of a known hierarchy, ``model`` is not a name,
-            ``schedule`` is unknown, or ``skill_tokens`` is negative or set with the joint schedule.
+        ValueError: As :class:`agents.HierarchyConfig`.
+        TypeError: As :class:`agents.HierarchyConfig`.
 
     >>> import agents
     >>> agent = agents.make_hierarchical("HierShopHigh-v1", n_envs=2, n_high_envs=1, low_kwargs={"n_steps": 8})
     >>> type(agent.low).__name__, type(agent.high.rollout_buffer).__name__
     ('PPO', 'SemiMDPRolloutBuffer')
     """
-    resolved = resolve_env_id(env_id)
-    if resolved not in HIERARCHIES:
-        raise ValueError(f"{env_id!r} is not a view of a known hierarchy; choose one of {sorted(HIERARCHIES)}")
-    if not isinstance(model, str):
-        raise ValueError("make_hierarchical takes the model by name (so that save/load can rebuild it)")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if skill_tokens < 0 or (skill_tokens and schedule != "alternate"):
-        raise ValueError(
-            f"skill_tokens must be >= 0 and needs the alternating schedule, got {skill_tokens} with {schedule!r}"
-        )
-    config = {
-        "env_id": resolved,
-        "model": model,
-        "n_envs": int(n_envs),
-        "n_high_envs": int(n_high_envs),
-        "seed": int(seed),
-        "intrinsic_weight": float(intrinsic_weight),
-        "gamma": float(gamma),
-        "env_kwargs": dict(env_kwargs or {}),
-        "low_kwargs": dict(low_kwargs or {}),
-        "high_kwargs": {"n_steps": 64, "batch_size": 64, "learning_rate": 3e-3, **(high_kwargs or {})},
-        "schedule": schedule,
-        "skill_tokens": int(skill_tokens),
-    }
+    config = HierarchyConfig(
+        env_id,
+        model=model,
+        n_envs=n_envs,
+        n_high_envs=n_high_envs,
+        seed=seed,
+        intrinsic_weight=intrinsic_weight,
+        gamma=gamma,
+        env_kwargs=env_kwargs or {},
+        low_kwargs=low_kwargs or {},
+        high_kwargs=high_kwargs or {},
+        schedule=schedule,
+        skill_tokens=skill_tokens,
+    )
     return HierarchicalAgent(config)

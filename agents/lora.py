@@ -16,6 +16,8 @@ from typing import Any
 
 from torch import nn
 
+from agents.lora_config import LoRAConfig
+
 #: LoRA target modules per ``config.model_type`` when none are given: every projection of the
 #: attention and MLP blocks (GPT-2's fused ``c_attn`` and its two ``c_proj``, ``c_fc``).
 DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
@@ -42,7 +44,7 @@ def import_peft() -> Any:
 
 
 def lora_config(spec: Any, model: nn.Module) -> Any:
-    """A ``peft.LoraConfig`` from a dict of its keyword arguments or a ``LoraConfig``.
+    """A ``peft.LoraConfig`` from an :class:`agents.LoRAConfig`, a dict of its keyword arguments or a ``LoraConfig``.
 
     Without ``target_modules`` the architecture's defaults (:data:`DEFAULT_TARGET_MODULES`) are
     used; GPT-2's ``Conv1D`` layers get ``fan_in_fan_out=True`` unless told otherwise.
@@ -50,10 +52,15 @@ def lora_config(spec: Any, model: nn.Module) -> Any:
     peft = import_peft()
     if isinstance(spec, peft.LoraConfig):
         kwargs = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.init}
+    elif isinstance(spec, LoRAConfig):
+        kwargs = spec.peft_kwargs()
     elif isinstance(spec, dict):
         kwargs = dict(spec)
     else:
-        raise TypeError(f"lora must be a dict of peft.LoraConfig keyword arguments or a LoraConfig; got {spec!r}")
+        raise TypeError(
+            "lora must be an agents.LoRAConfig, a dict of peft.LoraConfig keyword arguments or a LoraConfig; "
+            f"got {spec!r}"
+        )
     model_type = getattr(model.config, "model_type", None)
     if kwargs.get("target_modules") is None:
         if model_type not in DEFAULT_TARGET_MODULES:

@@ -86,8 +86,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             :meth:`reference_log_prob`; set by the KL-penalised algorithms. With ``lora`` it
             costs nothing: the reference is the base weights with the adapters off.
         lora: Train LoRA adapters instead of the whole model (needs the ``lora`` extra,
-            ``pip install 'textgym[lora]'``): a dict of ``peft.LoraConfig`` keyword arguments
-            (e.g. ``dict(r=16, lora_alpha=32)``) or a ``LoraConfig``. Without
+            ``pip install 'textgym[lora]'``): an :class:`agents.LoRAConfig` (e.g.
+            ``LoRAConfig(r=16, alpha=32)``), or for the rest of peft's options a dict of
+            ``peft.LoraConfig`` keyword arguments or a ``LoraConfig``. Without
             ``target_modules``, every attention and MLP projection of the architecture
             (:data:`agents.lora.DEFAULT_TARGET_MODULES`). The adapters are injected into the
             model in place (``self.lm`` stays the transformers model); only they and the

@@ -41,7 +41,7 @@ from common import write_result
 
 import agents
 import textgym  # noqa: F401  (registers the environments)
-from agents.hierarchical import SCHEDULES
+from agents.hierarchy_config import SCHEDULES
 from textgym.data.shop_acts import ACTS
 from textgym.envs.hier_shop import ScriptedLowPolicy
 from textgym.models import load_model, load_tokenizer

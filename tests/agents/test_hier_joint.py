@@ -147,5 +147,5 @@ def test_joint_agent_saves_and_loads(tmp_path) -> None:
     )
     agent.save(tmp_path / "agent")
     loaded = agents.HierarchicalAgent.load(tmp_path / "agent")
-    assert loaded.joint and loaded.config["schedule"] == "joint"
+    assert loaded.joint and loaded.config.schedule == "joint"
     assert len(loaded._recorders) == 2 and all(r.high is loaded.high for r in loaded._recorders)
