@@ -11,22 +11,31 @@ from dataclasses import dataclass
 
 import torch
 
+from textgym.validation import check_float, check_int
+
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """Temperature, top-k (0 = off) and nucleus top-p (1.0 = off) sampling."""
+    """Temperature, top-k (0 = off) and nucleus top-p (1.0 = off) sampling.
+
+    Raises:
+        ValueError: If ``temperature`` is not a finite number > 0, ``top_k`` is negative, or
+            ``top_p`` is outside (0, 1].
+        TypeError: If ``temperature`` or ``top_p`` is not a number, or ``top_k`` not an integer.
+    """
 
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
 
     def __post_init__(self) -> None:
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0, got {self.top_k}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        top_p = check_float("top_p", self.top_p, positive=True)
+        if top_p > 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        # frozen: the checked values replace the given ones
+        object.__setattr__(self, "temperature", check_float("temperature", self.temperature, positive=True))
+        object.__setattr__(self, "top_k", check_int("top_k", self.top_k, minimum=0))
+        object.__setattr__(self, "top_p", top_p)
 
 
 def process_logits(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
