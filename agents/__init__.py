@@ -21,7 +21,6 @@ imports no torch.
 from __future__ import annotations
 
 import importlib
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import textgym  # noqa: F401  (registers the environments, as importing agents always has)
@@ -39,7 +38,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
         standard_error,
         success_rate,
     )
-    from agents.factory import attach, make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
+    from agents.factory import make_a2c, make_env, make_grpo, make_ppo, make_reinforce, make_rloo
     from agents.group_config import GroupConfig
     from agents.grpo import GRPO
     from agents.hierarchical import HierarchicalAgent, make_hierarchical
@@ -66,7 +65,6 @@ _EXPORTS = {
     "sample_table": "agents.evaluation",
     "standard_error": "agents.evaluation",
     "success_rate": "agents.evaluation",
-    "attach": "agents.factory",
     "make_a2c": "agents.factory",
     "make_env": "agents.factory",
     "make_grpo": "agents.factory",
@@ -114,7 +112,6 @@ __all__ = [
     "LMActorCriticPolicy",
     "LoRAConfig",
     "SamplingConfig",
-    "attach",
     "describe",
     "evaluate_policy_text",
     "paired_difference",
@@ -137,17 +134,8 @@ __all__ = [
 ]
 
 
-#: Old names that still resolve, with a DeprecationWarning, to the new one; not exported.
-_DEPRECATED = {"Episodes": "EpisodeBatch"}
-
-
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (PEP 562) and keep the name here (later look-ups skip this)."""
-    if name in _DEPRECATED:
-        new = _DEPRECATED[name]
-        # Not cached in globals(): every use of the old name warns.
-        warnings.warn(f"agents.{name} is deprecated; use agents.{new}", DeprecationWarning, stacklevel=2)
-        return __getattr__(new)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

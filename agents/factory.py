@@ -8,7 +8,6 @@ public too: an algorithm defined elsewhere (``agents.distributed.make_ray_ppo``,
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -163,18 +162,6 @@ def _make_vec(env: Any, n_envs: int, seed: int | None, env_kwargs: dict[str, Any
             return _batched(template, n_envs, seed)
         return make_vec_env(env, n_envs=n_envs, seed=seed)
     raise TypeError(f"env must be an id, an Env, an env factory or an SB3 VecEnv, got {type(env).__name__}")
-
-
-def attach(algorithm: BaseAlgorithm) -> BaseAlgorithm:
-    """Deprecated no-op: :class:`agents.PPO` and friends apply the KL penalty themselves, also after ``load``."""
-    warnings.warn(
-        "agents.attach() is no longer needed and does nothing: agents.PPO / A2C / REINFORCE apply the KL "
-        "penalty themselves, also after load(). Load with agents.PPO.load(...) instead of "
-        "stable_baselines3.PPO.load(...).",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return algorithm
 
 
 def _for_lm_policy(venv: VecEnv, env: Any) -> VecEnv:

@@ -147,7 +147,7 @@ def reference_log_prob_by_hand(reference, ids, mask, action) -> float:
     ],
     ids=["ppo", "a2c", "reinforce"],
 )
-def test_loaded_algorithm_applies_the_kl_penalty_without_attach(tmp_path, make, cls, kwargs) -> None:
+def test_loaded_algorithm_applies_the_kl_penalty_by_itself(tmp_path, make, cls, kwargs) -> None:
     torch.manual_seed(0)
     coef, n_envs, n_steps = 0.2, 2, 8
     algo = make("CatText-v0", n_envs=n_envs, n_steps=n_steps, learning_rate=3e-3, kl_coef=coef, **kwargs)
@@ -208,8 +208,6 @@ def test_sb3_target_kl_reaches_ppo_untouched() -> None:
 
 def test_kl_penalty_misuse_is_an_error() -> None:
     ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8)
-    with pytest.warns(DeprecationWarning, match="no longer needed"):
-        assert agents.attach(ppo) is ppo
     ppo.rollout_buffer = DictRolloutBuffer(8, ppo.observation_space, ppo.action_space, n_envs=2)
     with pytest.raises(RuntimeError, match="does not carry"):
         ppo.learn(16)

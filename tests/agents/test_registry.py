@@ -105,10 +105,3 @@ def test_every_public_name_of_agents_is_imported_from_its_module() -> None:
         assert name in dir(agents)
     with pytest.raises(AttributeError, match="module 'agents' has no attribute 'NoSuchThing'"):
         agents.NoSuchThing  # noqa: B018
-
-
-def test_the_old_episodes_name_warns_and_is_the_episode_batch() -> None:
-    with pytest.warns(DeprecationWarning, match=r"agents\.Episodes is deprecated; use agents\.EpisodeBatch"):
-        old = agents.Episodes
-    assert old is agents.EpisodeBatch
-    assert "Episodes" not in agents.__all__ and "Episodes" not in dir(agents)
