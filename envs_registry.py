@@ -22,7 +22,7 @@ register(
     kwargs={"max_new_tokens": 5, "reward_mode": "immediate"},
 )
 
-# The teaching version (issue 29): the defaults that stock agents read as they are (a flat
+# The teaching version: the defaults that stock agents read as they are (a flat
 # Box, the budget as termination, numeric info) and the period ending the episode.
 register(
     id="textgym/TinyCat-v1",
@@ -59,7 +59,7 @@ register(
     kwargs={"reward_mode": "immediate"},
 )
 
-# The teaching version (issue 29): the defaults that stock agents read as they are.
+# The teaching version: the defaults that stock agents read as they are.
 register(
     id="textgym/TinyShop-v1",
     entry_point="textgym.envs.tiny_shop:TinyShopEnv",
@@ -67,7 +67,7 @@ register(
     kwargs={"reward_mode": "immediate", "observation": "onehot", "budget_as_termination": True, "info": "numeric"},
 )
 
-# Text classification as generation (issue 15): which animal is a story about?
+# Text classification as generation: which animal is a story about?
 register(
     id="textgym/Classify-v0",
     entry_point="textgym.envs.classify:ClassifyEnv",
@@ -75,7 +75,7 @@ register(
     kwargs={"max_new_tokens": 3},
 )
 
-# Hierarchical RL (issue 15): the shop conversation with dialogue-act subgoals, two views.
+# Hierarchical RL: the shop conversation with dialogue-act subgoals, two views.
 register(
     id="textgym/HierShopLow-v0",
     entry_point="textgym.envs.hier_shop:HierShopLowEnv",

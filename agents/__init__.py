@@ -9,7 +9,7 @@
   wired with sensible defaults.
 * :data:`ALGORITHMS`, :func:`register_algorithm`, :func:`make_agent`: the algorithms by name, as
   ``textgym train --algo`` knows them (:mod:`agents.registry`).
-* :func:`make_hierarchical`: a high-level SB3 policy picking subgoals over a low-level LM policy (issue 15).
+* :func:`make_hierarchical`: a high-level SB3 policy picking subgoals over a low-level LM policy.
 * :func:`supervised_finetune`: the supervised warm start before RL.
 * :func:`evaluate_policy_text`, :func:`describe`, :func:`sample_table`, :class:`RewardCurve`: evaluation
   and learning curves, as the examples and the CLI use them.

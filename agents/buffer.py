@@ -39,23 +39,12 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
     the policy can evaluate a segment with one forward pass over its last row. A minibatch holds
     at most ``batch_size`` steps unless one segment alone is longer.
 
-    **Episodes cut by the rollout (issue 11, item 2; not changed here).** An episode running
-    across a rollout's end is trained in two updates: its first piece ``A`` with a bootstrap
-    at the cut, then its rest ``B``, whose forward must re-encode the prompt and ``A`` because
-    the weights changed in between (cached keys/values would be stale). Per update epoch that
-    is 1.63x the tokens of forwarding each episode once for SmolLM2 with 128 + 256 tokens, 16
-    envs and 256 steps, and 1.29x on CatText (``benchmarks/buffer_memory.py``). The options:
-    (a) keep ``A`` out of update ``k`` and train it whole with ``B`` in update ``k + 1``: exact
-    GAE across the cut (no bootstrap there), but ``A``'s actions come from the policy before
-    update ``k``, so its PPO ratios start away from 1 (one update off-policy), its stored values
-    are an older critic's, and per-slot buffers lose their fixed length, which SB3's GAE loop,
-    ``segments`` and the KL penalty assume; (b) collect whole episodes (each slot steps until
-    its episode ends): on-policy and exact, but a VecEnv steps all slots together, so slots that
-    finish early either generate steps that are thrown away (up to one episode per slot and
-    rollout) or cut their next episode again, and rollouts stop having ``n_steps`` steps.
-    Neither keeps SB3's PPO as it is at a cost we judged worth it without measurements on
-    training curves, so the cut stays as SB3 does it (bootstrapped unless terminated or the
-    env's own budget ran out, see ``agents.factory.BudgetIsPartOfTask``).
+    **Episodes cut by the rollout.** An episode running across a rollout's end is trained as SB3
+    trains it: its first piece in this update, bootstrapped at the cut (unless terminated or the
+    env's own budget ran out, see ``agents.factory.BudgetIsPartOfTask``), its rest in the next,
+    whose forward re-encodes the prompt and the first piece because the weights changed in
+    between. docs/agents.md ("Episodes cut by the rollout") measures what that costs and why
+    neither alternative replaced it.
 
     **Reward shaping.** ``before_returns``, when set, is called with the buffer just before
     :meth:`compute_returns_and_advantage` (after the rollout is complete): the KL penalty of

@@ -42,7 +42,7 @@ class RewardSplitLog(BaseCallback):
     Reads ``info["reward_components"]`` of every finished episode (its ``"extrinsic"`` and
     ``"intrinsic"`` sums, as :class:`textgym.envs.hier_shop.HierShopLowEnv` reports them) and,
     at the end of each rollout, records their means as ``rollout/ep_extrinsic_mean`` and
-    ``rollout/ep_intrinsic_mean`` (issue 15: the two are logged separately). Rollouts in which no
+    ``rollout/ep_intrinsic_mean``, apart. Rollouts in which no
     episode finished record nothing. ``history`` keeps ``(num_timesteps, extrinsic, intrinsic)``
     per rollout for learning curves.
 
@@ -83,8 +83,8 @@ class ActAccuracyLog(BaseCallback):
     :class:`textgym.envs.hier_shop.HierShopLowEnv` reports it; turns the budget cut off carry
     None and are skipped) and, at the end of each rollout, records the fraction that was True
     as ``rollout/act_accuracy``. In a hierarchy this is the accuracy of the high level's
-    sampled acts on the low level's own training turns, the diagnostic of issue 15: a low
-    level rewarded for following wrong acts learns to ignore them. ``history`` keeps
+    sampled acts on the low level's own training turns. It tells why a hierarchy fails to learn:
+    a low level rewarded for following wrong acts learns to ignore them. ``history`` keeps
     ``(num_timesteps, accuracy, turns)`` per rollout; rollouts with no scored turn add nothing.
 
     Args:

@@ -77,5 +77,5 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
     try:
         write_atomically(path, data)
-    except ValueError as error:  # a NaN or infinity: JSON has none (issue 30)
+    except ValueError as error:  # a NaN or infinity: JSON has none
         raise SystemExit(str(error)) from None

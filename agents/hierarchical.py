@@ -1,4 +1,4 @@
-"""Train both levels of a textgym hierarchy together on SB3's machinery (issue 15).
+"""Train both levels of a textgym hierarchy together on SB3's machinery.
 
 * The **low level** is :class:`agents.PPO` with :class:`agents.LMActorCriticPolicy` (as
   :func:`agents.make_ppo` builds it) on the low-level view (the token MDP with the subgoal as

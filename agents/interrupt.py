@@ -1,7 +1,7 @@
 """Ctrl-C as a request to stop at a safe point, instead of an exception wherever the program happens to be.
 
 A ``KeyboardInterrupt`` raised in the middle of an optimizer step or a save leaves the model
-half-updated (issue 30: Ctrl-C during ``learn`` lost the training). Within
+half-updated: Ctrl-C during ``learn`` would lose the training. Within
 :func:`first_sigint_requests`, the first SIGINT only calls a function (e.g.
 :meth:`agents.checkpoints.ResumableCheckpoint.request_stop`), which lets training stop at its
 next step and save; a second SIGINT raises ``KeyboardInterrupt`` as usual, for a user who will

@@ -1,4 +1,4 @@
-"""The learning-rate check every agents algorithm runs when it is built or loaded (issue 30).
+"""The learning-rate check every agents algorithm runs when it is built or loaded.
 
 A learning rate of ``inf`` or NaN turns every weight into NaN in the first update, and 0 or a
 negative one trains nothing or climbs the loss; SB3 accepts all four. :class:`LearningRateCheckMixin`

@@ -132,9 +132,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         moved = sorted({"kl_coef", "target_kl", "kl_horizon", "log_kl"} & kwargs.keys())
         if moved:
             raise ValueError(
-                f"{moved} are no longer policy options: the KL penalty belongs to the algorithm. Use "
+                f"{moved} are not policy options: the KL penalty belongs to the algorithm. Use "
                 "agents.PPO / A2C / REINFORCE (or make_ppo / make_a2c / make_reinforce) with kl_coef, "
-                "kl_target (formerly the policy's target_kl), kl_horizon, log_kl"
+                "kl_target (the penalty's adaptive target; SB3's target_kl is PPO's early stop), kl_horizon, log_kl"
             )
         # A model object must not become a submodule before nn.Module.__init__ (nor twice,
         # as model_spec and as lm): keep it as a plain attribute; _build adopts it as self.lm.

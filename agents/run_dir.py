@@ -9,8 +9,8 @@
     DIR/learning_curve.png    and learning_curve.json beside it
     DIR/textgym.json          the run's summary, written last
 
-A second run into the same folder must not mix with the first (issue 30: it overwrote the
-model and summary and kept the first run's curve), so :func:`previous_run_files` lists what a
+A second run into the same folder must not mix with the first (overwrite its model and
+summary but keep its curve, say), so :func:`previous_run_files` lists what a
 new run would clash with, and :func:`remove_run_files` removes those files, and only those:
 a user's own files in the folder stay.
 """

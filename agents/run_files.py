@@ -2,7 +2,7 @@
 
 A file written in place is a fragment for as long as it is being written: a run killed or
 interrupted then, or one that fills the disk, leaves a ``model.zip`` that does not load, in
-place of the good one it was replacing (issue 30). So every file of a run (model, summary,
+place of the good one it was replacing. So every file of a run (model, summary,
 curves, checkpoints) is written to a temporary file in the same folder and renamed onto its
 name with :func:`os.replace`, which POSIX makes atomic within one file system; the data are
 flushed to disk (``fsync``) before the rename, so a crash cannot rename a file whose data are

@@ -1,8 +1,8 @@
-"""Which algorithm saved a file: recorded by ``save``, checked by ``load`` before SB3 builds anything (issue 30).
+"""Which algorithm saved a file: recorded by ``save``, checked by ``load`` before SB3 builds anything.
 
-SB3's ``load`` builds whatever class it is called on from whatever the zip holds: before this
-check ``agents.PPO.load`` of a GRPO file loaded, then failed in ``learn`` (``'_NoBuffer'
-object has no attribute 'action_dim'``), and ``agents.GRPO.load`` of a PPO file trained with
+SB3's ``load`` builds whatever class it is called on from whatever the zip holds: without this
+check ``agents.PPO.load`` of a GRPO file loads, then fails in ``learn`` (``'_NoBuffer'
+object has no attribute 'action_dim'``), and ``agents.GRPO.load`` of a PPO file trains with
 GRPO's defaults without a word.
 
 Design: SB3 saves an algorithm's attributes in the zip's ``"data"`` entry (a JSON object,

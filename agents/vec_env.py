@@ -33,7 +33,7 @@ class TextGenSB3VecEnv(VecEnv):
     ``"waiting"`` (:class:`agents.GRPO`).
 
     A step whose reward fails (raises, or returns NaN or an infinity) raises and leaves every
-    slot as it was (:class:`textgym.envs.TextGenVectorEnv`'s failed steps, issue 30): calling
+    slot as it was (:class:`textgym.envs.TextGenVectorEnv`'s failed steps): calling
     ``step`` again goes on from there.
 
     Args:

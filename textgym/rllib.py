@@ -1,4 +1,4 @@
-"""RLlib entry point for textgym's ids (issue 14, part 4).
+"""RLlib entry point for textgym's ids.
 
 Ray's workers are separate processes that have not run ``import textgym``, so Gymnasium's
 registry there holds none of textgym's ids; an env creator must import textgym itself.

@@ -1,4 +1,4 @@
-"""A text-level view of any textgym id: one step per agent turn, the action a whole utterance (issue 14, part 7).
+"""A text-level view of any textgym id: one step per agent turn, the action a whole utterance.
 
 Text-level agents (LLM loops in the style of TRL, GEM or TextArena) write a whole reply at once.
 :class:`TextLevelEnv` tokenizes the reply with the env's own tokenizer, appends the turn's stop

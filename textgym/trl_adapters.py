@@ -1,4 +1,4 @@
-"""Adapters for text-level trainers in the style of Hugging Face TRL (issue 14, part 7); TRL is not imported.
+"""Adapters for text-level trainers in the style of Hugging Face TRL; TRL is not imported.
 
 * :func:`trl_reward_function`: any textgym reward (a :class:`~textgym.rewards.RewardModel`, a
   plain callable or a textgym id's own reward) as a reward function

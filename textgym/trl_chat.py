@@ -1,4 +1,4 @@
-"""A chat template in which every assistant turn is a call of one "speak" tool, for TRL's tool loop (issue 14).
+"""A chat template in which every assistant turn is a call of one "speak" tool, for TRL's tool loop.
 
 TRL's ``GRPOTrainer(environment_factory=...)`` (TRL >= 1.16) runs a multi-turn episode as a tool
 loop: it generates an assistant turn, parses the tool calls out of it with the tokenizer's

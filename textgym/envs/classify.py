@@ -72,8 +72,8 @@ class ClassifyEnv(TextGenEnv):
     "before" evaluation on 256 validation episodes) is right on 2.0% of the episodes: it
     names some animal or person of its vocabulary and goes on writing the summary. Always
     saying the same animal would be right on 25%. PPO with the tiny model (40,000 steps, no
-    KL penalty, lr 1e-3) raised it to 84.0% in our run (docs/envs.md), short of the 90% that
-    issue 15 asks for.
+    KL penalty, lr 1e-3) raised it to 84.0% in our run (docs/envs.md), short of the 90% it
+    was designed to reach.
 
     ## Action Space
     ``Discrete(247)``: the next token of the tiny model's vocabulary.

@@ -133,7 +133,7 @@ class LMUser:
         """The next user turn."""
         if not messages:
             return UserTurn(scenario.questions[0])
-        import torch  # here, so that the env module imports no torch (issue 13)
+        import torch  # here, so that the env module imports no torch
 
         if self._model is None:
             from textgym.models import load_model
@@ -327,7 +327,7 @@ class DialogueEnv(TextGenEnv):
 
     ## Version History
     * v0: initial version. Since it became a :class:`~textgym.envs.TextGenEnv` subclass it
-      takes ``reward=`` (formerly ``turn_reward=``) and ``reward_mode``, and has a vector
+      takes ``reward=`` and ``reward_mode``, and has a vector
       entry point; its observations, rewards and data are unchanged, so the id stays v0.
 
     ## Example

@@ -268,7 +268,7 @@ class EpisodeSlots:
         Every reply scored in this step (every turn that ends; every unfinished one too in
         immediate mode) is scored with **one** batched reward call.
 
-        The step is all or nothing (issue 30): the would-be replies (each reply so far plus its
+        The step is all or nothing: the would-be replies (each reply so far plus its
         new token) are scored *before* anything is written, so a reward that raises or returns
         an invalid value (:func:`~textgym.rewards.score_batch`) leaves every slot exactly as it
         was: no token appended, no turn recorded, no component added. If a turn hook

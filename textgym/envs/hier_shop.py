@@ -1,4 +1,4 @@
-"""HierShop: the shop conversation of Dialogue-v0 as a two-level task (issue 15).
+"""HierShop: the shop conversation of Dialogue-v0 as a two-level task.
 
 The high level picks a dialogue act (:data:`~textgym.data.shop_acts.ACTS`) for each reply;
 the low level writes the reply token by token toward it. Two Gymnasium views of the same
@@ -64,7 +64,7 @@ class HierShopLowEnv(DialogueEnv):
     pipeline dialogue system's manager hands its sentence writer (``inform(price, eggs,
     two)``, the database lookup done). Without them the pretrained tiny model, given the
     right act, mostly writes the right sentence with the wrong item or value ("the cups cost
-    twelve coins ."): the lookup, not the choice of sentence, is what it cannot do (issue 15).
+    twelve coins ."): the lookup, not the choice of sentence, is what it cannot do.
 
     Why a flat token policy finds the task hard: the right reply depends on the question
     *and* on which facts the shop has ("when do you open ?" is answered with the hour or
@@ -619,7 +619,7 @@ class HierShopHighEnv(gym.Env[dict[str, np.ndarray], int]):
         if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or not 0 <= int(arr) < len(ACTS):
             raise ValueError(f"action must be an act id in [0, {len(ACTS)}), got {action!r}")
         # The span is one step of this env: all or nothing. If the reward (or the low policy) raises
-        # part-way, the low level goes back to where the step started (issue 30); the low policy's
+        # part-way, the low level goes back to where the step started; the low policy's
         # own state (e.g. the random policy's generator) is not rolled back.
         checkpoint = self.low.checkpoint()
         try:

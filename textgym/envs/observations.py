@@ -1,4 +1,4 @@
-"""The observation options of every textgym env: one token state, three encodings (issue 14).
+"""The observation options of every textgym env: one token state, three encodings.
 
 ``gym.make(id, observation=...)`` picks one; all three hold the same information:
 

@@ -151,7 +151,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     ``"budget_exhausted"``, built by :meth:`final_info` for the single and the vector env.
 
     ## Failed steps
-    A step is all or nothing (issue 30). The reward scores the would-be reply (the reply so
+    A step is all or nothing. The reward scores the would-be reply (the reply so
     far and the new token) before anything is written, so when it raises, or returns what
     :func:`~textgym.rewards.score_batch` refuses (NaN, an infinity, a wrong shape), the step
     raises and the env is exactly as before it: the token is not appended, no turn is
@@ -494,7 +494,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         """A copy of the episode's state (token state, record, whether it is over), for :meth:`restore`.
 
         For operations of several steps that must be all or nothing (HierShopHigh's span of
-        low-level steps, issue 30): checkpoint first, restore if one of the steps raises. A
+        low-level steps): checkpoint first, restore if one of the steps raises. A
         subclass with more per-episode state on the instance extends both.
         """
         return {"slot": self._slots.save(0), "done": self._done, "token_values": copy.copy(self.token_values)}

@@ -93,7 +93,7 @@ class TinyCatEnv(TextGenEnv):
     "the cat sat ." and "it saw the cat ."; a uniformly random policy writes one in about
     3e-5 of its v0 episodes (51 of the 18**5 equally likely 5-token sequences).
 
-    ``textgym/TinyCat-v1`` is the teaching version (issue 29): the same task with the
+    ``textgym/TinyCat-v1`` is the teaching version: the same task with the
     defaults that stock agents read as they are (SB3's ``PPO("MlpPolicy", id)``, CleanRL,
     rl_zoo3, RLlib): a flat one-hot observation, the budget reported as termination, numeric
     ``info``, and the sentence's period ending the episode.
@@ -155,7 +155,7 @@ class TinyCatEnv(TextGenEnv):
       :class:`~textgym.envs.TextGenEnv` (v1: ``"onehot"``, True, ``"numeric"``).
 
     ## Version History
-    * v1: the defaults of stock agents (issue 29): ``observation="onehot"``,
+    * v1: the defaults of stock agents: ``observation="onehot"``,
       ``budget_as_termination=True``, ``info="numeric"``, ``sentence_end=True``. Without
       the last, a finished 4-word sentence needed an ``<eos>`` and any other fifth word lost
       the success reward, a trap that SB3's default PPO fell into.

@@ -117,7 +117,7 @@ class TinyShopEnv(TextGenEnv):
     writes one word per step; a uniformly random policy is right once in 22**6 (about 1e9)
     episodes.
 
-    ``textgym/TinyShop-v1`` is the teaching version (issue 29): the same task with the
+    ``textgym/TinyShop-v1`` is the teaching version: the same task with the
     defaults that stock agents read as they are (SB3's ``PPO("MlpPolicy", id)``, CleanRL,
     rl_zoo3, RLlib): a flat one-hot observation, the budget reported as termination and
     numeric ``info``.
@@ -165,7 +165,7 @@ class TinyShopEnv(TextGenEnv):
       :class:`~textgym.envs.TextGenEnv` (v1: ``"onehot"``, True, ``"numeric"``).
 
     ## Version History
-    * v1: the defaults of stock agents (issue 29): ``observation="onehot"``,
+    * v1: the defaults of stock agents: ``observation="onehot"``,
       ``budget_as_termination=True``, ``info="numeric"``; the reward is v0's.
     * v0: initial version.
 

@@ -223,7 +223,7 @@ class TextGenVectorEnv(VectorEnv):
         acts = actions[active]
         self._check_actions(acts)
         # The slots step first: it is all or nothing (a failing reward raises before any slot
-        # changes), and so is this step, since nothing of this env's own changes before it (issue 30).
+        # changes), and so is this step, since nothing of this env's own changes before it.
         out = self._slots.step(active, acts.astype(np.int64))
         infos: dict[str, Any] = {}
         self.step_infos = [{} for _ in range(self.num_envs)]

@@ -13,8 +13,8 @@
 * an existing local path: passed to ``from_pretrained`` (no network).
 * a Hugging Face repo id ``owner/name``: downloaded by ``from_pretrained``, or in offline mode
   (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``) read from the local Hugging Face cache only.
-* anything else is an error at once, naming the above (issue 30: ``"bogus"`` used to spend
-  23-47 s on Hub retries and then blame the internet connection).
+* anything else is an error at once, naming the above (transformers would spend 23-47 s on
+  Hub retries for ``"bogus"`` and then blame the internet connection).
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ def _source(name: str) -> tuple[str, bool | None]:
 
     Known names and existing local paths load from disk as before (None: not a repo id); an
     ``owner/name`` repo id goes to the Hub (True) unless offline mode is on (False: only its local
-    cache is read). Anything else fails here at once: before, transformers spent 23-47 s
-    retrying the Hub for a name like ``"bogus"`` and then blamed the internet connection (issue 30).
+    cache is read). Anything else fails here at once, where transformers would spend 23-47 s
+    retrying the Hub for a name like ``"bogus"`` and then blame the internet connection.
 
     Raises:
         TypeError: If ``name`` is not a string.

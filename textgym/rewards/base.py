@@ -162,7 +162,7 @@ def score_batch(reward: RewardModel, prompts: Sequence[str], completions: Sequen
     try:
         out = reward.score(prompts, completions)
     except Exception as err:
-        # The user's own exception, kept as it is, but saying whose it is (issue 30).
+        # The user's own exception, kept as it is, but saying whose it is.
         _add_note(
             err, f"raised by reward {reward.name!r} while scoring a batch of {len(prompts)} (prompt, completion) pairs"
         )

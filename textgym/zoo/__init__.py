@@ -1,4 +1,4 @@
-"""Hyperparameter files for rl_zoo3 shipped with textgym (issue 14, part 5).
+"""Hyperparameter files for rl_zoo3 shipped with textgym.
 
 rl_zoo3 reads a YAML file given with ``-conf``; the files here hold tuned settings for textgym's
 small-vocabulary ids, keyed by env id in rl_zoo3's format. ``python -m textgym.zoo ppo`` prints the
