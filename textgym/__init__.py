@@ -6,4 +6,4 @@ Gymnasium; that import is cheap (no torch).
 
 import envs_registry  # noqa: F401  (registers the environments)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
