@@ -61,55 +61,72 @@ def evaluate_policy_text(
         ValueError: If ``n_episodes`` < 1, or an Env instance is given with ``n_envs`` > 1.
         TypeError: If ``env`` is none of the above.
     """
-    from agents.factory import resolve_env_id
-
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
     k = max(1, min(n_envs, n_episodes))
-    if isinstance(env, str):
-        envs = [gym.make(resolve_env_id(env), **(env_kwargs or {})) for _ in range(k)]
-    elif isinstance(env, gym.Env):
-        if k > 1:
-            raise ValueError("pass an env id or factory (not an Env instance) to evaluate with n_envs > 1")
-        envs = [env]
-    elif callable(env):
-        envs = [env() for _ in range(k)]
-    else:
-        raise TypeError(f"env must be an env id, an Env or an env factory, got {type(env).__name__}")
+    envs = _build_envs(env, k, env_kwargs)
     if hasattr(model, "predict"):
         act: Actor = lambda obs: model.predict(obs, deterministic=deterministic)[0]  # noqa: E731
     else:
         act = model
     episodes: list[dict[str, Any]] = []
-    next_episode = 0
-    while next_episode < n_episodes:
-        batch = min(k, n_episodes - next_episode)
-        obs = [
-            envs[i].reset(seed=seed + next_episode + i, options=None if options is None else options(next_episode + i))[
-                0
-            ]
-            for i in range(batch)
-        ]
-        returns = np.zeros(batch)
-        done = np.zeros(batch, dtype=bool)
-        while not done.all():
-            actions = act(_stack(obs))
-            for i in np.flatnonzero(~done):
-                obs[i], reward, terminated, truncated, info = envs[i].step(int(actions[i]))
-                returns[i] += reward
-                if terminated or truncated:
-                    done[i] = True
-                    episodes.append(
-                        {
-                            "index": next_episode + int(i),  # reset with seed + index
-                            "prompt": info["prompt"],
-                            "completion": info["completion"],
-                            "reward": float(returns[i]),
-                            "components": info["reward_components"],
-                        }
-                    )
-        next_episode += batch
+    for first in range(0, n_episodes, k):
+        episodes += _run_episodes(envs[: min(k, n_episodes - first)], act, first, seed, options)
     episodes.sort(key=lambda e: e["index"])
+    return _summary(episodes)
+
+
+def _build_envs(env: str | gym.Env | Callable[[], gym.Env], k: int, env_kwargs: dict[str, Any] | None) -> list[gym.Env]:
+    """``k`` envs to run side by side, from an id, one Env instance (``k`` must be 1) or a factory."""
+    from agents.factory import resolve_env_id
+
+    if isinstance(env, str):
+        return [gym.make(resolve_env_id(env), **(env_kwargs or {})) for _ in range(k)]
+    if isinstance(env, gym.Env):
+        if k > 1:
+            raise ValueError("pass an env id or factory (not an Env instance) to evaluate with n_envs > 1")
+        return [env]
+    if callable(env):
+        return [env() for _ in range(k)]
+    raise TypeError(f"env must be an env id, an Env or an env factory, got {type(env).__name__}")
+
+
+def _run_episodes(
+    envs: list[gym.Env],
+    act: Actor,
+    first: int,
+    seed: int,
+    options: Callable[[int], dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """Episodes ``first``, ``first + 1``, ... one per env, side by side, in the order they end."""
+    obs = [
+        env.reset(seed=seed + first + i, options=None if options is None else options(first + i))[0]
+        for i, env in enumerate(envs)
+    ]
+    returns = np.zeros(len(envs))
+    done = np.zeros(len(envs), dtype=bool)
+    episodes = []
+    while not done.all():
+        actions = act(_stack(obs))
+        for i in np.flatnonzero(~done):
+            obs[i], reward, terminated, truncated, info = envs[i].step(int(actions[i]))
+            returns[i] += reward
+            if terminated or truncated:
+                done[i] = True
+                episodes.append(
+                    {
+                        "index": first + int(i),  # reset with seed + index
+                        "prompt": info["prompt"],
+                        "completion": info["completion"],
+                        "reward": float(returns[i]),
+                        "components": info["reward_components"],
+                    }
+                )
+    return episodes
+
+
+def _summary(episodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and spread of the episodes' rewards, each component's mean, and the episodes."""
     rewards = np.array([e["reward"] for e in episodes])
     names = episodes[0]["components"].keys()
     return {

@@ -302,12 +302,7 @@ def train_reward_model(
     records = load_feedback(feedback)
     started = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(len(records))
-    n_val = int(round(cfg.val_fraction * len(records)))
-    if cfg.val_fraction > 0 and len(records) >= 2:
-        n_val = min(max(n_val, 1), len(records) - 1)
-    val = [records[i] for i in order[:n_val]]
-    train = [records[i] for i in order[n_val:]]
+    train, val = _split(records, cfg.val_fraction, rng)
     kinds: dict[str, int] = {}
     for r in train:
         kinds[kind_of(r)] = kinds.get(kind_of(r), 0) + 1
@@ -316,7 +311,7 @@ def train_reward_model(
     rating_std = float(train_ratings.std()) if len(train_ratings) else None
     scale = rating_std if rating_std else 1.0  # all ratings equal: nothing to standardise
 
-    val_prompts, val_completions, val_pairs, sampled = _validation_pairs(val, rng)
+    held_out = _validation_pairs(val, rng)
     with torch.random.fork_rng():
         torch.manual_seed(cfg.seed)
         rm = LearnedRewardModel.from_backbone(
@@ -324,48 +319,11 @@ def train_reward_model(
         )
         if cfg.probe_epochs:
             _fit_head(rm, train, cfg, rating_mean or 0.0, scale, rng)
-        network = rm.network.train(cfg.dropout)
-        head_lr = cfg.head_learning_rate if cfg.head_learning_rate is not None else cfg.learning_rate
-        optimizer = torch.optim.AdamW(
-            [
-                {"params": network.backbone.parameters(), "lr": cfg.learning_rate},
-                {"params": network.head_parameters(), "lr": head_lr},
-            ],
-            weight_decay=cfg.weight_decay,
-        )
-        steps_per_epoch = -(-len(train) // cfg.batch_size)
-        total_steps = steps_per_epoch * cfg.epochs
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / max(total_steps, 1))
-        epoch_losses, epoch_acc = [], []
-        for epoch in range(cfg.epochs):
-            perm = rng.permutation(len(train))
-            losses = []
-            for start in range(0, len(train), cfg.batch_size):
-                batch = [train[i] for i in perm[start : start + cfg.batch_size]]
-                prompts, completions, spans = _flatten(batch)
-                scores = rm.raw_scores(prompts, completions)
-                loss = _loss(batch, spans, scores, cfg, rating_mean or 0.0, scale)
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(network.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                schedule.step()
-                losses.append(float(loss.detach()))
-            epoch_losses.append(float(np.mean(losses)))
-            if len(val_pairs):
-                scores = _raw_scores_eval(rm, val_prompts, val_completions)
-                epoch_acc.append(pairwise_accuracy(scores[val_pairs[:, 0]], scores[val_pairs[:, 1]]))
-            if log is not None:
-                acc = f", held-out pairwise accuracy {epoch_acc[-1]:.3f}" if epoch_acc else ""
-                log(f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_losses[-1]:.4f}{acc}")
-        network.eval()
-        final_accuracy = None
-        if len(val_pairs):
-            scores = _raw_scores_eval(rm, val_prompts, val_completions)
-            final_accuracy = pairwise_accuracy(scores[val_pairs[:, 0]], scores[val_pairs[:, 1]])
+        epoch_losses, epoch_acc = _fine_tune(rm, train, held_out, cfg, rating_mean or 0.0, scale, rng, log)
+        final_accuracy = _held_out_accuracy(rm, held_out)
         train_prompts, train_completions, _ = _flatten(train)
         raw = _raw_scores_eval(rm, train_prompts, train_completions).double()
-    network.eval()
+    rm.network.eval()
     std = float(raw.std()) if len(raw) > 1 else 1.0
     rm.score_mean, rm.score_std = float(raw.mean()), (std if std > 0 else 1.0)
     rm.report = TrainingReport(
@@ -375,8 +333,8 @@ def train_reward_model(
         epoch_losses=epoch_losses,
         epoch_val_accuracy=epoch_acc,
         val_pairwise_accuracy=final_accuracy,
-        val_pairs=len(val_pairs),
-        val_pairs_sampled=sampled,
+        val_pairs=len(held_out[2]),
+        val_pairs_sampled=held_out[3],
         rating_mean=rating_mean,
         rating_std=rating_std,
         seconds=time.perf_counter() - started,
@@ -385,3 +343,71 @@ def train_reward_model(
     if save_to is not None:
         rm.save(save_to)
     return rm
+
+
+def _split(
+    records: Sequence[Feedback], val_fraction: float, rng: np.random.Generator
+) -> tuple[list[Feedback], list[Feedback]]:
+    """The training and the held-out records, in a random order; at least one of each when asked for."""
+    order = rng.permutation(len(records))
+    n_val = int(round(val_fraction * len(records)))
+    if val_fraction > 0 and len(records) >= 2:
+        n_val = min(max(n_val, 1), len(records) - 1)
+    return [records[i] for i in order[n_val:]], [records[i] for i in order[:n_val]]
+
+
+def _held_out_accuracy(rm: LearnedRewardModel, held_out: tuple[list[str], list[str], np.ndarray, bool]) -> float | None:
+    """Pairwise accuracy on the held-out pairs (:func:`_validation_pairs`); None without any."""
+    prompts, completions, pairs, _ = held_out
+    if not len(pairs):
+        return None
+    scores = _raw_scores_eval(rm, prompts, completions)
+    return pairwise_accuracy(scores[pairs[:, 0]], scores[pairs[:, 1]])
+
+
+def _fine_tune(
+    rm: LearnedRewardModel,
+    train: Sequence[Feedback],
+    held_out: tuple[list[str], list[str], np.ndarray, bool],
+    cfg: RewardTrainingConfig,
+    rating_mean: float,
+    rating_scale: float,
+    rng: np.random.Generator,
+    log: Callable[[str], None] | None,
+) -> tuple[list[float], list[float]]:
+    """``cfg.epochs`` epochs of the whole network; each epoch's mean loss and held-out accuracy."""
+    network = rm.network.train(cfg.dropout)
+    head_lr = cfg.head_learning_rate if cfg.head_learning_rate is not None else cfg.learning_rate
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": network.backbone.parameters(), "lr": cfg.learning_rate},
+            {"params": network.head_parameters(), "lr": head_lr},
+        ],
+        weight_decay=cfg.weight_decay,
+    )
+    steps_per_epoch = -(-len(train) // cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / max(total_steps, 1))
+    epoch_losses, epoch_acc = [], []
+    for epoch in range(cfg.epochs):
+        perm = rng.permutation(len(train))
+        losses = []
+        for start in range(0, len(train), cfg.batch_size):
+            batch = [train[i] for i in perm[start : start + cfg.batch_size]]
+            prompts, completions, spans = _flatten(batch)
+            loss = _loss(batch, spans, rm.raw_scores(prompts, completions), cfg, rating_mean, rating_scale)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+        epoch_losses.append(float(np.mean(losses)))
+        accuracy = _held_out_accuracy(rm, held_out)
+        if accuracy is not None:
+            epoch_acc.append(accuracy)
+        if log is not None:
+            acc = f", held-out pairwise accuracy {epoch_acc[-1]:.3f}" if epoch_acc else ""
+            log(f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_losses[-1]:.4f}{acc}")
+    network.eval()
+    return epoch_losses, epoch_acc
