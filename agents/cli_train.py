@@ -109,34 +109,14 @@ def _load_checkpoint(settings: dict[str, Any], out: Path, fresh: Any) -> tuple[A
 
 
 def _train(settings: dict[str, Any], out: Path, *, resume: bool, samples: int, progress: bool) -> dict[str, Any]:
-    import torch  # here, not at the top: `textgym --help` imports no torch
-
     import agents
-    from agents import rng_state, run_dir
+    from agents import run_dir
     from agents.checkpoints import ResumableCheckpoint
     from agents.interrupt import first_sigint_requests
-    from agents.run_files import replacing, save_model
-    from textgym.plotting import plot_learning_curves
 
-    env_id, algo, total = settings["env"], settings["algo"], settings["timesteps"]
-    model = _build(settings, out)
-    eval_kwargs = dict(n_episodes=settings["eval_episodes"], seed=10_000, env_kwargs={"split": "validation"})
+    total = settings["timesteps"]
     curve = agents.RewardCurve()
-    if not resume:
-        before = agents.evaluate_policy_text(model, env_id, **eval_kwargs)
-        print_summary("before training (validation prompts)", before, samples)
-        before = {k: before[k] for k in ("mean_reward", "components")}
-        seconds_before, resumed_from = 0.0, []
-    else:
-        model, resumed = _load_checkpoint(settings, out, model)
-        state = resumed["state"]
-        before, seconds_before = state["before"], state["train_seconds"]
-        curve.steps, curve.values = list(state["curve_steps"]), list(state["curve_values"])
-        resumed_from = [*state["resumed_from"], model.num_timesteps]
-        rng_state.restore(resumed["rng"])
-        # The episodes in flight at the checkpoint restart: fresh ones, from a seed of their own.
-        model.get_env().seed(settings["seed"] + model.num_timesteps)
-
+    model, before, seconds_before, resumed_from = _start(settings, out, curve, resume=resume, samples=samples)
     t0 = time.time()
 
     def resume_state() -> dict[str, Any]:
@@ -166,9 +146,65 @@ def _train(settings: dict[str, Any], out: Path, *, resume: bool, samples: int, p
     if checkpoints.stop_requested:
         _interrupted(out, total)
     seconds = seconds_before + time.time() - t0
-    after = agents.evaluate_policy_text(model, env_id, **eval_kwargs)
+    after = agents.evaluate_policy_text(model, settings["env"], **_eval_kwargs(settings))
     print_summary("after training (validation prompts)", after, samples)
+    meta = _save_results(settings, out, model, curve, before, after, seconds, resumed_from)
+    curve_file = out / run_dir.CURVE if curve.steps else "no learning curve (no episode finished)"
+    print(
+        f"trained {model.num_timesteps} steps in {seconds:.0f}s; saved {out / run_dir.MODEL}, "
+        f"{curve_file}, TensorBoard logs in {out / 'tb'}"
+    )
+    return meta
 
+
+def _eval_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    """How a run evaluates its agent before and after training: validation prompts, fixed seeds."""
+    return dict(n_episodes=settings["eval_episodes"], seed=10_000, env_kwargs={"split": "validation"})
+
+
+def _start(
+    settings: dict[str, Any], out: Path, curve: Any, *, resume: bool, samples: int
+) -> tuple[Any, dict[str, Any], float, list[int]]:
+    """The model to train and where its run stands (a new one, or the last checkpoint's).
+
+    Returns the model, the evaluation before training, the training seconds so far and the steps
+    the run resumed from; a resumed run's ``curve`` continues where the checkpoint left it.
+    """
+    import agents
+    from agents import rng_state
+
+    model = _build(settings, out)
+    if not resume:
+        before = agents.evaluate_policy_text(model, settings["env"], **_eval_kwargs(settings))
+        print_summary("before training (validation prompts)", before, samples)
+        return model, {k: before[k] for k in ("mean_reward", "components")}, 0.0, []
+    model, resumed = _load_checkpoint(settings, out, model)
+    state = resumed["state"]
+    curve.steps, curve.values = list(state["curve_steps"]), list(state["curve_values"])
+    rng_state.restore(resumed["rng"])
+    # The episodes in flight at the checkpoint restart: fresh ones, from a seed of their own.
+    model.get_env().seed(settings["seed"] + model.num_timesteps)
+    return model, state["before"], state["train_seconds"], [*state["resumed_from"], model.num_timesteps]
+
+
+def _save_results(
+    settings: dict[str, Any],
+    out: Path,
+    model: Any,
+    curve: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    seconds: float,
+    resumed_from: list[int],
+) -> dict[str, Any]:
+    """Write the trained model, the learning curve and the run's summary (last); return the summary."""
+    import torch  # here, not at the top: `textgym --help` imports no torch
+
+    from agents import run_dir
+    from agents.run_files import replacing, save_model
+    from textgym.plotting import plot_learning_curves
+
+    env_id, algo = settings["env"], settings["algo"]
     save_model(model, out / run_dir.MODEL)
     if curve.steps:  # no point before the first finished episode
         with replacing(out / run_dir.CURVE, out / run_dir.CURVE_NUMBERS) as (png, _numbers):
@@ -184,7 +220,7 @@ def _train(settings: dict[str, Any], out: Path, *, resume: bool, samples: int, p
         "env_id": env_id,
         "algo": algo,
         "model": settings["model"],
-        "timesteps": total,
+        "timesteps": settings["timesteps"],
         # SB3 learns from whole rollouts: the first rollout boundary at or past "timesteps"
         "trained_steps": model.num_timesteps,
         "n_envs": settings["n_envs"],
@@ -204,9 +240,4 @@ def _train(settings: dict[str, Any], out: Path, *, resume: bool, samples: int, p
     if settings["json"]:  # a copy where the docs' tables are rendered from (benchmarks/tables.py)
         Path(settings["json"]).parent.mkdir(parents=True, exist_ok=True)
         write_json(Path(settings["json"]), meta)
-    curve_file = out / run_dir.CURVE if curve.steps else "no learning curve (no episode finished)"
-    print(
-        f"trained {model.num_timesteps} steps in {seconds:.0f}s; saved {out / run_dir.MODEL}, "
-        f"{curve_file}, TensorBoard logs in {out / 'tb'}"
-    )
     return meta

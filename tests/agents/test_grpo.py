@@ -199,18 +199,17 @@ def _rollout(model):
     return model.episodes
 
 
+def _two_groups_of_two(skip: bool) -> agents.GRPO:
+    """GRPO on two groups of two completions, one group per minibatch."""
+    group = agents.GroupConfig(skip_zero_advantage_groups=skip)
+    return agents.make_grpo("CatText-v0", n_envs=4, group_size=2, batch_size=2, learning_rate=1e-3, group=group)
+
+
 @pytest.mark.parametrize("skip", [True, False])
 def test_zero_advantage_groups_are_skipped_without_changing_the_update(skip: bool) -> None:
     # group 0 all reward 1 (no signal), group 1 mixed: only group 1's minibatch may move the weights
     torch.manual_seed(4)
-    model = agents.make_grpo(
-        "CatText-v0",
-        n_envs=4,
-        group_size=2,
-        batch_size=2,
-        learning_rate=1e-3,
-        group=agents.GroupConfig(skip_zero_advantage_groups=skip),
-    )
+    model = _two_groups_of_two(skip)
     e = _rollout(model)
     e.rewards = np.array([1.0, 1.0, 0.0, 1.0])
     model.advantages = agents.grpo.group_advantages(e.rewards, 2, "mean", "group")
@@ -229,14 +228,7 @@ def test_zero_advantage_groups_are_skipped_without_changing_the_update(skip: boo
         # independent check: the unskipped run, visiting group 1 first, reaches the same weights
         # after its first optimizer step (its second, on group 0, only replays Adam's momentum)
         torch.manual_seed(4)
-        twin = agents.make_grpo(
-            "CatText-v0",
-            n_envs=4,
-            group_size=2,
-            batch_size=2,
-            learning_rate=1e-3,
-            group=agents.GroupConfig(skip_zero_advantage_groups=False),
-        )
+        twin = _two_groups_of_two(skip=False)
         e2 = _rollout(twin)
         assert torch.equal(e2.tokens, e.tokens)
         e2.rewards = e.rewards

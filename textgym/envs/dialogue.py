@@ -217,6 +217,58 @@ class _ChatFormat(_TranscriptFormat):
         return full[full.index(self._SENTINEL) + len(self._SENTINEL) :]
 
 
+def _conversation_format(
+    conversation_format: str, tok: Any, grammar: bool
+) -> tuple[_TranscriptFormat, Literal["transcript", "chat"]]:
+    """How the conversation is written into the observation, and its name (``"auto"`` resolved)."""
+    if conversation_format == "auto":
+        has_template = bool(getattr(tok, "chat_template", None))
+        conversation_format = "chat" if not grammar and has_template else "transcript"
+    if conversation_format == "transcript":
+        return _TranscriptFormat(natural=not grammar), "transcript"
+    if conversation_format == "chat":
+        return _ChatFormat(tok), "chat"
+    raise ValueError(f"conversation_format must be 'auto', 'transcript' or 'chat', got {conversation_format!r}")
+
+
+def _user(user: str | UserLike, tokenizer: str | Any) -> UserLike:
+    """The simulated user: the scripted one, the LM one, or the caller's callable."""
+    if user == "scripted":
+        return ShopUser()
+    if user == "lm":
+        return LMUser(tokenizer if isinstance(tokenizer, str) else "tiny")
+    if not callable(user):
+        raise TypeError(f"user must be 'scripted', 'lm' or a callable, got {type(user).__name__}")
+    return user
+
+
+def _scenarios_by_split(
+    scenarios: Sequence[DialogueScenario] | Mapping[str, Sequence[DialogueScenario]] | None,
+    split: str,
+    n_scenarios: int,
+) -> dict[str, list[DialogueScenario]]:
+    """Every split's scenarios (the generated ones, or the caller's); ``split`` must have some."""
+    if scenarios is None:
+        all_scenarios = {s: shop_scenarios(s, n_scenarios) for s in SPLITS}
+    elif isinstance(scenarios, Mapping):
+        all_scenarios = {k: list(v) for k, v in scenarios.items()}
+    else:
+        all_scenarios = {split: list(scenarios)}
+    if split not in all_scenarios or not all_scenarios[split]:
+        raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(all_scenarios)}")
+    return all_scenarios
+
+
+def _stop_tokens(tok: Any, separator: str | None) -> list[int]:
+    """The tokens that end an agent turn: EOS, and the turn separator when it is one token."""
+    stops = {int(tok.eos_token_id)}
+    if separator is not None:
+        sep = tok(separator, add_special_tokens=False)["input_ids"]
+        if len(sep) == 1:
+            stops.add(int(sep[0]))
+    return sorted(stops)
+
+
 class DialogueEnv(TextGenEnv):
     """Serve a customer in a shop: a multi-turn conversation with a simulated user.
 
@@ -388,52 +440,21 @@ class DialogueEnv(TextGenEnv):
             max_length = check_int("max_length", max_length)
         tok = resolve_tokenizer(tokenizer)
         grammar = speaks_grammar(tok)
-
-        if conversation_format == "auto":
-            has_template = bool(getattr(tok, "chat_template", None))
-            conversation_format = "chat" if not grammar and has_template else "transcript"
-        if conversation_format == "transcript":
-            self._format: _TranscriptFormat = _TranscriptFormat(natural=not grammar)
-        elif conversation_format == "chat":
-            self._format = _ChatFormat(tok)
-        else:
-            raise ValueError(f"conversation_format must be 'auto', 'transcript' or 'chat', got {conversation_format!r}")
-        self.conversation_format = conversation_format
-
-        if user == "scripted":
-            user = ShopUser()
-        elif user == "lm":
-            user = LMUser(tokenizer if isinstance(tokenizer, str) else "tiny")
-        elif not callable(user):
-            raise TypeError(f"user must be 'scripted', 'lm' or a callable, got {type(user).__name__}")
-        self.user = user
-
+        self._format, self.conversation_format = _conversation_format(conversation_format, tok, grammar)
+        self.user = _user(user, tokenizer)
         if reward is None:
             if fluency == "auto":
                 fluency = "grammar" if grammar else "lm"
             reward = default_turn_reward(fluency, tokenizer if isinstance(tokenizer, str) else None)
         self.success_weight = float(success_weight)
-
-        if scenarios is None:
-            all_scenarios = {s: shop_scenarios(s, n_scenarios) for s in SPLITS}
-        elif isinstance(scenarios, Mapping):
-            all_scenarios = {k: list(v) for k, v in scenarios.items()}
-        else:
-            all_scenarios = {split: list(scenarios)}
-        if split not in all_scenarios or not all_scenarios[split]:
-            raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(all_scenarios)}")
+        all_scenarios = _scenarios_by_split(scenarios, split, n_scenarios)
         self.scenarios = all_scenarios[split]
         self.max_turns = max_turns
         if max_reply_tokens is None:
             max_reply_tokens = GRAMMAR_REPLY_TOKENS if grammar else NATURAL_REPLY_TOKENS
         if max_new_tokens is None:
             max_new_tokens = self.max_turns * max_reply_tokens
-
-        stops = {int(tok.eos_token_id)}
-        if self._format.separator is not None:
-            sep = tok(self._format.separator, add_special_tokens=False)["input_ids"]
-            if len(sep) == 1:
-                stops.add(int(sep[0]))
+        stops = _stop_tokens(tok, self._format.separator)
 
         # The opening: facts and the user's first utterance (a pure function of the scenario).
         self._openings = [self._opening(s) for s in self.scenarios]
@@ -449,8 +470,8 @@ class DialogueEnv(TextGenEnv):
             max_length=max_length,
             split=split,
             reward_mode=reward_mode,
-            stop_token_ids=sorted(stops),
-            add_special_tokens=conversation_format == "transcript",  # chat templates hold their own
+            stop_token_ids=stops,
+            add_special_tokens=self.conversation_format == "transcript",  # chat templates hold their own
             render_mode=render_mode,
             observation=observation,
             budget_as_termination=budget_as_termination,
