@@ -20,10 +20,10 @@ imports no torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import textgym  # noqa: F401  (registers the environments, as importing agents always has)
+from textgym.lazy import lazy_exports
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports each name on first use
     from agents.algorithms import A2C, PPO
@@ -134,15 +134,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (PEP 562) and keep the name here (later look-ups skip this)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -11,8 +11,9 @@ Every name below is imported from its module on first use (PEP 562), so that
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from textgym.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from textgym.rewards.annotator import HiddenPreference, SimulatedAnnotator
@@ -111,15 +112,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first access (PEP 562) and cache the name here."""
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULES))
+__getattr__, __dir__ = lazy_exports(
+    __name__, globals(), {name: f"{__name__}.{module}" for name, module in _MODULES.items()}
+)
