@@ -14,7 +14,7 @@ register(
     kwargs={"tokenizer": "tiny", "max_new_tokens": 24},
 )
 
-# Small-vocabulary tasks (issue #6): 18 tokens, 5-token horizon, for tabular and MLP agents.
+# Small-vocabulary tasks: 18 tokens, 5-token horizon, for tabular and MLP agents.
 register(
     id="textgym/TinyCat-v0",
     entry_point="textgym.envs.tiny_cat:TinyCatEnv",

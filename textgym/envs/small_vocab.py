@@ -20,7 +20,7 @@ from textgym.data.grammar import LEXICON, RULES, tokenize_words
 from textgym.rewards.base import RewardModel, RewardOutput
 from textgym.validation import check_int
 
-#: Upper bound on a small task's vocabulary, the EOS token included (issue #6).
+#: Upper bound on a small task's vocabulary, the EOS token included.
 MAX_SMALL_VOCAB = 64
 EOS = "<eos>"
 

@@ -91,6 +91,26 @@ def numeric_info(
     return out
 
 
+def _split_prompts(prompts: Sequence[str] | Mapping[str, Sequence[str]], split: str) -> list[str]:
+    """The prompts of ``split`` (all of them when they are not split), checked to be strings.
+
+    Raises:
+        ValueError: If the split has none, or there are none at all.
+        TypeError: If one is not a string.
+    """
+    if isinstance(prompts, Mapping):
+        if split not in prompts:
+            raise ValueError(f"no prompts for split {split!r}; the data has splits {sorted(prompts)}")
+        prompts = prompts[split]
+    if isinstance(prompts, str) or not prompts:
+        raise ValueError("prompts must be a non-empty sequence of strings")
+    prompts = list(prompts)
+    for i, prompt in enumerate(prompts):
+        if not isinstance(prompt, str):  # str() would silently turn 1 or None into the prompt '1' / 'None'
+            raise TypeError(f"prompts must be strings; prompt {i} is {prompt!r} ({type(prompt).__name__})")
+    return prompts
+
+
 class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
     """Text generation as a token-level MDP: each step the agent writes one token.
 
@@ -260,16 +280,7 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
         context_tokens = check_int("context_tokens", context_tokens, minimum=0)
-        if isinstance(prompts, Mapping):
-            if split not in prompts:
-                raise ValueError(f"no prompts for split {split!r}; the data has splits {sorted(prompts)}")
-            prompts = prompts[split]
-        if isinstance(prompts, str) or not prompts:
-            raise ValueError("prompts must be a non-empty sequence of strings")
-        prompts = list(prompts)
-        for i, prompt in enumerate(prompts):
-            if not isinstance(prompt, str):  # str() would silently turn 1 or None into the prompt '1' / 'None'
-                raise TypeError(f"prompts must be strings; prompt {i} is {prompt!r} ({type(prompt).__name__})")
+        prompts = _split_prompts(prompts, split)
         max_new_tokens = check_int("max_new_tokens", max_new_tokens)
         if max_prompt_tokens is not None:
             max_prompt_tokens = check_int("max_prompt_tokens", max_prompt_tokens)
@@ -302,7 +313,22 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
         #: subclasses set it; with the default :meth:`end_turn` it would end the episode.
         self.max_reply_tokens: int | None = None
         self.vocab_size = len(self.tokenizer)
+        self._fit_lengths(add_special_tokens, max_prompt_tokens, max_length, context_tokens)
+        self.action_space = spaces.Discrete(self.vocab_size)
+        self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
+        self._slots = EpisodeSlots(self, 1)  # the token state: one slot
+        self._done = True
+        self.token_values: list[float | None] | None = None  # render colours
 
+    def _fit_lengths(
+        self, add_special_tokens: bool, max_prompt_tokens: int | None, max_length: int | None, context_tokens: int
+    ) -> None:
+        """Encode the prompts and fix the observation's lengths: prompt, whole, and the env's context on top.
+
+        Raises:
+            ValueError: If the longest prompt does not fit ``max_prompt_tokens``, or leaves no
+                room for the agent in ``max_length``.
+        """
         encoded = self.encode_prompts(self.prompts, add_special_tokens)
         self.prompt_ids = [np.asarray(ids, dtype=np.int64) for ids in encoded]
         longest = max(len(ids) for ids in self.prompt_ids)
@@ -324,12 +350,6 @@ class TextGenEnv(gym.Env[dict[str, np.ndarray], int]):
             )
         # The context the env adds (e.g. each turn's subgoal) gets its own positions on top.
         self.max_length = int(max_length) + context_tokens
-
-        self.action_space = spaces.Discrete(self.vocab_size)
-        self.observation_space = observation_space(self.observation, self.vocab_size, self.max_length)
-        self._slots = EpisodeSlots(self, 1)  # the token state: one slot
-        self._done = True
-        self.token_values: list[float | None] | None = None  # render colours (issue #6)
 
     # ----- helpers shared with the vector env -----
     #: Reward components a subclass adds in :meth:`end_turn` (the reward model's own are found

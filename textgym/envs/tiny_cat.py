@@ -85,7 +85,7 @@ class TinyCatEnv(TextGenEnv):
     """Continue a tiny story with one grammatical sentence about a cat, in at most 5 tokens.
 
     ## Description
-    The small-vocabulary variant of ``textgym/CatText-v0`` (issue #6): the same goal in a
+    The small-vocabulary variant of ``textgym/CatText-v0``: the same goal in a
     language of 17 words plus ``<eos>``, small enough for tabular agents and stock MLP
     policies. Each episode starts from one of 4 story openings, drawn uniformly with
     ``self.np_random``: "the dog ran .", "a bird sat .", "the dogs slept .", "tom saw it ."

@@ -107,7 +107,7 @@ class TinyShopEnv(TextGenEnv):
     """Answer a shop customer's price question in 6 tokens, reading the price from the prompt.
 
     ## Description
-    The small-vocabulary variant of the shop dialogues (issue #6): unlike TinyCat, the right
+    The small-vocabulary variant of the shop dialogues: unlike TinyCat, the right
     text depends on the prompt, so the agent must read it. Each prompt gives two facts and
     a question in the grammar's dialogue format, e.g. "facts : the shop sells apples for two
     coins . the shop sells pears for three coins . user : how much are the pears ?
