@@ -28,6 +28,7 @@ elif os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the learning tests first (longest first), then the other slow ones, then the rest.
 
