@@ -161,8 +161,8 @@ class ShopToolsEnv(TextGenEnv):
     :class:`~textgym.envs.TextGenEnv`'s keys: ``"question"``, ``"answer"`` (None without
     one), ``"goal_met"``, ``"tool_calls"`` (calls made), ``"failed_calls"`` and
     ``"tool_results"`` (each call's ``{"call", "result", "error"}``, in order). With
-    ``info="numeric"``, ``"tool_calls"`` and ``"failed_calls"`` are ``np.int64`` at every
-    step.
+    ``info="numeric"`` they are kept under a leading underscore, as all text is, and the
+    numeric keys are the reward components'.
 
     ## Arguments
     * ``tokenizer``: ``"tiny"`` (default), ``"smollm2-135m"`` or any tokenizer spec.
@@ -412,11 +412,6 @@ class ShopToolsEnv(TextGenEnv):
         info["failed_calls"] = sum(not c.ok for c in calls)
         info["tool_results"] = [self._call_record(c) for c in calls]
         return info
-
-    def numeric_fields(self, info: Mapping[str, Any], episode: Episode) -> dict[str, np.generic]:
-        """``tool_calls`` and ``failed_calls`` so far, as ``np.int64``, at every step."""
-        calls = self.calls(episode)
-        return {"tool_calls": np.int64(len(calls)), "failed_calls": np.int64(sum(not c.ok for c in calls))}
 
     def render_text(self, episode: Episode, replies: Sequence[str]) -> str:
         """One ``"role : text"`` line per segment: the question, calls, results, the answer (or the unfinished one)."""
