@@ -335,3 +335,41 @@ def test_smollm2_sees_the_chat_template_with_each_result_a_tool_message() -> Non
     for token in tok("The eggs cost 7 coins.", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]:
         obs, reward, terminated, _, info = env.step(token)
     assert terminated and reward == 1.0 and info["goal_met"] and info["tool_calls"] == 1
+
+
+# ----- learning -----
+def greedy_results(algo, n: int = 256) -> dict:
+    """The greedy agent on the first ``n`` test scenarios, one episode each (paired by index)."""
+    import agents
+
+    return agents.evaluate_policy_text(
+        algo,
+        "textgym/ShopTools-v0",
+        n_episodes=n,
+        n_envs=16,
+        deterministic=True,
+        env_kwargs={"split": "test", "n_scenarios": n},
+        options=lambda j: {"prompt_index": j},
+    )
+
+
+# Margin over seeds 0-2 at 1 torch thread (TEXTGYM_LEARNING_SEED=0, 1, 2; 2026-12-07, one host): the
+# paired gain was 7.1, 6.7 and 6.9 SE against 3 (lowest margin 3.7); in a run of the same setup outside
+# pytest, greedy success went 0.164 -> 0.344 on the 256 test scenarios (+0.180 +- 0.025). Each run takes
+# about 45 s on one thread, 25 s of it training. The gain is better guessing, not tool use: in those runs
+# (seeds 0, 1) no greedy answer, trained or untrained, made a call; GRPO learned "sorry , i do not know ."
+# for hours and place and "no" to "do you sell". The untrained tiny model gives the right call for a
+# question a probability of about 1e-7 ("cost eggs ?" after "user : how much are the eggs ? assistant :"),
+# so GRPO started from it does not sample a working call.
+@pytest.mark.slow  # about 1 minute on one shared thread
+@pytest.mark.learning
+def test_grpo_raises_goal_success_on_the_test_split(learning_seed, check_learned) -> None:
+    import agents
+
+    algo = agents.make_grpo("textgym/ShopTools-v0", n_envs=32, group_size=8, seed=learning_seed)
+    before = greedy_results(algo)
+    algo.learn(24576)
+    after = greedy_results(algo)
+    gain, se, n = agents.paired_difference(before, after)
+    assert n == 256
+    check_learned("paired gain in goal success over the untrained model, in standard errors", gain / se, ">=", 3.0)
