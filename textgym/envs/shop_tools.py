@@ -419,10 +419,10 @@ class ShopToolsEnv(TextGenEnv):
         agent = iter(replies)
         for turn in episode.turns[1:]:
             if turn.role == AGENT:
-                lines.append(f"{'call' if self.is_call(turn.token_ids) else 'assistant'} : {next(agent)}")
+                lines.append(f"{'call' if self.is_call(turn.token_ids) else 'assistant'} : {next(agent).strip()}")
             elif turn.role == TOOL:
                 lines.append(f"result : {turn.text}")
-        lines += [f"assistant : {reply}" for reply in agent]  # the unfinished segment, if any
+        lines += [f"assistant : {reply.strip()}" for reply in agent]  # the unfinished segment, if any
         return "\n".join(lines)
 
 
