@@ -160,6 +160,14 @@ def test_the_vector_env_appends_results_as_context_in_every_slot() -> None:
     venv.close()
 
 
+def test_grouped_vector_env_slots_share_their_scenario() -> None:
+    venv = gym.make_vec("textgym/ShopTools-v0", num_envs=4, vectorization_mode="vector_entry_point", group_size=2)
+    venv.reset(seed=5)
+    index = [venv.unwrapped.slots.episode(i).index for i in range(4)]  # the scenario of each slot
+    assert index[0] == index[1] and index[2] == index[3] and index[0] != index[2]
+    venv.close()
+
+
 def test_a_call_step_grows_the_observation_by_the_token_and_its_result() -> None:
     env = ShopToolsEnv(scenarios=[CLOSE])
     obs, _ = env.reset(seed=0)

@@ -429,5 +429,5 @@ class ShopToolsEnv(TextGenEnv):
 class ShopToolsVectorEnv(TextGenVectorEnv):
     """Batched ShopTools: ``gymnasium.make_vec("textgym/ShopTools-v0", num_envs=N)``."""
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any):
-        super().__init__(ShopToolsEnv(**kwargs), num_envs)
+    def __init__(self, num_envs: int = 1, group_size: int = 1, **kwargs: Any):
+        super().__init__(ShopToolsEnv(**kwargs), num_envs, group_size=group_size)
