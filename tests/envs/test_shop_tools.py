@@ -209,6 +209,8 @@ def test_tool_cost_is_paid_per_call_and_success_at_the_answer() -> None:
     assert [r for r in rewards if r != 0.0] == [-0.25, -0.25, 1.0]  # each call's closing step, then the answer
     assert info["reward_components"] == {"shaping": 0.0, "tool_cost": -0.5, "success": 1.0}
     assert sum(rewards) == pytest.approx(0.5) == env.episode.total_reward
+    want = "facts : the shop sells eggs and cups . the shop sells eggs for seven coins . user : how much are the eggs ?"
+    assert env.turn_prompt(env.episode) == want + " assistant :"  # what a reward= term scores each segment against
 
 
 def test_a_wrong_answer_and_an_unanswered_episode_get_no_success() -> None:
@@ -259,7 +261,7 @@ def test_same_seed_same_episode_and_seeds_vary_the_question() -> None:
 def test_splits_and_arguments_are_checked() -> None:
     train, test = ShopToolsEnv(split="train"), ShopToolsEnv(split="test")
     assert {(s.facts, s.questions) for s in train.scenarios}.isdisjoint((s.facts, s.questions) for s in test.scenarios)
-    assert train.max_length == test.max_length <= 128  # the tiny model's positions
+    assert train.max_length == test.max_length == 95  # as documented, within the tiny model's 128 positions
     with pytest.raises(ValueError, match="unknown split"):
         ShopToolsEnv(split="dev")
     with pytest.raises(ValueError, match="tool_cost"):

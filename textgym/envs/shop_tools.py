@@ -137,7 +137,7 @@ class ShopToolsEnv(TextGenEnv):
     :class:`~textgym.envs.TextGenEnv`: the prompt, the agent's tokens and the tool results in
     order, then padding. By default ``max_length`` = the longest prompt of any split +
     ``max_new_tokens`` + ``max_calls`` x the longest result context, so every default episode
-    fits (100 for ``"tiny"``, within its 128 positions).
+    fits (95 for ``"tiny"``, within its 128 positions).
 
     ## Rewards
     Extrinsic goal success: when the agent answers, ``success`` = 1.0 if the answer states
@@ -372,9 +372,9 @@ class ShopToolsEnv(TextGenEnv):
     # ----- TextGenEnv hooks -----
     def turn_prompt(self, episode: Episode) -> str:
         """The text each segment is scored against: ``"facts : R1 R2 user : Q assistant :"`` (the results so far)."""
-        results = " ".join(t.text for t in episode.turns if t.role == TOOL)
+        results = [t.text for t in episode.turns if t.role == TOOL]
         question = self.scenarios[episode.index].questions[0]
-        return f"facts : {results} user : {question} assistant :".replace(":  user", ": user")
+        return " ".join(["facts :", *results, "user :", question, "assistant :"])
 
     def end_turn(self, episode: Episode) -> TurnEnd:
         """Run the call the segment closed (its result is context), or check the answer and end the episode."""
