@@ -115,7 +115,7 @@ register(
     kwargs={"low_policy": "scripted", "goal_position": "before_speaker", "goal_slots": True},
 )
 
-# Tool use, token by token (issue 28): the shop's facts behind tools whose results are context.
+# Tool use, token by token: the shop's facts behind tools whose results are context.
 register(
     id="textgym/ShopTools-v0",
     entry_point="textgym.envs.shop_tools:ShopToolsEnv",
