@@ -154,7 +154,15 @@ def test_grpo_refuses_bad_options_at_construction(options: dict, match: str) -> 
         {"baseline": "reinforce++_baseline", "scale_rewards": "batch"},
     ],
 )
-def test_each_new_option_trains_and_moves_the_weights(options: dict) -> None:
+def test_each_new_option_trains_and_moves_the_weights(options: dict, tmp_path, monkeypatch) -> None:
+    calls: list[tuple[str, str]] = []
+    original = agents.grpo.policy_loss
+
+    def spy(*args, **kwargs):  # the options GRPO.train hands the objective
+        calls.append((args[4], args[5]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(agents.grpo, "policy_loss", spy)
     torch.manual_seed(0)
     model = agents.make_grpo("CatText-v0", n_envs=8, group_size=4, learning_rate=1e-3, **options)
     for key, value in options.items():
@@ -164,3 +172,9 @@ def test_each_new_option_trains_and_moves_the_weights(options: dict) -> None:
     assert model._n_updates > 0
     assert torch.isfinite(model.policy.lm.lm_head.weight).all()
     assert not torch.equal(model.policy.lm.lm_head.weight, before)
+    want = (options.get("loss_type", "clip"), options.get("importance_sampling", "token"))
+    assert calls and set(calls) == {want}
+    model.save(tmp_path / "model.zip")
+    loaded = agents.GRPO.load(tmp_path / "model.zip")
+    for key, value in options.items():
+        assert getattr(loaded, key) == value
