@@ -9,6 +9,9 @@ test-split prompts::
 
     nice -n 10 env OMP_NUM_THREADS=1 TEXTGYM_TORCH_THREADS=1 python benchmarks/losses.py [--seeds 0 1 2]
 
+``--configs NAME ... --merge`` runs only those option sets and keeps the others already in the
+JSON (it refuses a file measured at other seeds or budget).
+
 Writes ``benchmarks/results/losses.json``, which docs/agents.md's table is rendered from
 (``benchmarks/renderers/losses.py``; ``benchmarks/tables.py`` copies it in).
 """
@@ -16,6 +19,7 @@ Writes ``benchmarks/results/losses.json``, which docs/agents.md's table is rende
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # The options of each run on top of make_grpo's defaults (mean baseline, group std, token-level
 # loss, PPO clip 0.2). GSPO uses its paper's clip ranges (3e-4 / 4e-4): a length-normalised
-# ratio moves far less than a token's.
+# ratio moves far less than a token's; "gspo_clip_0.2" keeps PPO's range, to tell the ratio's
+# effect from the range's.
 CONFIGS: dict[str, dict[str, Any]] = {
     "grpo": {},
     "dr_grpo": {"scale_rewards": "none", "loss_aggregation": "constant"},
@@ -41,6 +46,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "clip_range": 3e-4,
         "clip_range_high": 4e-4,
     },
+    "gspo_clip_0.2": {"importance_sampling": "sequence", "loss_aggregation": "sequence"},
     "cispo": {"loss_type": "cispo"},
     "reinforce++": {"baseline": "reinforce++", "scale_rewards": "batch"},
     "reinforce++_baseline": {"baseline": "reinforce++_baseline", "scale_rewards": "batch"},
@@ -103,12 +109,26 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, default=8)
     parser.add_argument("--eval-episodes", type=int, default=256)
     parser.add_argument("--json", type=Path, default=RESULTS / "losses.json")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other option sets already in --json (same seeds and budget), replacing those run now",
+    )
     args = parser.parse_args()
+    earlier: dict[str, Any] = {}
+    if args.merge and args.json.exists():  # checked before any run, not after them
+        earlier = json.loads(args.json.read_text())
+        settings = ("target", "max_steps", "n_envs", "group_size", "eval_episodes", "seeds")
+        if any(earlier[k] != v for k, v in vars(args).items() if k in settings):
+            raise SystemExit(f"--merge: {args.json} was measured with other settings ({settings})")
     header(f"GRPO loss options on CatText-v0 (tiny), seeds {args.seeds}, {args.max_steps} steps, target {args.target}")
     configs = {
         name: {"options": CONFIGS[name], "runs": [run(name, seed, args) for seed in args.seeds]}
         for name in args.configs
     }
+    if earlier:
+        merged = {**earlier["configs"], **configs}
+        configs = {name: merged[name] for name in CONFIGS if name in merged}
     result = {
         "env": "CatText-v0",
         "model": "tiny",
