@@ -21,6 +21,7 @@ from stable_baselines3.common.utils import FloatSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.episode_batch import EpisodeBatch, collect_episodes, whole_episode_env
+from agents.grpo_objectives import ImportanceSampling, LossType, check_objective, policy_loss, reinforce_pp_advantages
 from agents.kl import KLConfig
 from agents.kl_penalty import KLPenaltyMixin
 from agents.learning_rate import LearningRateCheckMixin
@@ -28,7 +29,8 @@ from agents.policy import LMActorCriticPolicy
 from agents.saved_class import SavedClassMixin
 from textgym.validation import check_int
 
-Baseline = Literal["mean", "leave_one_out"]
+Baseline = Literal["mean", "leave_one_out", "reinforce++", "reinforce++_baseline"]
+BASELINES = ("mean", "leave_one_out", "reinforce++", "reinforce++_baseline")
 Scale = Literal["group", "batch", "none"]
 Aggregation = Literal["token", "sequence", "constant"]
 
@@ -41,12 +43,17 @@ def group_advantages(
     * ``baseline="mean"`` (GRPO, Shao et al. 2024): ``A_i = R_i - mean(R_group)``.
     * ``baseline="leave_one_out"`` (RLOO, Ahmadian et al. 2024): ``A_i = R_i - mean of the
       other G - 1 rewards``, an unbiased baseline (it does not depend on ``R_i``).
+    * ``baseline="reinforce++"`` (REINFORCE++, Hu 2025): ``A_i = R_i - mean(R_batch)``, and
+      ``"reinforce++_baseline"``: ``A_i = R_i - mean(R_group)``; both normalised over the
+      batch, so they take ``scale_rewards="batch"`` (as published) or ``"none"``
+      (:func:`agents.grpo_objectives.reinforce_pp_advantages`).
     * ``scale_rewards="group"`` divides by the group's standard deviation (GRPO),
       ``"batch"`` by the whole batch's, ``"none"`` not at all (Dr. GRPO, Liu et al. 2025, who
       show the group std biases updates towards too easy and too hard prompts). Standard
       deviations use Bessel's correction (ddof=1), as ``torch.std`` does, plus 1e-4.
 
-    A group whose rewards are all equal carries no signal: its advantages are exactly 0.
+    A group whose rewards are all equal carries no signal: its advantages are exactly 0
+    (except under ``"reinforce++"``, whose baseline is the batch's, not the group's).
 
     Raises:
         ValueError: If the rewards do not split into groups, or an option is unknown, or a
@@ -55,10 +62,21 @@ def group_advantages(
     rewards = np.asarray(rewards, dtype=np.float64)
     if rewards.ndim != 1 or group_size < 1 or len(rewards) % group_size:
         raise ValueError(f"{rewards.shape} rewards do not split into groups of {group_size}")
-    if baseline not in ("mean", "leave_one_out"):
-        raise ValueError(f"baseline must be 'mean' or 'leave_one_out', got {baseline!r}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
     if scale_rewards not in ("group", "batch", "none"):
         raise ValueError(f"scale_rewards must be 'group', 'batch' or 'none', got {scale_rewards!r}")
+    if baseline.startswith("reinforce++"):
+        if scale_rewards == "group":
+            raise ValueError(
+                f"baseline={baseline!r} normalises over the batch, not the group: "
+                "pass scale_rewards='batch' (REINFORCE++ as published) or 'none'"
+            )
+        if baseline == "reinforce++_baseline" and group_size < 2:
+            raise ValueError("baseline='reinforce++_baseline' needs group_size >= 2")
+        return reinforce_pp_advantages(
+            rewards, group_size, baseline == "reinforce++_baseline", scale_rewards == "batch"
+        )
     if group_size < 2 and (baseline == "leave_one_out" or scale_rewards == "group"):
         raise ValueError(f"baseline={baseline!r}, scale_rewards={scale_rewards!r} need group_size >= 2")
     r = rewards.reshape(-1, group_size)  # (groups, G)
@@ -140,10 +158,24 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         learning_rate: Learning rate (finite, > 0) or schedule (checked at its start).
         n_epochs: Passes over each rollout's episodes (an integer >= 1).
         batch_size: Episodes per minibatch, an integer multiple of the group size; None: the whole rollout.
-        baseline: ``"mean"`` (GRPO) or ``"leave_one_out"`` (RLOO, Ahmadian et al. 2024).
+        baseline: ``"mean"`` (GRPO) or ``"leave_one_out"`` (RLOO, Ahmadian et al. 2024), or
+            ``"reinforce++"`` / ``"reinforce++_baseline"`` (REINFORCE++, Hu 2025,
+            arXiv:2501.03262: ``(R_i - mean of the batch's R)``, or ``R_i`` minus its group's mean,
+            divided by the batch std of those; with ``scale_rewards="batch"``); see
+            :func:`group_advantages`.
         scale_rewards: ``"group"`` (GRPO), ``"batch"`` or ``"none"`` (Dr. GRPO, Liu et al. 2025).
         loss_aggregation: ``"token"`` (DAPO, Yu et al. 2025), ``"sequence"`` (GRPO) or
             ``"constant"`` (Dr. GRPO); see :func:`aggregate_loss`.
+        loss_type: The per-token objective (:func:`agents.grpo_objectives.policy_loss`):
+            ``"clip"``, PPO's clipped surrogate ``-min(r A, clip(r, 1 - low, 1 + high) A)``, or
+            ``"cispo"`` (CISPO, MiniMax-M1, arXiv:2506.13585): ``-sg(min(r, 1 + high)) A log pi``,
+            the clipped ratio a stop-gradient weight, so the gradient flows through ``log pi``
+            only and no token's gradient is clipped away (no lower bound, as in the paper).
+        importance_sampling: ``"token"`` (each token's ratio ``r_t = pi / pi_old``) or
+            ``"sequence"`` (GSPO, Zheng et al. 2025, arXiv:2507.18071): every token of episode
+            ``i`` uses ``s_i = exp(mean_t (log pi - log pi_old))`` over its tokens, clipped
+            once per episode; GSPO's own objective pairs it with ``loss_aggregation="sequence"``
+            and clip ranges of about 3e-4 / 4e-4.
         clip_range: The ratio's clip below (and above, unless ``clip_range_high`` is set).
         clip_range_high: Upper clip (DAPO's "clip-higher", e.g. 0.28), None: ``clip_range``.
         kl: The KL settings (:class:`agents.KLConfig`), instead of the KL keywords.
@@ -188,6 +220,8 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         baseline: Baseline = "mean",
         scale_rewards: Scale = "group",
         loss_aggregation: Aggregation = "token",
+        loss_type: LossType = "clip",
+        importance_sampling: ImportanceSampling = "token",
         clip_range: float = 0.2,
         clip_range_high: float | None = None,
         kl: KLConfig | None = None,
@@ -208,6 +242,7 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
             raise TypeError(f"GRPO got unexpected keyword arguments {sorted(kl_keywords)}")
         if loss_aggregation not in ("token", "sequence", "constant"):
             raise ValueError(f"loss_aggregation must be 'token', 'sequence' or 'constant', got {loss_aggregation!r}")
+        check_objective(loss_type, importance_sampling)
         if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
             raise ValueError(f"clip ranges must be positive (and clip_range < 1): {clip_range}, {clip_range_high}")
         n_epochs = check_int("n_epochs", n_epochs)
@@ -246,6 +281,8 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         self.baseline = baseline
         self.scale_rewards = scale_rewards
         self.loss_aggregation = loss_aggregation
+        self.loss_type = loss_type
+        self.importance_sampling = importance_sampling
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
         self.skip_zero_advantage_groups = skip_zero_advantage_groups
@@ -348,9 +385,10 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
                 log_probs, entropy = mb.action_log_probs(self.policy)
                 old = mb.old_log_probs[mb.action_mask].to(self.device)
                 adv = torch.repeat_interleave(advantages[rows].to(self.device), n_actions)
-                ratio = torch.exp(log_probs - old)
-                surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - low, 1 + high) * adv)
-                per_token = -surrogate - self.ent_coef * entropy
+                objective = policy_loss(
+                    log_probs, old, adv, n_actions, self.loss_type, self.importance_sampling, low, high
+                )
+                per_token = objective.per_token - self.ent_coef * entropy
                 if k3_term:
                     assert mb.ref_log_probs is not None
                     penalty, k3_mean = self.kl_penalty.loss_term(
@@ -365,9 +403,8 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
                 self.policy.optimizer.step()
                 with torch.no_grad():
                     log_ratio = log_probs - old
-                    stats["approx_kl"].append(float(((ratio - 1) - log_ratio).mean()))
-                    clipped = (ratio < 1 - low) | (ratio > 1 + high)
-                    stats["clip_fraction"].append(float(clipped.float().mean()))
+                    stats["approx_kl"].append(float((torch.expm1(log_ratio) - log_ratio).mean()))
+                    stats["clip_fraction"].append(float(objective.clipped.float().mean()))
                     stats["entropy"].append(float(entropy.mean()))
                     stats["loss"].append(float(loss))
         self._n_updates += self.n_epochs if len(groups_used) else 0
