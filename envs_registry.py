@@ -114,3 +114,11 @@ register(
     entry_point="textgym.envs.hier_shop:HierShopHighEnv",
     kwargs={"low_policy": "scripted", "goal_position": "before_speaker", "goal_slots": True},
 )
+
+# Tool use, token by token: the shop's facts behind tools whose results are context.
+register(
+    id="textgym/ShopTools-v0",
+    entry_point="textgym.envs.shop_tools:ShopToolsEnv",
+    vector_entry_point="textgym.envs.shop_tools:ShopToolsVectorEnv",
+    kwargs={"tokenizer": "tiny"},
+)

@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.episode_batch import EpisodeBatch, collect_episodes, whole_episode_env
 from agents.group_config import Aggregation, Baseline, GroupConfig, Scale
+from agents.grpo_objectives import policy_loss, reinforce_pp_advantages
 from agents.kl import KLConfig
 from agents.kl_penalty import KLPenaltyMixin
 from agents.learning_rate import LearningRateCheckMixin
@@ -40,12 +41,17 @@ def group_advantages(
     * ``baseline="mean"`` (GRPO, Shao et al. 2024): ``A_i = R_i - mean(R_group)``.
     * ``baseline="leave_one_out"`` (RLOO, Ahmadian et al. 2024): ``A_i = R_i - mean of the
       other G - 1 rewards``, an unbiased baseline (it does not depend on ``R_i``).
+    * ``baseline="reinforce++"`` (REINFORCE++, Hu 2025): ``A_i = R_i - mean(R_batch)``, and
+      ``"reinforce++_baseline"``: ``A_i = R_i - mean(R_group)``; both normalised over the
+      batch, so they take ``scale_rewards="batch"`` (as published) or ``"none"``
+      (:func:`agents.grpo_objectives.reinforce_pp_advantages`).
     * ``scale_rewards="group"`` divides by the group's standard deviation (GRPO),
       ``"batch"`` by the whole batch's, ``"none"`` not at all (Dr. GRPO, Liu et al. 2025, who
       show the group std biases updates towards too easy and too hard prompts). Standard
       deviations use Bessel's correction (ddof=1), as ``torch.std`` does, plus 1e-4.
 
-    A group whose rewards are all equal carries no signal: its advantages are exactly 0.
+    A group whose rewards are all equal carries no signal: its advantages are exactly 0
+    (except under ``"reinforce++"``, whose baseline is the batch's, not the group's).
 
     Raises:
         ValueError: If the rewards do not split into groups, or an option is unknown, or a
@@ -55,6 +61,10 @@ def group_advantages(
     if rewards.ndim != 1 or group_size < 1 or len(rewards) % group_size:
         raise ValueError(f"{rewards.shape} rewards do not split into groups of {group_size}")
     GroupConfig(baseline, scale_rewards).check_group_size(group_size)
+    if baseline.startswith("reinforce++"):
+        return reinforce_pp_advantages(
+            rewards, group_size, baseline == "reinforce++_baseline", scale_rewards == "batch"
+        )
     r = rewards.reshape(-1, group_size)  # (groups, G)
     if baseline == "mean":
         adv = r - r.mean(axis=1, keepdims=True)
@@ -137,7 +147,8 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
         clip_range: The ratio's clip below (and above, unless ``clip_range_high`` is set).
         clip_range_high: Upper clip (DAPO's "clip-higher", e.g. 0.28), None: ``clip_range``.
         group: The group settings (:class:`agents.GroupConfig`: baseline, reward scaling, loss
-            aggregation, skipping groups without signal); None: GRPO's.
+            aggregation, skipping groups without signal, the per-token objective and its
+            importance ratio); None: GRPO's.
         kl: The KL settings (:class:`agents.KLConfig`), instead of the KL keywords.
         ent_coef: Entropy bonus weight.
         max_grad_norm: Gradient clipping.
@@ -330,9 +341,10 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
                 log_probs, entropy = mb.action_log_probs(self.policy)
                 old = mb.old_log_probs[mb.action_mask].to(self.device)
                 adv = torch.repeat_interleave(advantages[rows].to(self.device), n_actions)
-                ratio = torch.exp(log_probs - old)
-                surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - low, 1 + high) * adv)
-                per_token = -surrogate - self.ent_coef * entropy
+                objective = policy_loss(
+                    log_probs, old, adv, n_actions, self.group.loss_type, self.group.importance_sampling, low, high
+                )
+                per_token = objective.per_token - self.ent_coef * entropy
                 if k3_term:
                     assert mb.ref_log_probs is not None
                     penalty, k3_mean = self.kl_penalty.loss_term(
@@ -347,9 +359,8 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
                 self.policy.optimizer.step()
                 with torch.no_grad():
                     log_ratio = log_probs - old
-                    stats["approx_kl"].append(float(((ratio - 1) - log_ratio).mean()))
-                    clipped = (ratio < 1 - low) | (ratio > 1 + high)
-                    stats["clip_fraction"].append(float(clipped.float().mean()))
+                    stats["approx_kl"].append(float((torch.expm1(log_ratio) - log_ratio).mean()))
+                    stats["clip_fraction"].append(float(objective.clipped.float().mean()))
                     stats["entropy"].append(float(entropy.mean()))
                     stats["loss"].append(float(loss))
         self._n_updates += self.n_epochs if len(groups_used) else 0

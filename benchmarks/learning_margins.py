@@ -8,6 +8,7 @@ tests already in it are kept, so the Ray venv's tests can be added by a second c
 
     python benchmarks/learning_margins.py                        # seeds 0 1 2, threads 1 2
     python benchmarks/learning_margins.py --python .venv-ray/bin/python tests/distributed tests/envs/test_rllib.py
+    python benchmarks/learning_margins.py --merge part1.json part2.json   # runs made in parallel
 
 A check that fails at any seed or thread count is a failing learning test (issue 30: learning
 checks must hold on any host, with headroom); the lowest margin of each check is the headroom
@@ -74,10 +75,22 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable, help="the venv's python that runs pytest")
     parser.add_argument("-k", default=None, help="pytest -k expression, to run some of the tests")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="run nothing: merge these result files (of runs made in parallel, each with its own --out) into --out",
+    )
     args, passthrough = parser.parse_known_args()  # unknown options go to pytest (e.g. --durations=0)
     extra = (["-k", args.k] if args.k else []) + passthrough
-    runs = [run_once(args.python, args.paths, s, t, extra) for s, t in itertools.product(args.seeds, args.threads)]
-    new = [r for run in runs for r in run["records"]]
+    if args.merge:
+        parts = [json.loads(path.read_text()) for path in args.merge]
+        runs = [{**run, "records": []} for part in parts for run in part["runs"]]
+        new = [r for part in parts for r in part["records"]]
+    else:
+        runs = [run_once(args.python, args.paths, s, t, extra) for s, t in itertools.product(args.seeds, args.threads)]
+        new = [r for run in runs for r in run["records"]]
     fresh = {(r["test"], r["seed"], r["threads"]) for r in new}
     old = json.loads(args.out.read_text()) if args.out.is_file() else {"records": [], "runs": []}
     kept = [r for r in old["records"] if (r["test"], r["seed"], r["threads"]) not in fresh]

@@ -28,6 +28,26 @@ elif os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the learning tests first (longest first), then the other slow ones, then the rest.
+
+    Under ``pytest -n auto`` (the README's command) the suite's wall time is set by when its
+    longest tests start: a 10-minute learning test that starts last keeps one worker busy while
+    the others idle. Started first, with xdist's ``worksteal`` scheduling (pyproject's
+    ``addopts``), the short tests fill the other workers around it: longest-processing-time
+    first, the classic greedy rule for parallel machines (Graham, 1969).
+    """
+
+    def rank(item: pytest.Item) -> tuple[int, float]:
+        learning = item.get_closest_marker("learning")
+        if learning:  # the longest first: ``@pytest.mark.learning(minutes=N)`` states a test's cost
+            return 0, -float(learning.kwargs.get("minutes", 0))
+        return (1 if item.get_closest_marker("slow") else 2), 0.0
+
+    items.sort(key=rank)
+
+
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,

@@ -25,6 +25,7 @@ from renderers import (  # noqa: E402
     cli,
     hierarchy,
     hierarchy_oracle,
+    losses,
     markdown,
     pretrain,
     reward_accuracy,
@@ -275,6 +276,38 @@ def test_update_and_time_to_reward_tables_from_hand_made_json() -> None:
     assert "| 1.8 | 15,360 | 26 | 29 | 1.812 ± 0.021 (" in time_to_reward.render(reached)
     missed = time_to_reward.render({**reached, "steps": None, "seconds": None, "test": None})
     assert "| 1.8 | not reached in 60,000 | | 29 | |" in missed
+
+
+def test_losses_table_from_hand_made_json() -> None:
+    def runs(steps: list[int | None], seconds: list[float | None], scores: list[float]) -> list[dict]:
+        return [
+            {"seed": i, "steps_to_target": st, "seconds_to_target": sec, "test": _summary(score, 0.01)}
+            for i, (st, sec, score) in enumerate(zip(steps, seconds, scores, strict=True))
+        ]
+
+    data = {
+        **RUN,
+        "env": "CatText-v0",
+        "model": "tiny",
+        "target": 1.8,
+        "max_steps": 24576,
+        "n_envs": 64,
+        "group_size": 8,
+        "eval_episodes": 256,
+        "seeds": [0, 1, 2],
+        "configs": {
+            "grpo": {"options": {}, "runs": runs([10000, 14000, None], [20.0, 30.0, None], [1.9, 2.0, 1.8])},
+            "cispo": {"options": {"loss_type": "cispo"}, "runs": runs([None] * 3, [None] * 3, [1.0] * 3)},
+        },
+        "torch": "2.13.0",
+        "load_average": [0.31, 0.52, 1.0],
+    }
+    text = losses.render(data)
+    # grpo: two of three seeds reached it, at (10,000 + 14,000) / 2 steps and (20 + 30) / 2 s;
+    # test rewards 1.9, 2.0, 1.8: mean 1.9, sample std sqrt((0 + 0.01 + 0.01) / 2) = 0.1, SE 0.1 / sqrt(3) = 0.0577
+    assert "| grpo | defaults | 2/3 | 12,000 | 25 | 1.900 ± 0.058 | 1.900, 2.000, 1.800 |" in text
+    assert "| cispo | `loss_type=cispo` | 0/3 | | | 1.000 ± 0.000 | 1.000, 1.000, 1.000 |" in text
+    assert "64 slots in groups of 8, 24,576 steps per run, seeds 0, 1, 2" in text
 
 
 def test_train_classify_table_from_hand_made_json() -> None:

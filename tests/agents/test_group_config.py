@@ -10,9 +10,16 @@ from agents.group_config import GroupConfig
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(baseline="median"), r"baseline must be one of \('mean', 'leave_one_out'\), got 'median'"),
+        (
+            dict(baseline="median"),
+            r"baseline must be one of \('mean', 'leave_one_out', 'reinforce\+\+', 'reinforce\+\+_baseline'\), "
+            "got 'median'",
+        ),
         (dict(scale_rewards="std"), r"scale_rewards must be one of \('group', 'batch', 'none'\), got 'std'"),
         (dict(loss_aggregation="mean"), r"loss_aggregation must be one of \('token', 'sequence', 'constant'\)"),
+        (dict(loss_type="ppo"), r"loss_type must be one of \('clip', 'cispo'\), got 'ppo'"),
+        (dict(importance_sampling="episode"), r"importance_sampling must be one of \('token', 'sequence'\)"),
+        (dict(baseline="reinforce++"), "normalises over the batch, not the group: pass scale_rewards='batch'"),
     ],
 )
 def test_an_unknown_option_is_named_with_its_value(kwargs, message) -> None:
@@ -33,6 +40,12 @@ def test_groups_of_one_are_refused_where_a_setting_needs_two(kwargs) -> None:
 
 def test_groups_of_one_are_fine_for_a_mean_baseline_without_group_scaling() -> None:
     GroupConfig(scale_rewards="batch").check_group_size(1)
+    GroupConfig(baseline="reinforce++", scale_rewards="batch").check_group_size(1)  # the batch's mean
+
+
+def test_a_group_mean_under_reinforce_pp_needs_groups_of_two() -> None:
+    with pytest.raises(ValueError, match="baseline='reinforce\\+\\+_baseline' needs group_size >= 2"):
+        GroupConfig(baseline="reinforce++_baseline", scale_rewards="batch").check_group_size(1)
 
 
 def test_grpo_takes_the_group_settings_as_one_object_only() -> None:

@@ -23,7 +23,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COURSE_DIR = REPO_ROOT / "examples" / "course"
 AUTOGRADER_DIR = COURSE_DIR / "autograder"
-EXERCISES = ("returns_to_go", "gae", "ppo_clip", "ranking_losses", "kl_estimate")
+EXERCISES = ("returns_to_go", "gae", "ppo_clip", "ranking_losses", "kl_estimate", "group_advantages", "option_returns")
 RUN_TIMEOUT_S = 300
 
 

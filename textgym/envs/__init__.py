@@ -3,6 +3,7 @@
 from textgym.envs.cat_text import CatTextEnv, CatTextVectorEnv
 from textgym.envs.dialogue import DialogueEnv, DialogueVectorEnv, LMUser
 from textgym.envs.episodes import Episode, Turn, TurnEnd
+from textgym.envs.shop_tools import ShopToolsEnv, ShopToolsVectorEnv
 from textgym.envs.summarization import SummarizationEnv, SummarizationVectorEnv
 from textgym.envs.text_gen import TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
@@ -14,6 +15,8 @@ __all__ = [
     "DialogueVectorEnv",
     "Episode",
     "LMUser",
+    "ShopToolsEnv",
+    "ShopToolsVectorEnv",
     "SummarizationEnv",
     "SummarizationVectorEnv",
     "TextGenEnv",

@@ -78,9 +78,7 @@ def assert_close(
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=message)
 
 
-def assert_shape(
-    value: Any, what: str, shape: tuple[int, ...], *, want_tensor: bool | None = None
-) -> np.ndarray:
+def assert_shape(value: Any, what: str, shape: tuple[int, ...], *, want_tensor: bool | None = None) -> np.ndarray:
     """Assert that a returned value has the given type and shape and is finite.
 
     Args:
@@ -95,8 +93,7 @@ def assert_shape(
     __tracebackhide__ = True  # show the failing check, not this helper
     got = to_numpy(value, what, want_tensor=want_tensor)
     assert got.shape == tuple(shape), (
-        f"{what} has shape {got.shape}, expected {tuple(shape)}. Check the Returns section "
-        "of the docstring."
+        f"{what} has shape {got.shape}, expected {tuple(shape)}. Check the Returns section of the docstring."
     )
     assert np.all(np.isfinite(got)), f"{what} contains NaN or inf:\n{got}"
     return got
@@ -113,11 +110,8 @@ def assert_scalar_tensor(value: Any, what: str) -> float:
         The scalar value.
     """
     __tracebackhide__ = True  # show the failing check, not this helper
-    assert isinstance(value, torch.Tensor), (
-        f"{what} must be a torch.Tensor, got {type(value).__name__}."
-    )
+    assert isinstance(value, torch.Tensor), f"{what} must be a torch.Tensor, got {type(value).__name__}."
     assert value.dim() == 0, (
-        f"{what} must be a 0-dim tensor (a scalar, e.g. from .mean()), got shape "
-        f"{tuple(value.shape)}."
+        f"{what} must be a 0-dim tensor (a scalar, e.g. from .mean()), got shape {tuple(value.shape)}."
     )
     return float(value.detach())

@@ -48,10 +48,7 @@ def reference_gae(
     for n in range(n_envs):
         ends = episode_ends(episode_starts, dones, n)
         next_v = [values[k + 1, n] for k in range(horizon - 1)] + [last_values[n]]
-        deltas = [
-            rewards[k, n] + (0.0 if ends[k] else gamma * next_v[k]) - values[k, n]
-            for k in range(horizon)
-        ]
+        deltas = [rewards[k, n] + (0.0 if ends[k] else gamma * next_v[k]) - values[k, n] for k in range(horizon)]
         for t in range(horizon):
             total, weight = 0.0, 1.0
             for k in range(t, horizon):

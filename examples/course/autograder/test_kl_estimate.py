@@ -95,9 +95,7 @@ def test_estimators_are_unbiased(kl: ModuleType, estimator: str) -> None:
     # (V, B, T) batch of token ids) and weight by the policy's probabilities.
     policy, ref = random_logits(3)
     every_token = torch.arange(V).view(V, 1, 1).expand(V, B, T)
-    estimates = getattr(kl, estimator)(
-        policy.expand(V, B, T, V), ref.expand(V, B, T, V), every_token
-    )
+    estimates = getattr(kl, estimator)(policy.expand(V, B, T, V), ref.expand(V, B, T, V), every_token)
     assert_shape(estimates, f"{estimator} for (V, B, T) tokens", (V, B, T), want_tensor=True)
     probs = torch.softmax(policy, dim=-1).permute(2, 0, 1)  # (V, B, T)
     expected = kl_divergence(Categorical(logits=policy), Categorical(logits=ref))

@@ -28,9 +28,7 @@ def ppo(load_implementation: Callable[[str], ModuleType]) -> ModuleType:
     return load_implementation("ppo_clip")
 
 
-def reference_ppo(
-    new: list[float], old: list[float], adv: list[float], eps: float
-) -> tuple[float, float, float]:
+def reference_ppo(new: list[float], old: list[float], adv: list[float], eps: float) -> tuple[float, float, float]:
     """(loss, clip_fraction, approx_kl) computed one sample at a time with `math`."""
     terms, n_clipped, kls = [], 0, []
     for log_new, log_old, a in zip(new, old, adv, strict=True):
@@ -115,9 +113,7 @@ def test_random_batch_matches_reference(ppo: ModuleType, eps: float) -> None:
     new = old + 0.4 * torch.randn(4, 5, generator=gen, dtype=torch.float64)
     adv = torch.randn(4, 5, generator=gen, dtype=torch.float64)
     out = ppo.ppo_clip_loss(new, old, adv, eps)
-    expected = reference_ppo(
-        new.flatten().tolist(), old.flatten().tolist(), adv.flatten().tolist(), eps
-    )
+    expected = reference_ppo(new.flatten().tolist(), old.flatten().tolist(), adv.flatten().tolist(), eps)
     for value, want, name in zip(out, expected, OUT_NAMES, strict=True):
         assert_close(
             assert_scalar_tensor(value, name),
@@ -135,18 +131,13 @@ def test_gradient(ppo: ModuleType) -> None:
     ratios = [1.5, 1.5, 0.5, 0.5, 1.1, 0.9]
     adv = [1.0, -2.0, 3.0, -1.0, 0.5, -0.5]
     # clipped (flat) where A > 0 and ratio > 1 + eps, or A < 0 and ratio < 1 - eps
-    flat = [
-        (a > 0 and r > 1 + eps) or (a < 0 and r < 1 - eps) for r, a in zip(ratios, adv, strict=True)
-    ]
-    expected = [
-        0.0 if f else -r * a / len(ratios) for r, a, f in zip(ratios, adv, flat, strict=True)
-    ]
+    flat = [(a > 0 and r > 1 + eps) or (a < 0 and r < 1 - eps) for r, a in zip(ratios, adv, strict=True)]
+    expected = [0.0 if f else -r * a / len(ratios) for r, a, f in zip(ratios, adv, flat, strict=True)]
     old = torch.full((len(ratios),), -2.0, dtype=torch.float64)
     new = (old + torch.log(torch.tensor(ratios, dtype=torch.float64))).requires_grad_(True)
     loss = ppo.ppo_clip_loss(new, old, torch.tensor(adv, dtype=torch.float64), eps)[0]
     assert isinstance(loss, torch.Tensor) and loss.requires_grad, (
-        "loss must be a differentiable function of new_log_probs (did you detach it or use "
-        ".item()?)"
+        "loss must be a differentiable function of new_log_probs (did you detach it or use .item()?)"
     )
     (grad,) = torch.autograd.grad(loss, new)
     assert_close(
@@ -161,9 +152,7 @@ def test_gradient(ppo: ModuleType) -> None:
 def test_diagnostics_are_detached(ppo: ModuleType) -> None:
     old = torch.tensor([-1.0, -2.0, -0.5], dtype=torch.float64)
     new = (old + torch.tensor([0.3, -0.3, 0.05], dtype=torch.float64)).requires_grad_(True)
-    _, clip_fraction, approx_kl = ppo.ppo_clip_loss(
-        new, old, torch.ones(3, dtype=torch.float64), 0.2
-    )
+    _, clip_fraction, approx_kl = ppo.ppo_clip_loss(new, old, torch.ones(3, dtype=torch.float64), 0.2)
     for value, name in ((clip_fraction, "clip_fraction"), (approx_kl, "approx_kl")):
         assert_scalar_tensor(value, name)
         assert not value.requires_grad, (
@@ -186,7 +175,6 @@ def test_ratio_computed_in_log_space(ppo: ModuleType) -> None:
         assert_scalar_tensor(loss, "loss"),
         expected,
         "loss for very negative log-probabilities (float32)",
-        "Compute ratio = exp(new_log_probs - old_log_probs); never exponentiate the "
-        "log-probabilities themselves.",
+        "Compute ratio = exp(new_log_probs - old_log_probs); never exponentiate the log-probabilities themselves.",
         rtol=1e-4,
     )

@@ -67,9 +67,7 @@ def test_bradley_terry_worked_example(rank: ModuleType) -> None:
 
 def test_bradley_terry_equal_scores(rank: ModuleType) -> None:
     loss = scalar(rank.bradley_terry_loss(t64([0.3, -4.0]), t64([0.3, -4.0])), "bradley_terry_loss")
-    assert_close(
-        loss, LN2, "bradley_terry_loss with equal scores", "sigmoid(0) = 1/2: loss = ln 2."
-    )
+    assert_close(loss, LN2, "bradley_terry_loss with equal scores", "sigmoid(0) = 1/2: loss = ln 2.")
 
 
 def test_bradley_terry_is_numerically_stable(rank: ModuleType) -> None:
@@ -107,8 +105,7 @@ def test_margin_hinge_worked_example(rank: ModuleType) -> None:
         scalar(loss, "margin_hinge_loss"),
         2.5 / 3.0,
         "margin_hinge_loss (worked example)",
-        "L = mean(max(0, margin - (chosen - rejected))): pairs that already win by the "
-        "margin contribute exactly 0.",
+        "L = mean(max(0, margin - (chosen - rejected))): pairs that already win by the margin contribute exactly 0.",
     )
 
 
@@ -187,13 +184,9 @@ def test_plackett_luce_random_batch_and_stability(rank: ModuleType) -> None:
     scores = torch.randn(3, 5, generator=gen, dtype=torch.float64)
     expected = 0.0
     for row in scores.tolist():
-        expected += sum(
-            math.log(sum(math.exp(s) for s in row[i:])) - row[i] for i in range(len(row))
-        ) / len(scores)
+        expected += sum(math.log(sum(math.exp(s) for s in row[i:])) - row[i] for i in range(len(row))) / len(scores)
     nll = scalar(rank.plackett_luce_nll(scores), "plackett_luce_nll")
-    assert_close(
-        nll, expected, "plackett_luce_nll for a random 3x5 batch", "Average over the batch."
-    )
+    assert_close(nll, expected, "plackett_luce_nll for a random 3x5 batch", "Average over the batch.")
     # Adding a constant to every score leaves all probabilities unchanged; exp(1000)
     # overflows, so this only works with logsumexp-style computations.
     shifted = scalar(rank.plackett_luce_nll(scores + 1000.0), "plackett_luce_nll")
@@ -201,8 +194,7 @@ def test_plackett_luce_random_batch_and_stability(rank: ModuleType) -> None:
         shifted,
         expected,
         "plackett_luce_nll after adding 1000 to every score",
-        "The loss is shift-invariant; use torch.logsumexp / torch.logcumsumexp rather than "
-        "log(sum(exp(...))).",
+        "The loss is shift-invariant; use torch.logsumexp / torch.logcumsumexp rather than log(sum(exp(...))).",
         rtol=1e-9,
         atol=1e-9,
     )
@@ -227,12 +219,7 @@ def test_all_pairs_worked_example(rank: ModuleType) -> None:
 def test_all_pairs_brute_force(rank: ModuleType) -> None:
     gen = torch.Generator().manual_seed(4)
     scores = torch.randn(3, 4, generator=gen, dtype=torch.float64)
-    losses = [
-        softplus(row[j] - row[i])
-        for row in scores.tolist()
-        for i in range(4)
-        for j in range(i + 1, 4)
-    ]
+    losses = [softplus(row[j] - row[i]) for row in scores.tolist() for i in range(4) for j in range(i + 1, 4)]
     loss = scalar(rank.all_pairs_loss(scores), "all_pairs_loss")
     assert_close(
         loss,

@@ -63,8 +63,7 @@ def test_worked_example_truncated(rtg: ModuleType) -> None:
         got,
         [[4.0, 6.0, 8.0]],
         "returns for a truncated row",
-        "A row that does not end with done=True was cut short: bootstrap the last step "
-        "with gamma * last_values[b].",
+        "A row that does not end with done=True was cut short: bootstrap the last step with gamma * last_values[b].",
         want_tensor=False,
     )
 
@@ -95,8 +94,7 @@ def test_truncated_minus_terminated_is_discounted_bootstrap(rtg: ModuleType) -> 
         got[0] - got[1],
         expected_gap,
         "G(truncated row) - G(terminated row)",
-        "Only the truncated row may bootstrap, and the bootstrap must be discounted once per "
-        "remaining step.",
+        "Only the truncated row may bootstrap, and the bootstrap must be discounted once per remaining step.",
     )
 
 

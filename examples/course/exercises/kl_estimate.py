@@ -76,9 +76,7 @@ def exact_kl(policy_logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Ten
     raise NotImplementedError
 
 
-def kl_k1(
-    policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor
-) -> torch.Tensor:
+def kl_k1(policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """The k1 estimator ``log p(x) - log q(x)`` of ``KL(p || q)`` at sampled tokens ``x ~ p``.
 
     Args:
@@ -93,9 +91,7 @@ def kl_k1(
     raise NotImplementedError
 
 
-def kl_k3(
-    policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor
-) -> torch.Tensor:
+def kl_k3(policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """The k3 estimator ``(r - 1) - log r``, ``r = q(x) / p(x)``, at sampled tokens ``x ~ p``.
 
     Args:

@@ -57,9 +57,7 @@ from __future__ import annotations
 import torch
 
 
-def bradley_terry_loss(
-    chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor
-) -> torch.Tensor:
+def bradley_terry_loss(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor) -> torch.Tensor:
     """Mean Bradley-Terry negative log-likelihood that each chosen response wins.
 
     Args:

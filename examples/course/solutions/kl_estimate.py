@@ -80,9 +80,7 @@ def exact_kl(policy_logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Ten
     return (log_p.exp() * (log_p - log_q)).sum(dim=-1)
 
 
-def kl_k1(
-    policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor
-) -> torch.Tensor:
+def kl_k1(policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """The k1 estimator ``log p(x) - log q(x)`` of ``KL(p || q)`` at sampled tokens ``x ~ p``.
 
     Args:
@@ -96,9 +94,7 @@ def kl_k1(
     return token_log_probs(policy_logits, tokens) - token_log_probs(ref_logits, tokens)
 
 
-def kl_k3(
-    policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor
-) -> torch.Tensor:
+def kl_k3(policy_logits: torch.Tensor, ref_logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """The k3 estimator ``(r - 1) - log r``, ``r = q(x) / p(x)``, at sampled tokens ``x ~ p``.
 
     Args:

@@ -59,9 +59,7 @@ import torch
 from torch.nn.functional import logsigmoid
 
 
-def bradley_terry_loss(
-    chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor
-) -> torch.Tensor:
+def bradley_terry_loss(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor) -> torch.Tensor:
     """Mean Bradley-Terry negative log-likelihood that each chosen response wins.
 
     Args:
