@@ -20,7 +20,7 @@ from textgym.data.shop_tasks import (
     shop_scenarios,
 )
 from textgym.envs.episodes import Episode, TurnEnd
-from textgym.envs.text_gen import SPLITS, TextGenEnv
+from textgym.envs.text_gen import SPLITS, TextGenEnv, items_by_split
 from textgym.envs.vector import TextGenVectorEnv
 from textgym.rewards import (
     GrammarReward,
@@ -242,23 +242,6 @@ def _user(user: str | UserLike, tokenizer: str | Any) -> UserLike:
     return user
 
 
-def _scenarios_by_split(
-    scenarios: Sequence[DialogueScenario] | Mapping[str, Sequence[DialogueScenario]] | None,
-    split: str,
-    n_scenarios: int,
-) -> dict[str, list[DialogueScenario]]:
-    """Every split's scenarios (the generated ones, or the caller's); ``split`` must have some."""
-    if scenarios is None:
-        all_scenarios = {s: shop_scenarios(s, n_scenarios) for s in SPLITS}
-    elif isinstance(scenarios, Mapping):
-        all_scenarios = {k: list(v) for k, v in scenarios.items()}
-    else:
-        all_scenarios = {split: list(scenarios)}
-    if split not in all_scenarios or not all_scenarios[split]:
-        raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(all_scenarios)}")
-    return all_scenarios
-
-
 def _stop_tokens(tok: Any, separator: str | None) -> list[int]:
     """The tokens that end an agent turn: EOS, and the turn separator when it is one token."""
     stops = {int(tok.eos_token_id)}
@@ -447,7 +430,7 @@ class DialogueEnv(TextGenEnv):
                 fluency = "grammar" if grammar else "lm"
             reward = default_turn_reward(fluency, tokenizer if isinstance(tokenizer, str) else None)
         self.success_weight = float(success_weight)
-        all_scenarios = _scenarios_by_split(scenarios, split, n_scenarios)
+        all_scenarios = items_by_split(scenarios, split, lambda s: shop_scenarios(s, n_scenarios), "scenarios")
         self.scenarios = all_scenarios[split]
         self.max_turns = max_turns
         if max_reply_tokens is None:

@@ -12,7 +12,7 @@ from textgym.data.grammar import LEXICON
 from textgym.data.shop_tasks import DialogueScenario, is_helpful
 from textgym.data.shop_tools import CALL_CLOSE, CALL_FORMS, ToolResult, run_call, tool_scenarios
 from textgym.envs.episodes import AGENT, Episode, TurnEnd
-from textgym.envs.text_gen import SPLITS, TextGenEnv
+from textgym.envs.text_gen import SPLITS, TextGenEnv, items_by_split
 from textgym.envs.vector import TextGenVectorEnv
 from textgym.rewards import RewardLike, RewardModel, RewardOutput
 from textgym.tokenization import resolve_tokenizer, speaks_grammar
@@ -312,14 +312,7 @@ class ShopToolsEnv(TextGenEnv):
         n_scenarios: int,
         split: str,
     ) -> dict[str, list[DialogueScenario]]:
-        if scenarios is None:
-            out = {s: tool_scenarios(s, n_scenarios) for s in SPLITS}
-        elif isinstance(scenarios, Mapping):
-            out = {k: list(v) for k, v in scenarios.items()}
-        else:
-            out = {split: list(scenarios)}
-        if split not in out or not out[split]:
-            raise ValueError(f"no scenarios for split {split!r}; the data has splits {sorted(out)}")
+        out = items_by_split(scenarios, split, lambda s: tool_scenarios(s, n_scenarios), "scenarios")
         for scenarios_of_split in out.values():
             for s in scenarios_of_split:
                 if len(s.questions) != 1:

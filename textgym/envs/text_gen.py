@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -88,6 +88,37 @@ def numeric_info(
             raise ValueError(f"numeric info field {key!r} must be a numpy scalar, got {type(value).__name__}")
         out[key] = value
     out.update({f"_{k}": v for k, v in info.items() if k not in out})
+    return out
+
+
+Item = TypeVar("Item")
+
+
+def items_by_split(
+    given: Sequence[Item] | Mapping[str, Sequence[Item]] | None,
+    split: str,
+    generate: Callable[[str], Sequence[Item]],
+    noun: str,
+) -> dict[str, list[Item]]:
+    """Every split's items (scenarios, say): generated for each of :data:`SPLITS`, or the caller's.
+
+    Args:
+        given: None (generate them), a mapping split -> items, or the items of ``split`` alone.
+        split: The split the env uses; it must have items.
+        generate: The items of one split, when none are given.
+        noun: What the items are called, for the error message.
+
+    Raises:
+        ValueError: If ``split`` has no items.
+    """
+    if given is None:
+        out = {s: list(generate(s)) for s in SPLITS}
+    elif isinstance(given, Mapping):
+        out = {k: list(v) for k, v in given.items()}
+    else:
+        out = {split: list(given)}
+    if split not in out or not out[split]:
+        raise ValueError(f"no {noun} for split {split!r}; the data has splits {sorted(out)}")
     return out
 
 
