@@ -6,6 +6,8 @@ of a learned critic, so no value head is trained or computed.
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -202,8 +204,11 @@ class GRPO(SavedClassMixin, LearningRateCheckMixin, KLPenaltyMixin, OnPolicyAlgo
             raise TypeError(f"GRPO got unexpected keyword arguments {sorted(kl_keywords)}")
         if group is not None and not isinstance(group, GroupConfig):
             raise TypeError(f"group must be an agents.GroupConfig, got {type(group).__name__}")
-        if not 0 < clip_range < 1 or (clip_range_high is not None and clip_range_high <= 0):
-            raise ValueError(f"clip ranges must be positive (and clip_range < 1): {clip_range}, {clip_range_high}")
+        # Written as "not (inside)" so that NaN, which fails every comparison, is refused too.
+        if not 0 < clip_range < 1 or (clip_range_high is not None and not 0 < clip_range_high < math.inf):
+            raise ValueError(
+                f"clip ranges must be finite and positive (and clip_range < 1): {clip_range}, {clip_range_high}"
+            )
         n_epochs = check_int("n_epochs", n_epochs)
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size)
