@@ -114,3 +114,11 @@ register(
     entry_point="textgym.envs.hier_shop:HierShopHighEnv",
     kwargs={"low_policy": "scripted", "goal_position": "before_speaker", "goal_slots": True},
 )
+
+# A verifiable task (issue 25): small-number arithmetic, reward 1 for the exact answer.
+register(
+    id="textgym/Arithmetic-v0",
+    entry_point="textgym.envs.arithmetic:ArithmeticEnv",
+    vector_entry_point="textgym.envs.arithmetic:ArithmeticVectorEnv",
+    kwargs={"tokenizer": "tiny"},
+)

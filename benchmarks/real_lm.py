@@ -125,13 +125,19 @@ def measures(result: dict[str, Any], fluency: BaseFluency) -> dict[str, float]:
 
 
 # ----- evaluation -----
-def evaluate(model: Any, task: Task, args: argparse.Namespace, split: str, n: int) -> dict[str, Any]:
-    """Each of the first ``n`` prompts of ``split`` once (episode j: prompt j, seed EVAL_SEED + j)."""
+def evaluate(
+    model: Any, task: Task, args: argparse.Namespace, split: str, n: int, deterministic: bool = False
+) -> dict[str, Any]:
+    """Each of the first ``n`` prompts of ``split`` once (episode j: prompt j, seed EVAL_SEED + j).
+
+    Sampling at temperature 1 as the agent trains, or greedy decoding with ``deterministic``.
+    """
     kwargs = make_env_kwargs(task, args.model, split, args.env_kwargs)
     return agents.evaluate_policy_text(
         model,
         task.env_id,
         n_episodes=n,
+        deterministic=deterministic,
         seed=EVAL_SEED,
         n_envs=args.eval_envs,
         env_kwargs=kwargs,
