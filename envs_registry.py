@@ -72,7 +72,7 @@ register(
     id="textgym/Classify-v0",
     entry_point="textgym.envs.classify:ClassifyEnv",
     vector_entry_point="textgym.envs.classify:ClassifyVectorEnv",
-    kwargs={"max_new_tokens": 3},
+    # No max_new_tokens here: the env's default is 3 for the tiny tokenizer, 8 for natural text.
 )
 
 # Hierarchical RL (issue 15): the shop conversation with dialogue-act subgoals, two views.
