@@ -122,8 +122,9 @@ class ClassifyEnv(TextGenEnv):
     inside the tokenizer's chat template when it has one (else ``"Story: ...\nQuestion:
     ...\nAnswer:"``). The answer is free text, read by :class:`NamedLabelReward`: right when it
     names exactly one of the four labels (singular or plural, a whole word, any case) and
-    that is the story's. Zero-shot test accuracy of SmolLM2-135M-Instruct:
-    ``benchmarks/results/zero_shot_classify_smollm2-135m.json`` (``python
+    that is the story's. Zero-shot test accuracy of SmolLM2-135M-Instruct (256 test stories):
+    9.8% +- 1.9% sampling at temperature 1, 32.0% +- 2.9% greedy
+    (``benchmarks/results/zero_shot_classify_smollm2-135m.json``, ``python
     benchmarks/zero_shot.py --task classify``).
 
     Base rate: the embedded tiny model (sampling at temperature 1; the ``textgym train``
