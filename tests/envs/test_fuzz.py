@@ -16,7 +16,8 @@ whose reward fails (raises, or returns NaN or inf). Invariants:
 How the failing reward gets in: ids with a ``reward=`` argument get it there (HierShopHigh through
 its low level's ``low_env_kwargs``), wrapping the env's own reward so the scores are unchanged;
 Classify-v0 and Arithmetic-v0, whose rewards are made from their labels and answers and take no
-``reward=``, have their reward model objects wrapped instead. Derandomized, no example database: every run tries the same programs.
+``reward=``, have their reward model objects wrapped instead. Derandomized, no example database:
+every run tries the same programs.
 """
 
 from typing import Any
