@@ -72,7 +72,7 @@ register(
     id="textgym/Classify-v0",
     entry_point="textgym.envs.classify:ClassifyEnv",
     vector_entry_point="textgym.envs.classify:ClassifyVectorEnv",
-    kwargs={"max_new_tokens": 3},
+    # No max_new_tokens here: the env's default is 3 for the tiny tokenizer, 8 for natural text.
 )
 
 # Hierarchical RL: the shop conversation with dialogue-act subgoals, two views.
@@ -120,5 +120,13 @@ register(
     id="textgym/ShopTools-v0",
     entry_point="textgym.envs.shop_tools:ShopToolsEnv",
     vector_entry_point="textgym.envs.shop_tools:ShopToolsVectorEnv",
+    kwargs={"tokenizer": "tiny"},
+)
+
+# A verifiable task: small-number arithmetic, reward 1 for the exact answer.
+register(
+    id="textgym/Arithmetic-v0",
+    entry_point="textgym.envs.arithmetic:ArithmeticEnv",
+    vector_entry_point="textgym.envs.arithmetic:ArithmeticVectorEnv",
     kwargs={"tokenizer": "tiny"},
 )

@@ -125,13 +125,19 @@ def measures(result: dict[str, Any], fluency: BaseFluency) -> dict[str, float]:
 
 
 # ----- evaluation -----
-def evaluate(model: Any, task: Task, args: argparse.Namespace, split: str, n: int) -> dict[str, Any]:
-    """Each of the first ``n`` prompts of ``split`` once (episode j: prompt j, seed EVAL_SEED + j)."""
+def evaluate(
+    model: Any, task: Task, args: argparse.Namespace, split: str, n: int, deterministic: bool = False
+) -> dict[str, Any]:
+    """Each of the first ``n`` prompts of ``split`` once (episode j: prompt j, seed EVAL_SEED + j).
+
+    Sampling at temperature 1 as the agent trains, or greedy decoding with ``deterministic``.
+    """
     kwargs = make_env_kwargs(task, args.model, split, args.env_kwargs)
     return agents.evaluate_policy_text(
         model,
         task.env_id,
         n_episodes=n,
+        deterministic=deterministic,
         seed=EVAL_SEED,
         n_envs=args.eval_envs,
         env_kwargs=kwargs,
@@ -225,6 +231,26 @@ class TextgymRun:
         return self.model
 
 
+def eval_due(curve: list[dict[str, Any]], seconds: float, steps: int, every: float, force: bool) -> bool:
+    """Whether a validation point is due after ``steps`` steps and ``seconds`` of training.
+
+    Due when ``every`` seconds have passed since the curve's last point, or when ``force``d (the
+    final point), but never twice at the same step count: the final point right after a
+    scheduled one would score the same weights again and add a second, different sample of
+    the same point to the curve.
+
+    >>> curve = [{"seconds": 0.0, "steps": 0, "score": 0.1}, {"seconds": 905.0, "steps": 192, "score": 0.2}]
+    >>> eval_due(curve, 905.0, 192, 450.0, force=True), eval_due(curve, 910.0, 193, 450.0, force=True)
+    (False, True)
+    >>> eval_due(curve, 1354.0, 250, 450.0, force=False), eval_due(curve, 1355.0, 251, 450.0, force=False)
+    (False, True)
+    """
+    last = curve[-1]
+    if steps == last["steps"]:
+        return False
+    return force or seconds >= last["seconds"] + every
+
+
 def time_to(curve: list[dict[str, Any]], bar: float) -> float | None:
     """Training seconds at the first validation point whose score reaches ``bar`` (None: never)."""
     return next((p["seconds"] for p in curve if p["score"] >= bar), None)
@@ -285,7 +311,7 @@ def main() -> None:
 
     def maybe_eval(key: str, model: Any, times: list[float], force: bool = False) -> None:
         spent = sum(times)
-        if force or spent >= curves[key][-1]["seconds"] + every:
+        if eval_due(curves[key], spent, len(times), every, force):
             s = score(evaluate(model, task, args, "validation", n_val), task)
             curves[key].append({"seconds": spent, "steps": len(times), "score": s})
             print(f"  {key} validation score {s:.3f} after {spent:.0f} s ({len(times)} steps)", flush=True)

