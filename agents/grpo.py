@@ -6,9 +6,8 @@ of a learned critic, so no value head is trained or computed.
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
