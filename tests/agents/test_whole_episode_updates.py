@@ -149,3 +149,12 @@ def test_whole_episode_updates_setting() -> None:
         agents.PPO("MlpPolicy", "CartPole-v1", whole_episode_updates="yes")
     mlp = agents.PPO("MlpPolicy", "CartPole-v1", n_steps=8, batch_size=8)
     assert mlp.whole_episode_updates is None  # per-step rows, as SB3's own buffer gives them
+
+
+def test_the_setting_survives_save_and_load(tmp_path) -> None:  # noqa: ANN001
+    for setting in (False, None):
+        ppo = agents.make_ppo("CatText-v0", n_envs=2, n_steps=8, batch_size=8, whole_episode_updates=setting)
+        ppo.save(tmp_path / "ppo.zip")
+        loaded = agents.PPO.load(tmp_path / "ppo.zip", env=ppo.env)
+        assert loaded.whole_episode_updates is setting
+        assert loaded.rollout_buffer.whole_segments is (setting is None)
