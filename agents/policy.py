@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -410,24 +410,27 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         forward and each step reads the state before its action.
         """
         actions = actions.long().reshape(-1)
-        if isinstance(obs, SegmentBatch):
-            if len(obs) != len(actions):
-                raise ValueError(f"{len(obs)} steps in the segment batch but {len(actions)} actions")
-
-            def hidden_of(trunk: nn.Module) -> torch.Tensor:
-                return self._forward_sequences(trunk, obs.input_ids, obs.lengths)[obs.group, obs.position]
-
-        else:
-            ids, lengths = self._read_obs(obs)
-            group, last = self.group_rows(ids, lengths, actions)
-
-            def hidden_of(trunk: nn.Module) -> torch.Tensor:
-                return self._sequence_hidden(trunk, ids, lengths, group, last)
-
+        hidden_of = self._step_hidden(obs, actions)
         hidden = hidden_of(self.lm.base_model)
         dist = self._distribution(self.lm.get_output_embeddings()(hidden))
         critic_hidden = hidden if self.critic_trunk is None else hidden_of(self.critic_trunk)
         return self.value_net(critic_hidden), dist.log_prob(actions), dist.entropy()
+
+    def _step_hidden(
+        self, obs: dict[str, torch.Tensor] | SegmentBatch, actions: torch.Tensor
+    ) -> Callable[[nn.Module], torch.Tensor]:
+        """A function of a trunk giving the hidden state (B, hidden) that predicts each step's action.
+
+        The runs of steps are found once (given as a :class:`SegmentBatch`, or on the rows'
+        token ids) and serve every trunk: actor, critic, reference.
+        """
+        if isinstance(obs, SegmentBatch):
+            if len(obs) != len(actions):
+                raise ValueError(f"{len(obs)} steps in the segment batch but {len(actions)} actions")
+            return lambda trunk: self._forward_sequences(trunk, obs.input_ids, obs.lengths)[obs.group, obs.position]
+        ids, lengths = self._read_obs(obs)
+        group, last = self.group_rows(ids, lengths, actions)
+        return lambda trunk: self._sequence_hidden(trunk, ids, lengths, group, last)
 
     @contextmanager
     def reference_model(self) -> Iterator[PreTrainedModel]:
@@ -447,14 +450,12 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             yield base
 
     @torch.no_grad()
-    def reference_log_prob(self, obs: dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
-        """Log-probs (B,) of actions under the frozen reference model, episode-batched."""
-        ids, lengths = self._read_obs(obs)
+    def reference_log_prob(self, obs: dict[str, torch.Tensor] | SegmentBatch, actions: torch.Tensor) -> torch.Tensor:
+        """Log-probs (B,) of actions under the frozen reference model, one forward per segment."""
         actions = actions.long().reshape(-1)
-        group, last = self.group_rows(ids, lengths, actions)
+        hidden_of = self._step_hidden(obs, actions)
         with self.reference_model() as reference:
-            hidden = self._sequence_hidden(reference.base_model, ids, lengths, group, last)
-            logits = reference.get_output_embeddings()(hidden)
+            logits = reference.get_output_embeddings()(hidden_of(reference.base_model))
         return self._distribution(logits).log_prob(actions)
 
     # ----- completions of shared prompts -----
