@@ -158,3 +158,32 @@ def test_the_setting_survives_save_and_load(tmp_path) -> None:  # noqa: ANN001
         loaded = agents.PPO.load(tmp_path / "ppo.zip", env=ppo.env)
         assert loaded.whole_episode_updates is setting
         assert loaded.rollout_buffer.whole_segments is (setting is None)
+
+
+def test_segment_batch_of_any_index_order_holds_each_steps_state() -> None:
+    buf = rollout_ppo("CatText-v0", kl_coef=0.0, log_kl=False).rollout_buffer
+    next(buf.get(16))  # flattened env-major, as in an update
+    index = np.random.default_rng(0).permutation(buf.buffer_size * buf.n_envs)[:40]
+    index = np.concatenate([index, np.arange(10, 20), [12, 12]])  # a run, then a repeated step
+    seg, rows = buf.segment_batch(index), buf.rows(index)
+    lengths = torch.as_tensor(rows["attention_mask"].sum(1))
+    assert torch.equal(seg.position, lengths - 1)
+    assert len(seg.lengths) < len(index)  # the run of ten steps shares one sequence
+    for k in range(len(index)):
+        n = int(lengths[k])
+        assert torch.equal(seg.input_ids[seg.group[k], :n], torch.as_tensor(rows["input_ids"][k, :n]))
+
+
+def test_bad_segment_batches_are_refused(policy_factory, cat_env) -> None:  # noqa: ANN001
+    ids, lengths = torch.zeros(2, 5, dtype=torch.long), torch.tensor([3, 5])
+    with pytest.raises(ValueError, match="real token"):
+        SegmentBatch(ids, lengths, group=torch.tensor([0, 1]), position=torch.tensor([2, 5]))
+    with pytest.raises(ValueError, match="real token"):
+        SegmentBatch(ids, lengths, group=torch.tensor([0, 2]), position=torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 5\]"):
+        SegmentBatch(ids, torch.tensor([0, 5]), group=torch.tensor([1]), position=torch.tensor([0]))
+    with pytest.raises(ValueError, match="lengths"):
+        SegmentBatch(ids, torch.tensor([3]), group=torch.tensor([0]), position=torch.tensor([0]))
+    batch = SegmentBatch(ids, lengths, group=torch.tensor([0, 1]), position=torch.tensor([2, 4]))
+    with pytest.raises(ValueError, match="2 steps in the segment batch but 3 actions"):
+        policy_factory(cat_env).evaluate_actions(batch, torch.zeros(3))
