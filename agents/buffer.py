@@ -12,6 +12,7 @@ from stable_baselines3.common.type_aliases import DictRolloutBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.policy import check_token_observation_space
+from agents.segment_batch import SegmentBatch
 
 
 class EpisodeRolloutBuffer(DictRolloutBuffer):
@@ -37,7 +38,17 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
     that belong to one episode (an episode cut by the rollout's start or end gives a shorter
     segment). Minibatches take segments in shuffled order, each kept whole and in time order, so
     the policy can evaluate a segment with one forward pass over its last row. A minibatch holds
-    at most ``batch_size`` steps unless one segment alone is longer.
+    at most ``batch_size`` steps unless one segment alone is longer (SB3's buffers give exactly
+    ``batch_size``, the last minibatch excepted): the number of minibatches per epoch is at
+    least ``ceil(steps / batch_size)`` and can be larger, since a segment is never split.
+
+    **Whole segments.** With ``whole_segments`` set (the algorithms of this package set it for
+    the LM policy, see ``whole_episode_updates``), a minibatch's ``observations`` are a
+    :class:`agents.segment_batch.SegmentBatch`: one rebuilt token sequence per run of steps that
+    extend each other, and each step's position in it, instead of every step's ``(L,)`` row.
+    The policy then reads a run's steps from one forward without rebuilding or comparing the
+    rows (``O(G * L)`` tokens per minibatch instead of ``O(B * L)``). Off (the default, and what
+    SB3's own algorithms get), observations are the per-step rows, as ``DictRolloutBuffer``'s.
 
     **Episodes cut by the rollout.** An episode running across a rollout's end is trained as SB3
     trains it: its first piece in this update, bootstrapped at the cut (unless terminated or the
@@ -55,6 +66,7 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
 
     def __init__(self, *args: Any, **kwargs: Any):
         self.before_returns: Callable[[EpisodeRolloutBuffer], None] | None = None
+        self.whole_segments = False
         super().__init__(*args, **kwargs)
 
     def reset(self) -> None:
@@ -189,6 +201,37 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
         indices = np.asarray(indices)
         return self._rebuild(indices % self.buffer_size, indices // self.buffer_size)
 
+    def segment_batch(self, indices: np.ndarray) -> SegmentBatch:
+        """The steps of flat env-major indices as whole sequences, one per run that extends itself.
+
+        A run is a stretch of ``indices`` whose steps follow each other in one slot and share a
+        head (each step's state is the previous one plus its action, by construction of
+        :meth:`add`); its last step's state, rebuilt once, holds all of them. Any index order is
+        accepted: out-of-order or repeated steps only make shorter runs.
+        """
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or len(indices) == 0:
+            raise ValueError(f"segment_batch needs a non-empty 1-D array of indices; got shape {indices.shape}")
+        steps, envs = indices % self.buffer_size, indices // self.buffer_size
+        head = self.head_of[steps, envs]
+        if (head < 0).any():
+            raise IndexError("rebuilding a step that was not added")
+        _, _, head_len, head_step = self.heads[head].T
+        lengths = head_len + (steps - head_step)
+        starts = np.ones(len(indices), dtype=bool)
+        # A head belongs to one slot, so one head and consecutive steps mean one growing sequence.
+        starts[1:] = (head[1:] != head[:-1]) | (steps[1:] != steps[:-1] + 1)
+        group = np.cumsum(starts) - 1
+        last = np.flatnonzero(np.append(starts[1:], True))
+        width = int(lengths[last].max())
+        ids = self._rebuild(steps[last], envs[last])["input_ids"][:, :width]
+        return SegmentBatch(
+            input_ids=self.to_torch(ids).long(),
+            lengths=self.to_torch(lengths[last]).long(),
+            group=self.to_torch(group).long(),
+            position=self.to_torch(lengths - 1).long(),
+        )
+
     @property
     def observations(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """All stored observations, rebuilt, in SB3's layout.
@@ -247,9 +290,13 @@ class EpisodeRolloutBuffer(DictRolloutBuffer):
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env: VecNormalize | None = None
     ) -> DictRolloutBufferSamples:
-        """One minibatch of flat env-major indices, observations rebuilt."""
+        """One minibatch of flat env-major indices, observations rebuilt (as sequences with ``whole_segments``)."""
+        if self.whole_segments:
+            observations: Any = self.segment_batch(batch_inds)
+        else:
+            observations = {key: self.to_torch(value) for key, value in self.rows(batch_inds).items()}
         return DictRolloutBufferSamples(
-            observations={key: self.to_torch(value) for key, value in self.rows(batch_inds).items()},
+            observations=observations,
             actions=self.to_torch(self.actions[batch_inds].astype(np.float32, copy=False)),
             old_values=self.to_torch(self.values[batch_inds].flatten()),
             old_log_prob=self.to_torch(self.log_probs[batch_inds].flatten()),

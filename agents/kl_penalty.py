@@ -45,8 +45,9 @@ def sampled_kl(buffer: EpisodeRolloutBuffer, policy: LMActorCriticPolicy, chunk:
     """``log pi(a|s) - log pi_ref(a|s)`` of every stored action, (buffer_size, n_envs).
 
     ``log pi`` is the stored sampling log-prob; the reference's is computed in chunks of
-    ``chunk`` rows, rebuilt from the buffer. Rows go in env-major order so that each slot's
-    steps are consecutive and a segment shares one reference forward.
+    ``chunk`` steps, as sequences rebuilt from the buffer (:meth:`EpisodeRolloutBuffer.segment_batch`).
+    Steps go in env-major order so that each slot's steps are consecutive and a segment shares
+    one reference forward.
     """
     if buffer.generator_ready:
         raise RuntimeError("sampled_kl reads the rollout as stored by add(): call it before get()")
@@ -55,9 +56,8 @@ def sampled_kl(buffer: EpisodeRolloutBuffer, policy: LMActorCriticPolicy, chunk:
     ref = np.empty(total, dtype=np.float32)
     for start in range(0, total, chunk):
         index = np.arange(start, min(start + chunk, total))
-        obs = {k: torch.as_tensor(v, device=policy.device) for k, v in buffer.rows(index).items()}
         act = torch.as_tensor(actions[index], device=policy.device)
-        ref[index] = policy.reference_log_prob(obs, act).cpu().numpy()
+        ref[index] = policy.reference_log_prob(buffer.segment_batch(index), act).cpu().numpy()
     ref = ref.reshape(buffer.n_envs, buffer.buffer_size).T  # back to (buffer_size, n_envs)
     return buffer.log_probs - ref
 

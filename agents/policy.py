@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from agents import lora as lora_utils
 from agents.hf_compat import cache_kwargs
 from agents.kv_cache import SlotKVCache
 from agents.sampling import SamplingConfig, process_logits, sample
+from agents.segment_batch import SegmentBatch
 
 
 def check_token_observation_space(space: spaces.Space) -> int:
@@ -59,11 +60,13 @@ class LMActorCriticPolicy(ActorCriticPolicy):
       Llama-family trunks (Llama, Mistral, Qwen2, e.g. SmolLM2) take a lean step that writes
       keys/values straight into the cache; other architectures run the ``transformers``
       forward over it (see :mod:`agents.kv_cache`).
-    * Updates cost one forward per episode segment: :meth:`evaluate_actions` finds runs of
-      rows where each row is the previous row plus its action (checked on the token ids, as
-      :class:`agents.EpisodeRolloutBuffer` lays them out) and reads all their log-probs and
-      values from one forward pass over the run's last row; rows sharing no prefix are
-      computed on their own.
+    * Updates cost one forward per episode segment: :meth:`evaluate_actions` takes the
+      segments' sequences from :class:`agents.EpisodeRolloutBuffer` (a
+      :class:`agents.segment_batch.SegmentBatch`, with the algorithms' ``whole_episode_updates``)
+      or, given one row per step, finds runs of rows where each row is the previous row plus its
+      action (checked on the token ids); either way it reads all their log-probs and values
+      from one forward pass over the run's last row. Rows sharing no prefix are computed on
+      their own.
     * A frozen copy of the initial model (``build_reference=True``), held once, in this policy,
       gives :meth:`reference_log_prob`; with LoRA no copy is made: the reference is the same
       model with its adapters switched off (:meth:`reference_model`). The KL penalty itself belongs to the algorithm
@@ -380,31 +383,54 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         return group, torch.nonzero(ends).squeeze(1)
 
     @staticmethod
+    def _forward_sequences(trunk: nn.Module, seq_ids: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
+        """Hidden states (G, W, hidden) of right-padded sequences (G, W) with real lengths (G,)."""
+        width = int(seq_lengths.max())
+        mask = (torch.arange(width, device=seq_ids.device)[None, :] < seq_lengths[:, None]).long()
+        return trunk(input_ids=seq_ids[:, :width], attention_mask=mask, use_cache=False).last_hidden_state
+
+    @classmethod
     def _sequence_hidden(
-        trunk: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, group: torch.Tensor, last: torch.Tensor
+        cls, trunk: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, group: torch.Tensor, last: torch.Tensor
     ) -> torch.Tensor:
         """Hidden states (B, hidden) at each row's last token: one forward per group."""
-        width = int(lengths[last].max())
-        seq_ids = ids[last, :width]  # (G, width): each group's longest row
-        mask = (torch.arange(width, device=ids.device)[None, :] < lengths[last, None]).long()
-        hidden = trunk(input_ids=seq_ids, attention_mask=mask, use_cache=False).last_hidden_state  # (G, width, h)
+        hidden = cls._forward_sequences(trunk, ids[last], lengths[last])  # each group's longest row
         # Row k's next-token state is at position lengths[k] - 1 of its group's sequence.
         return hidden[group, lengths - 1]
 
     def evaluate_actions(
-        self, obs: dict[str, torch.Tensor], actions: torch.Tensor
+        self, obs: dict[str, torch.Tensor] | SegmentBatch, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Values (B, 1), log-probs (B,) and entropies (B,) of taken actions, episode-batched."""
-        ids, lengths = self._read_obs(obs)
+        """Values (B, 1), log-probs (B,) and entropies (B,) of taken actions, one forward per segment.
+
+        ``obs`` is either one token state per step (rows that extend each other are found on
+        the token ids and share a forward) or a :class:`agents.segment_batch.SegmentBatch`, whose
+        sequences already hold the steps (what :class:`agents.EpisodeRolloutBuffer` yields with
+        ``whole_segments``). Both give the same numbers: the same sequences go through one
+        forward and each step reads the state before its action.
+        """
         actions = actions.long().reshape(-1)
-        group, last = self.group_rows(ids, lengths, actions)
-        hidden = self._sequence_hidden(self.lm.base_model, ids, lengths, group, last)
+        hidden_of = self._step_hidden(obs, actions)
+        hidden = hidden_of(self.lm.base_model)
         dist = self._distribution(self.lm.get_output_embeddings()(hidden))
-        if self.critic_trunk is None:
-            values = self.value_net(hidden)
-        else:
-            values = self.value_net(self._sequence_hidden(self.critic_trunk, ids, lengths, group, last))
-        return values, dist.log_prob(actions), dist.entropy()
+        critic_hidden = hidden if self.critic_trunk is None else hidden_of(self.critic_trunk)
+        return self.value_net(critic_hidden), dist.log_prob(actions), dist.entropy()
+
+    def _step_hidden(
+        self, obs: dict[str, torch.Tensor] | SegmentBatch, actions: torch.Tensor
+    ) -> Callable[[nn.Module], torch.Tensor]:
+        """A function of a trunk giving the hidden state (B, hidden) that predicts each step's action.
+
+        The runs of steps are found once (given as a :class:`SegmentBatch`, or on the rows'
+        token ids) and serve every trunk: actor, critic, reference.
+        """
+        if isinstance(obs, SegmentBatch):
+            if len(obs) != len(actions):
+                raise ValueError(f"{len(obs)} steps in the segment batch but {len(actions)} actions")
+            return lambda trunk: self._forward_sequences(trunk, obs.input_ids, obs.lengths)[obs.group, obs.position]
+        ids, lengths = self._read_obs(obs)
+        group, last = self.group_rows(ids, lengths, actions)
+        return lambda trunk: self._sequence_hidden(trunk, ids, lengths, group, last)
 
     @contextmanager
     def reference_model(self) -> Iterator[PreTrainedModel]:
@@ -424,14 +450,12 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             yield base
 
     @torch.no_grad()
-    def reference_log_prob(self, obs: dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
-        """Log-probs (B,) of actions under the frozen reference model, episode-batched."""
-        ids, lengths = self._read_obs(obs)
+    def reference_log_prob(self, obs: dict[str, torch.Tensor] | SegmentBatch, actions: torch.Tensor) -> torch.Tensor:
+        """Log-probs (B,) of actions under the frozen reference model, one forward per segment."""
         actions = actions.long().reshape(-1)
-        group, last = self.group_rows(ids, lengths, actions)
+        hidden_of = self._step_hidden(obs, actions)
         with self.reference_model() as reference:
-            hidden = self._sequence_hidden(reference.base_model, ids, lengths, group, last)
-            logits = reference.get_output_embeddings()(hidden)
+            logits = reference.get_output_embeddings()(hidden_of(reference.base_model))
         return self._distribution(logits).log_prob(actions)
 
     # ----- completions of shared prompts -----

@@ -49,17 +49,24 @@ MODELS = ("tiny", "smollm2-135m", "gemma3-270m")
 RESULTS = Path(__file__).parent / "results"
 
 
-def env_factory(name: str, model: torch.nn.Module, t_new: int, lm_fluency: bool) -> Callable[[], CatTextEnv]:
-    """CatText for ``name``'s tokenizer, EOS not a stop token (every episode has t_new tokens, like generate)."""
+def env_factory(
+    name: str, model: torch.nn.Module, t_new: int, lm_fluency: bool, stop_on_eos: bool = False
+) -> Callable[[], CatTextEnv]:
+    """CatText for ``name``'s tokenizer; EOS not a stop token unless ``stop_on_eos``.
+
+    Without it every episode has t_new tokens, like ``generate``; with it an episode ends at the
+    agent's EOS (the env's default), so episodes vary in length as in training.
+    """
+    stop = None if stop_on_eos else []
     if name == "tiny":
-        return lambda: CatTextEnv(max_new_tokens=t_new, stop_token_ids=[])
+        return lambda: CatTextEnv(max_new_tokens=t_new, stop_token_ids=stop)
     terms: dict[str, tuple[object, float]] = {"topic": (KeywordReward(CAT_WORDS), TOPIC_WEIGHT)}
     if lm_fluency:
         # CatText's default term for a non-grammar tokenizer, with the already-loaded model as the
         # scorer instead of a second copy (nothing trains here, so it stays the reference).
         terms["fluency"] = (LMFluencyReward(model, tokenizer=load_tokenizer(name)), LM_FLUENCY_WEIGHT)
     reward = WeightedSum(terms, name="cat_text")
-    return lambda: CatTextEnv(tokenizer=name, reward=reward, max_new_tokens=t_new, stop_token_ids=[])
+    return lambda: CatTextEnv(tokenizer=name, reward=reward, max_new_tokens=t_new, stop_token_ids=stop)
 
 
 def main() -> None:

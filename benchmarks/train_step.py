@@ -2,12 +2,15 @@
 
 Per repeat, on the same model and the same episodes (``--n-envs`` envs x ``--new-tokens``
 tokens, EOS masked so that every episode has exactly that many tokens and one rollout is
-exactly one episode per env):
+exactly one episode per env; with ``--allow-eos`` an episode ends at the agent's EOS instead,
+so a rollout of as many steps holds more, shorter episode segments, some cut by its end):
   * ours, rollout: ``PPO.collect_rollouts`` with ``LMActorCriticPolicy`` (SB3's whole loop);
-  * ours, update: ``PPO.train()``, one epoch, one minibatch of the whole rollout;
+  * ours, update: ``PPO.train()``, one epoch, one minibatch of the whole rollout (whole-episode
+    updates: one forward per episode segment);
   * floor, generate: ``transformers`` ``generate`` with KV cache, as many new tokens;
   * floor, forward+backward: one bare forward and backward of the LM over the rollout's
-    episodes (prompt + completion, padded), loss = minus the completion tokens' log-likelihood;
+    episode segments (each segment's token state before its last action, plus that action,
+    padded), loss = minus the log-likelihood of the segment's actions;
   * floor, optimizer: one step of the same (fused) AdamW over the model's parameters.
 
 The floor is generate + forward+backward + optimizer; ours is rollout + update. Ratios are of
@@ -16,9 +19,10 @@ take turns within each repeat so that the machine's drift falls on all of them; 
 the repeats are reported, with the ratios of the medians.
 
     python benchmarks/train_step.py [--model smollm2-135m|gemma3-270m|tiny] [--n-envs 16] [--new-tokens 24]
-        [--repeats 5]
+        [--repeats 5] [--allow-eos]
 
-Writes ``benchmarks/results/train_step_<model>.json``.
+Writes ``benchmarks/results/train_step_<model>.json`` (``train_step_<model>_eos.json`` with
+``--allow-eos``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from common import header, same_length_prompts, write_result
 from rollout import MODELS, env_factory
 
 import agents
+from agents.segment_batch import SegmentBatch
 from textgym.models import load_model, load_tokenizer
 
 RESULTS = Path(__file__).parent / "results"
@@ -50,14 +55,16 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--allow-eos", action="store_true", help="episodes end at EOS (default: EOS masked)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     n, t_new = args.n_envs, args.new_tokens
-    header(f"PPO step vs model-math floor: {args.model}, {n} envs x {t_new} new tokens")
+    eos = "EOS allowed" if args.allow_eos else "EOS masked"
+    header(f"PPO step vs model-math floor: {args.model}, {n} envs x {t_new} new tokens, {eos}")
     torch.manual_seed(0)
     tok = load_tokenizer(args.model)
     model = load_model(args.model)
-    make_env = env_factory(args.model, model, t_new, lm_fluency=False)
+    make_env = env_factory(args.model, model, t_new, lm_fluency=False, stop_on_eos=args.allow_eos)
     ppo = agents.make_ppo(
         make_env, model=model, n_envs=n, n_steps=t_new, batch_size=n * t_new, n_epochs=1, kl_coef=0.0, log_kl=False
     )
@@ -83,24 +90,24 @@ def main() -> None:
         ppo.collect_rollouts(ppo.env, callback, ppo.rollout_buffer, n_rollout_steps=t_new)
 
     def episodes() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The rollout's episodes as padded full sequences: ids, attention mask, completion mask."""
+        """The rollout's episode segments as padded full sequences: ids, attention mask, action mask."""
         (mb,) = list(ppo.rollout_buffer.get(n * t_new))
-        ids = mb.observations["input_ids"].long()  # (n * t_new, L), left-aligned token states
-        lengths = mb.observations["attention_mask"].long().sum(1)
+        seg = mb.observations
+        if not isinstance(seg, SegmentBatch):
+            raise RuntimeError("expected whole-episode minibatches (make_ppo's default for the LM policy)")
         actions = mb.actions.long().flatten()
-        _, last = policy.group_rows(ids, lengths, actions)
-        if len(last) != n:
-            raise RuntimeError(f"expected {n} whole episodes in the rollout, found {len(last)} segments")
-        width = int(lengths[last].max()) + 1
-        full = torch.full((n, width), tok.pad_token_id or 0, dtype=torch.long)
-        attn = torch.zeros((n, width), dtype=torch.long)
-        target = torch.zeros((n, width), dtype=torch.bool)
-        for row, k in enumerate(last.tolist()):
-            m = int(lengths[k])
-            full[row, :m] = ids[k, :m]
-            full[row, m] = actions[k]
-            attn[row, : m + 1] = 1
-            target[row, m + 1 - t_new : m + 1] = True
+        n_seg = len(seg.lengths)
+        if not args.allow_eos and n_seg != n:
+            raise RuntimeError(f"expected {n} whole episodes in the rollout, found {n_seg} segments")
+        # Each sequence is its segment's last token state; its last action completes it.
+        last = torch.nonzero(torch.diff(seg.group, append=torch.tensor([-1]))).flatten()
+        width = int(seg.lengths.max()) + 1
+        full = torch.full((n_seg, width), tok.pad_token_id or 0, dtype=torch.long)
+        full[:, : seg.input_ids.shape[1]] = seg.input_ids
+        full[seg.group[last], seg.lengths] = actions[last]
+        attn = (torch.arange(width)[None, :] <= seg.lengths[:, None]).long()
+        target = torch.zeros((n_seg, width), dtype=torch.bool)
+        target[seg.group, seg.position + 1] = True  # each step's action follows its state
         return full, attn, target
 
     def forward_backward(full: torch.Tensor, attn: torch.Tensor, target: torch.Tensor) -> None:
@@ -146,6 +153,7 @@ def main() -> None:
         "model": args.model,
         "n_envs": n,
         "new_tokens": t_new,
+        "eos": "allowed" if args.allow_eos else "masked",
         "prompt_tokens_generate": prompt_len,
         "timing": f"median of {args.repeats} repeats (after one warm-up), parts in turns within each repeat",
         "median_seconds": med,
@@ -154,7 +162,8 @@ def main() -> None:
         "floor_step_seconds": floor,
         "ratios": ratios,
     }
-    path = args.json if args.json is not None else RESULTS / f"train_step_{args.model}.json"
+    suffix = "_eos" if args.allow_eos else ""
+    path = args.json if args.json is not None else RESULTS / f"train_step_{args.model}{suffix}.json"
     write_result(result, path)
 
 

@@ -48,7 +48,11 @@ def main() -> None:
     _, callback = ppo._setup_learn(10**9, callback=None)
     ppo.collect_rollouts(ppo.env, callback, ppo.rollout_buffer, n_rollout_steps=args.n_steps)
     policy = ppo.policy
+    # The floor and the naive method take each step's token state; PPO.train (ours) gets the
+    # buffer's whole segments, as make_ppo sets it.
+    ppo.rollout_buffer.whole_segments = False
     minibatches = list(ppo.rollout_buffer.get(args.batch_size))
+    ppo.rollout_buffer.whole_segments = True
     lm = policy.lm
     opt = policy.optimizer
     segment_batches, row_batches = [], []

@@ -34,10 +34,16 @@ def render(data: dict[str, Any]) -> str:
             f"**{r['step / floor']:.2f}×**",
         ],
     ]
+    if data.get("eos", "masked") == "masked":  # results written before --allow-eos have no "eos"
+        episodes = "EOS masked: one whole episode per env per rollout"
+    else:
+        episodes = (
+            "EOS allowed: episodes end at the agent's EOS; the floor's forward+backward runs over the "
+            "rollout's episode segments"
+        )
     note = (
-        f"{data['model']}, {data['n_envs']} envs × {data['new_tokens']} new tokens (EOS masked: one whole episode "
-        f"per env per rollout); {data['timing']}; torch {data['torch']}, {data['threads']} threads{load(data)}; "
-        f"{data['date'][:10]}."
+        f"{data['model']}, {data['n_envs']} envs × {data['new_tokens']} new tokens ({episodes}); "
+        f"{data['timing']}; torch {data['torch']}, {data['threads']} threads{load(data)}; {data['date'][:10]}."
     )
     return markdown_table(("ours", "s", "floor", "s", "ours' time / floor's"), rows) + "\n" + note + "\n"
 

@@ -83,16 +83,22 @@ def test_bootstrap_only_at_external_truncation(external_limit: bool) -> None:
         assert buf.returns[t, 0] == np.float32(expected), (t, log[t : (end or t) + 1])
 
 
-def test_minibatches_are_whole_segments_in_time_order(cat_env) -> None:
+@pytest.mark.parametrize("whole_segments", [False, True], ids=["rows", "segment-batch"])
+def test_minibatches_are_whole_segments_in_time_order(cat_env, whole_segments: bool) -> None:
     ppo = agents.make_ppo("CatText-v0", n_envs=3, n_steps=30, batch_size=40, kl_coef=0.0, log_kl=False)
     buf = collect(ppo, 30)
+    buf.whole_segments = whole_segments
     segments = buf.segments()
     assert sum(len(s) for s in segments) == 90
     seen = []
     for batch in buf.get(40):
-        ids = batch.observations["input_ids"]
-        lengths = batch.observations["attention_mask"].sum(1)
-        group, last = ppo.policy.group_rows(ids, lengths, batch.actions.long().flatten())
+        if whole_segments:  # the runs the buffer found, each held by one sequence
+            last = torch.nonzero(torch.diff(batch.observations.group, append=torch.tensor([-1]))).flatten()
+            assert len(last) == len(batch.observations.lengths)
+        else:  # the runs found on the rows' token ids
+            ids = batch.observations["input_ids"]
+            lengths = batch.observations["attention_mask"].sum(1)
+            group, last = ppo.policy.group_rows(ids, lengths, batch.actions.long().flatten())
         assert len(batch.actions) <= 40 or len(last) == 1
         seen.append(len(batch.actions))
         # every segment of the batch is recognised from its token ids alone
