@@ -94,7 +94,9 @@ def test_bad_arguments_are_named() -> None:
         ClassifyEnv().reward_model.score(["not a prompt"], ["cat"])
 
 
-# Margins: measuring (issue 30).
+# Seeds 0-2 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07), 60,000 steps: 0.980 and
+# 1.000 at seeds 0 and 1, but 0.770 at seed 2 (at 40,000 steps: 0.96+ and 0.562), so this check FAILS at seed 2
+# and does not yet hold on any host; 2 threads not yet run.
 @pytest.mark.slow
 @pytest.mark.learning(minutes=12)
 def test_ppo_learns_classify(learning_seed, check_learned) -> None:
