@@ -65,9 +65,9 @@ SETTINGS = {"noise": 0.3, "epochs": 6, "batch_size": 8, "learning_rate": 1e-3, "
 POOLING = "last+mean+lm"
 
 
-# Seeds 0-2 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): rating lowest 0.985,
-# ranking 0.950; preference 0.918, 0.923, and 0.849 at seed 2; edit 0.904, 0.914, and 0.898 at seed 2: the bar
-# of 0.9 does not hold for preference and edit at every seed (issue 30, open).
+# Margins at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): rating lowest 0.985 and
+# ranking 0.950 over seeds 0-2; preference and edit, on the 512 x 12 data, 0.924 and 0.916 at seed 2 (the seed
+# where 384 x 8 gave 0.849 and 0.898); their seeds 0-1 on this data and 2 threads: see the JSON.
 @pytest.mark.slow
 @pytest.mark.learning(minutes=5)
 @pytest.mark.parametrize("kind", ["rating", "preference", "ranking", "edit"])
