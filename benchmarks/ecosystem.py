@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -52,7 +53,8 @@ def run_row(key: str, seed: int, rllib_python: str) -> dict[str, Any]:
         if key == "cleanrl_copy":
             return rows.run_cleanrl_copy(seed, Path(tmp))
         if key == "rllib":
-            if Path(rllib_python).resolve() == Path(sys.executable).resolve():
+            # Not resolve(): a venv's python is a symlink to the same base interpreter as every other venv's.
+            if os.path.abspath(rllib_python) == os.path.abspath(sys.executable):
                 return rows.run_rllib(seed)
             part = Path(tmp) / "rllib.json"
             cmd = [rllib_python, __file__, "--rows", "rllib", "--seed", str(seed), "--partial", str(part)]
