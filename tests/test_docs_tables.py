@@ -7,6 +7,7 @@ the branches no stored run takes.
 
 import hashlib
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -367,13 +368,24 @@ def test_ecosystem_table_from_hand_made_json() -> None:
     # (1.5 * 3 + 0.5) / 4 = 1.25: the mean over the prompts, not their maximum
     assert "| SB3 | `PPO(...)` | yes | 32,768 steps, greedy return 1.25 |" in text
     assert "| ZOO | `train` then `enjoy` | yes | 50,000 steps, greedy return 1.50; `enjoy`'s mean reward 1.25 |" in text
-    assert "| CLEANRL | `python ppo.py` | no: it cannot | not measured: nothing to read |" in text
+    assert "| CLEANRL | `python ppo.py` | no: it cannot | not measured (nothing to read) |" in text
     assert "| 39,936 steps, greedy return 1.47 (100 seeded episodes) |" in text
     assert "ray 2.60.0 on Gymnasium 1.2.2" in text and "every row in 3 min on 1 thread, 2026-01-02." in text
     with pytest.raises(ValueError, match="some rows only"):
         ecosystem.render({**data, "complete": False})
     with pytest.raises(ValueError, match="'sb3' was run but has no result"):
         ecosystem.render({**data, "rows": [{**data["rows"][0], "result": None}]})
+
+
+def test_ecosystem_json_holds_the_commands_the_tests_run() -> None:
+    # The stored run must be of today's rows: a command changed in benchmarks/ecosystem_rows.py (which the
+    # slow tests run) leaves the table stale until benchmarks/ecosystem.py runs again.
+    import ecosystem_rows
+
+    data = json.loads((ROOT / "benchmarks" / "results" / "ecosystem.json").read_text())
+    assert data["complete"] and data["env_id"] == ecosystem_rows.ENV_ID
+    stored = [(r["key"], r["client"], r["command"], r["unmodified"], r["not_run"]) for r in data["rows"]]
+    assert stored == [(r.key, r.client, list(r.command), r.unmodified, r.not_run) for r in ecosystem_rows.ROWS]
 
 
 def test_readme_names_every_example_and_docs_page() -> None:
