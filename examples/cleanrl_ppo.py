@@ -61,10 +61,10 @@ class Args:
 SMOKE = dict(total_timesteps=4096, eval_episodes=50)
 
 
-def make_env(env_id: str, record_stats: bool = True):  # noqa: ANN201
+def make_env(env_id: str, record_stats: bool = True, **make_kwargs: object):  # noqa: ANN201
     def thunk() -> gym.Env:
         # Change 2 of 2: a flat one-hot observation, and the token budget as a terminal.
-        env = gym.make(env_id, observation="onehot", budget_as_termination=True)
+        env = gym.make(env_id, observation="onehot", budget_as_termination=True, **make_kwargs)
         return gym.wrappers.RecordEpisodeStatistics(env) if record_stats else env
 
     return thunk
@@ -213,7 +213,9 @@ if __name__ == "__main__":
 
     def evaluate(act) -> dict:  # noqa: ANN001
         # episode j is reset with seed 10_000 + j, so both policies see the same prompts
-        env_fn = make_env(args.env_id, record_stats=False)
+        # info="default": the evaluation records each episode's prompt and text, which the teaching ids'
+        # numeric info (TinyCat-v1's default) leaves out.
+        env_fn = make_env(args.env_id, record_stats=False, info="default")
         return agents.evaluate_policy_text(act, env_fn, n_episodes=args.eval_episodes, seed=10_000)
 
     random_result = evaluate(lambda obs_batch: rng.integers(n_actions, size=len(obs_batch)))

@@ -7,6 +7,7 @@ the branches no stored run takes.
 
 import hashlib
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ spec.loader.exec_module(tables)
 
 from renderers import (  # noqa: E402
     cli,
+    ecosystem,
     hierarchy,
     hierarchy_oracle,
     losses,
@@ -332,6 +334,58 @@ def test_train_classify_table_from_hand_made_json() -> None:
     assert "| after PPO, 40,000 steps | 97.3% |" in text
     assert "(lr 0.0005, KL 0, seed 0) trained for 371 s (16 slots) on 1 thread of the 2-core machine" in text
     assert "the algorithm's default KL" in cli.train_classify({**data, "kl_coef": None})
+
+
+def test_ecosystem_table_from_hand_made_json() -> None:
+    def row(key: str, command: list[str], result: dict | None, not_run: str | None = None) -> dict:
+        return {
+            "key": key,
+            "client": key.upper(),
+            "command": command,
+            "unmodified": "yes" if not_run is None else "no: it cannot",
+            "not_run": not_run,
+            "result": result,
+            "seconds": 60.0 if result else 0.0,
+        }
+
+    data = {
+        "env_id": "textgym/TinyCat-v1",
+        "seed": 0,
+        "complete": True,
+        "rows": [
+            row("sb3", ["PPO(...)"], {"steps": 32768, "greedy_returns": [1.5, 1.5, 1.5, 0.5]}),
+            row("zoo", ["train", "enjoy"], {"steps": 50000, "greedy_returns": [1.5] * 4, "enjoy_mean_reward": 1.25}),
+            row("cleanrl", ["python ppo.py"], None, not_run="nothing to read"),
+            row("copy", ["python copy.py"], {"steps": 39936, "greedy_return": 1.466}),
+        ],
+        "versions": {"gymnasium": "1.4.0", "stable-baselines3": "2.9.2", "rl_zoo3": "2.9.2"},
+        "rllib_versions": {"ray": "2.60.0", "gymnasium": "1.2.2"},
+        "threads": 1,
+        "date": "2026-01-02T00:00:00+00:00",
+    }
+    text = ecosystem.render(data)
+    assert text.startswith("| client | the exact command or code | unmodified? | learned (steps, return) |\n")
+    # (1.5 * 3 + 0.5) / 4 = 1.25: the mean over the prompts, not their maximum
+    assert "| SB3 | `PPO(...)` | yes | 32,768 steps, greedy return 1.25 |" in text
+    assert "| ZOO | `train` then `enjoy` | yes | 50,000 steps, greedy return 1.50; `enjoy`'s mean reward 1.25 |" in text
+    assert "| CLEANRL | `python ppo.py` | no: it cannot | not measured (nothing to read) |" in text
+    assert "| 39,936 steps, greedy return 1.47 (100 seeded episodes) |" in text
+    assert "ray 2.60.0 on Gymnasium 1.2.2" in text and "every row in 3 min on 1 thread, 2026-01-02." in text
+    with pytest.raises(ValueError, match="some rows only"):
+        ecosystem.render({**data, "complete": False})
+    with pytest.raises(ValueError, match="'sb3' was run but has no result"):
+        ecosystem.render({**data, "rows": [{**data["rows"][0], "result": None}]})
+
+
+def test_ecosystem_json_holds_the_commands_the_tests_run() -> None:
+    # The stored run must be of today's rows: a command changed in benchmarks/ecosystem_rows.py (which the
+    # slow tests run) leaves the table stale until benchmarks/ecosystem.py runs again.
+    import ecosystem_rows
+
+    data = json.loads((ROOT / "benchmarks" / "results" / "ecosystem.json").read_text())
+    assert data["complete"] and data["env_id"] == ecosystem_rows.ENV_ID
+    stored = [(r["key"], r["client"], r["command"], r["unmodified"], r["not_run"]) for r in data["rows"]]
+    assert stored == [(r.key, r.client, list(r.command), r.unmodified, r.not_run) for r in ecosystem_rows.ROWS]
 
 
 def test_readme_names_every_example_and_docs_page() -> None:

@@ -3,12 +3,16 @@
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from textgym.rllib import DEFAULT_ENV_CONFIG, env_creator, textgym_ids
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import ecosystem_rows  # noqa: E402  (docs/ecosystem.md's table rows: the code the last test runs)
 
 
 def test_import_textgym_and_textgym_rllib_imports_no_ray() -> None:
@@ -170,39 +174,12 @@ def test_rllib_default_config_samples_the_prefixed_v1_id_in_a_worker() -> None:
 @pytest.mark.slow
 @pytest.mark.learning
 def test_rllib_default_ppo_learns_tinycat_v1(learning_seed, check_learned) -> None:
-    """RLlib's PPO with every default (new API stack) on the teaching id, by its module-prefixed name."""
-    pytest.importorskip("ray.rllib", reason='RLlib is optional: pip install -e ".[rllib]" (in its own venv)')
-    import ray
-    import torch
-    from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.columns import Columns
+    """RLlib's PPO with every default (new API stack) on the teaching id, by its module-prefixed name.
 
-    env_id = "envs_registry:textgym/TinyCat-v1"
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    try:
-        algo = PPOConfig().environment(env_id).debugging(seed=learning_seed).build_algo()
-        steps = 0
-        for _ in range(20):  # RLlib's default iteration is 4,000 steps: 11 of them, within the issue's 50k
-            # An iteration whose workers return no samples within RLlib's sample_timeout_s (a loaded
-            # host) reports no env_runners metrics; it sampled nothing, so the count stays.
-            steps = algo.train().get("env_runners", {}).get("num_env_steps_sampled_lifetime", steps)
-            if steps >= 44_000:
-                break
-        assert steps >= 44_000, f"RLlib sampled only {steps} steps in 20 iterations"
-        module = algo.get_module()
-        env = gym.make(env_id)
-        returns = []
-        for prompt in range(4):  # greedy: the argmax of the policy's logits, from every prompt
-            obs, _ = env.reset(seed=0, options={"prompt_index": prompt})
-            done, ret = False, 0.0
-            while not done:
-                with torch.no_grad():
-                    out = module.forward_inference({Columns.OBS: torch.as_tensor(obs[None])})
-                obs, r, terminated, truncated, _ = env.step(int(out[Columns.ACTION_DIST_INPUTS][0].argmax()))
-                ret, done = ret + float(r), terminated or truncated
-            returns.append(ret)
-        algo.stop()
-    finally:
-        ray.shutdown()
-    print(f"RLlib default PPO TinyCat-v1: greedy returns {returns} after {steps} steps")
-    check_learned("greedy return", float(np.mean(returns)), ">=", 1.0)
+    The table's code (``ecosystem_rows.RLLIB_CODE``) evaluated from its string with only
+    ``.debugging(seed=...)`` added, trained until RLlib has sampled 44,000 steps.
+    """
+    pytest.importorskip("ray.rllib", reason='RLlib is optional: pip install -e ".[rllib]" (in its own venv)')
+    result = ecosystem_rows.run_rllib(learning_seed)
+    print(f"RLlib default PPO TinyCat-v1: greedy returns {result['greedy_returns']} after {result['steps']} steps")
+    check_learned("greedy return", float(np.mean(result["greedy_returns"])), ">=", 1.0)
