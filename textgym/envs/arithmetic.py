@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import numpy as np
-
 from textgym.data.arithmetic_tasks import Problem, arithmetic_problems
 from textgym.data.numbers import MAX_WORD_NUMBER, number_word, read_answer
 from textgym.envs.episodes import Episode
 from textgym.envs.text_gen import SPLITS, TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
-from textgym.rewards import RewardModel, RewardOutput
+from textgym.rewards.known import KnownAnswerReward
 from textgym.tokenization import resolve_tokenizer, speaks_grammar
 from textgym.validation import check_int
 
@@ -29,7 +27,7 @@ GRAMMAR_NEW_TOKENS, NATURAL_NEW_TOKENS = 3, 16
 FULL_STOP = "."
 
 
-class ExactAnswerReward(RewardModel):
+class ExactAnswerReward(KnownAnswerReward):
     """1.0 when the completion's answer is exactly the prompt's, else 0.0 (component ``"correct"``).
 
     The answer is read by :func:`textgym.data.numbers.read_answer`: the last number the
@@ -39,23 +37,9 @@ class ExactAnswerReward(RewardModel):
         answers: Prompt text -> its exact answer.
     """
 
-    name = "correct"
-
-    def __init__(self, answers: dict[str, int]):
-        self.answers = dict(answers)
-
-    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
-        """Whether each completion's last number equals its prompt's answer.
-
-        Raises:
-            ValueError: If a prompt is not one of the task's prompts.
-        """
-        total = np.zeros(len(completions))
-        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
-            if prompt not in self.answers:
-                raise ValueError(f"no answer for the prompt {prompt!r}: not a prompt of this task")
-            total[i] = float(read_answer(completion) == self.answers[prompt])
-        return RewardOutput(total=total, components={self.name: total})
+    def is_right(self, completion: str, answer: int) -> bool:
+        """Whether the completion's last number is ``answer``."""
+        return read_answer(completion) == answer
 
 
 class ArithmeticEnv(TextGenEnv):

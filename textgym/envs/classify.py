@@ -6,13 +6,12 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import numpy as np
-
 from textgym.data import to_natural
 from textgym.data.classify_tasks import ANIMAL_LABELS, MAX_STORY_WORDS, classify_examples
 from textgym.envs.text_gen import SPLITS, TextGenEnv
 from textgym.envs.vector import TextGenVectorEnv
-from textgym.rewards import RewardModel, RewardOutput
+from textgym.rewards import RewardModel
+from textgym.rewards.known import KnownAnswerReward
 from textgym.tokenization import resolve_tokenizer, speaks_grammar
 from textgym.validation import check_int
 
@@ -30,33 +29,21 @@ NATURAL_NEW_TOKENS = 8
 LABEL_FORMS = {"cat": ("cat", "cats"), "dog": ("dog", "dogs"), "bird": ("bird", "birds"), "fish": ("fish", "fishes")}
 
 
-class LabelReward(RewardModel):
+class LabelReward(KnownAnswerReward):
     """1.0 when the completion is exactly the prompt's label word, else 0.0 (component ``"correct"``).
 
     Args:
-        labels: Prompt text -> its label word.
+        answers: Prompt text -> its label word.
     """
 
-    name = "correct"
+    answer_name = "label"
 
-    def __init__(self, labels: dict[str, str]):
-        self.labels = dict(labels)
-
-    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
-        """Exact match of each completion with its prompt's label.
-
-        Raises:
-            ValueError: If a prompt is not one of the task's prompts.
-        """
-        total = np.zeros(len(completions))
-        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
-            if prompt not in self.labels:
-                raise ValueError(f"no label for the prompt {prompt!r}: not a prompt of this task")
-            total[i] = float(completion.strip() == self.labels[prompt])
-        return RewardOutput(total=total, components={self.name: total})
+    def is_right(self, completion: str, answer: str) -> bool:
+        """Exact match of the stripped completion with the label word."""
+        return completion.strip() == answer
 
 
-class NamedLabelReward(RewardModel):
+class NamedLabelReward(KnownAnswerReward):
     """1.0 when the completion names exactly one label, and it is the prompt's; else 0.0 (component ``"correct"``).
 
     For natural text: a label is named by its singular or plural word (:data:`LABEL_FORMS`),
@@ -64,14 +51,14 @@ class NamedLabelReward(RewardModel):
     a dog."``). Naming two labels (``"cat or dog"``) scores 0, so listing them all never pays.
 
     Args:
-        labels: Prompt text -> its label word.
+        answers: Prompt text -> its label word.
     """
 
-    name = "correct"
+    answer_name = "label"
     _word = re.compile(r"[a-z]+")
 
-    def __init__(self, labels: dict[str, str]):
-        self.labels = dict(labels)
+    def __init__(self, answers: dict[str, str]):
+        super().__init__(answers)
         self._label_of = {form: label for label, forms in LABEL_FORMS.items() for form in forms}
 
     def named(self, completion: str) -> set[str]:
@@ -82,18 +69,9 @@ class NamedLabelReward(RewardModel):
         """
         return {self._label_of[w] for w in self._word.findall(completion.lower()) if w in self._label_of}
 
-    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> RewardOutput:
-        """Whether each completion names its prompt's label and no other.
-
-        Raises:
-            ValueError: If a prompt is not one of the task's prompts.
-        """
-        total = np.zeros(len(completions))
-        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
-            if prompt not in self.labels:
-                raise ValueError(f"no label for the prompt {prompt!r}: not a prompt of this task")
-            total[i] = float(self.named(completion) == {self.labels[prompt]})
-        return RewardOutput(total=total, components={self.name: total})
+    def is_right(self, completion: str, answer: str) -> bool:
+        """Whether the completion names ``answer`` and no other label."""
+        return self.named(completion) == {answer}
 
 
 class ClassifyEnv(TextGenEnv):
