@@ -65,9 +65,9 @@ SETTINGS = {"noise": 0.3, "epochs": 6, "batch_size": 8, "learning_rate": 1e-3, "
 POOLING = "last+mean+lm"
 
 
-# Margins at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): rating lowest 0.985 and
-# ranking 0.950 over seeds 0-2; preference and edit, on the 512 x 12 data, 0.924 and 0.916 at seed 2 (the seed
-# where 384 x 8 gave 0.849 and 0.898); their seeds 0-1 on this data and 2 threads: see the JSON.
+# Seeds 0-2 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): rating lowest 0.985,
+# ranking 0.950; on the 512 x 12 data preference 0.936, 0.955, 0.924 and edit 0.905, 0.923, 0.916 (on 384 x 8
+# seed 2 gave 0.849 and 0.898). Edit's headroom at seed 0 is thin (+0.005); 2 threads not yet run.
 @pytest.mark.slow
 @pytest.mark.learning(minutes=5)
 @pytest.mark.parametrize("kind", ["rating", "preference", "ranking", "edit"])
