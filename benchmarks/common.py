@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 import transformers
+from stable_baselines3.common.callbacks import BaseCallback
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
@@ -92,3 +93,31 @@ def paired(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
     gain, sem, n = paired_difference(before, after)
     return {"gain": gain, "standard_error": sem, "n_pairs": n}
+
+
+class RewardReached(BaseCallback):
+    """Records when the mean reward of the last full window of training episodes first reaches ``target``.
+
+    ``reached_at`` is ``(steps, seconds since the callback was made)``, or None. With ``stop``,
+    ``learn()`` ends before the rollout after that; without it, training runs its whole budget.
+    """
+
+    def __init__(self, target: float, stop: bool = False):
+        super().__init__()
+        self.target = target
+        self.stop = stop
+        self.reached_at: tuple[int, float] | None = None
+        self.t0 = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buf = self.model.ep_info_buffer
+        full = len(buf) == buf.maxlen
+        if self.reached_at is None and full and sum(e["r"] for e in buf) / len(buf) >= self.target:
+            self.reached_at = (self.num_timesteps, time.perf_counter() - self.t0)
+
+    def _on_rollout_start(self) -> None:
+        if self.stop and self.reached_at is not None:
+            self.model.num_timesteps = 10**12  # ends learn() before the next rollout

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from common import evaluation_summary, header, write_result
-from stable_baselines3.common.callbacks import BaseCallback
+from common import RewardReached, evaluation_summary, header, write_result
 
 import agents
 
@@ -54,25 +53,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-class FirstReach(BaseCallback):
-    """Records when the mean reward of the last 100 training episodes first reaches ``target``; never stops training."""
-
-    def __init__(self, target: float):
-        super().__init__()
-        self.target = target
-        self.reached_at: tuple[int, float] | None = None
-        self.t0 = time.perf_counter()
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        buf = self.model.ep_info_buffer
-        full = len(buf) == buf.maxlen
-        if self.reached_at is None and full and sum(e["r"] for e in buf) / len(buf) >= self.target:
-            self.reached_at = (self.num_timesteps, time.perf_counter() - self.t0)
-
-
 def grpo_options(options: dict[str, Any]) -> dict[str, Any]:
     """``make_grpo``'s keyword arguments for an option set: its group settings as one ``agents.GroupConfig``."""
     fields = {field.name for field in dataclasses.fields(agents.GroupConfig)}
@@ -86,7 +66,7 @@ def run(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     model = agents.make_grpo(
         "CatText-v0", n_envs=args.n_envs, group_size=args.group_size, seed=seed, **grpo_options(CONFIGS[name])
     )
-    callback = FirstReach(args.target)
+    callback = RewardReached(args.target)
     t0 = time.perf_counter()
     model.learn(args.max_steps, callback=callback)
     seconds = time.perf_counter() - t0

@@ -16,32 +16,11 @@ import argparse
 import time
 from pathlib import Path
 
-from common import evaluation_summary, header, write_result
-from stable_baselines3.common.callbacks import BaseCallback
+from common import RewardReached, evaluation_summary, header, write_result
 
 import agents
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-class StopAtReward(BaseCallback):
-    def __init__(self, target: float):
-        super().__init__()
-        self.target = target
-        self.reached_at: tuple[int, float] | None = None
-        self.t0 = time.perf_counter()
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        buf = self.model.ep_info_buffer
-        if len(buf) == buf.maxlen and sum(e["r"] for e in buf) / len(buf) >= self.target and self.reached_at is None:
-            self.reached_at = (self.num_timesteps, time.perf_counter() - self.t0)
-
-    def _on_rollout_start(self) -> None:
-        if self.reached_at is not None:
-            self.model.num_timesteps = 10**12  # ends learn() before the next rollout
 
 
 def main() -> None:
@@ -54,7 +33,7 @@ def main() -> None:
     header(f"time for PPO (make_ppo defaults, tiny model, 16 envs) to reach mean reward {args.target}")
     t0 = time.perf_counter()
     ppo = agents.make_ppo("CatText-v0", seed=args.seed)
-    cb = StopAtReward(args.target)
+    cb = RewardReached(args.target, stop=True)
     ppo.learn(args.max_steps, callback=cb)
     total = time.perf_counter() - t0
     result: dict = {
