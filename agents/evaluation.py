@@ -211,21 +211,49 @@ def sample_table(
     return "\n".join(lines)
 
 
-def paired_difference(before: dict[str, Any], after: dict[str, Any]) -> tuple[float, float, int]:
-    """Mean reward difference ``after - before`` over the same episodes, with its standard error.
+def paired_difference(
+    before: dict[str, Any], after: dict[str, Any], component: str | None = None
+) -> tuple[float, float, int]:
+    """Mean difference ``after - before`` over the same episodes, with its standard error.
 
     Both results come from :func:`evaluate_policy_text` with the same ``seed`` and
     ``n_episodes``, so episode ``index`` j had the same prompt both times; pairing removes the
     prompt-to-prompt spread from the comparison.
+
+    >>> before = {"episodes": [{"index": 0, "reward": 0.0, "components": {"topic": 0.0}},
+    ...                        {"index": 1, "reward": 1.0, "components": {"topic": 1.0}}]}
+    >>> after = {"episodes": [{"index": 1, "reward": 2.0, "components": {"topic": 1.0}},
+    ...                       {"index": 0, "reward": 3.0, "components": {"topic": 1.0}}]}
+    >>> paired_difference(before, after)  # differences 3 and 1
+    (2.0, 1.0, 2)
+    >>> paired_difference(before, after, component="topic")  # differences 1 and 0
+    (0.5, 0.5, 2)
+
+    Args:
+        before: The first result.
+        after: The second result, on the same episodes.
+        component: Compare this reward component (``info["reward_components"]``) instead of
+            the episode reward.
 
     Returns:
         ``(mean difference, standard error of the mean, number of pairs)``.
 
     Raises:
         ValueError: If the two results do not hold the same episode indices.
+        KeyError: If an episode lacks ``component`` (the message lists those it has).
     """
-    b = {e["index"]: e["reward"] for e in before["episodes"]}
-    a = {e["index"]: e["reward"] for e in after["episodes"]}
+
+    def values(result: dict[str, Any]) -> dict[int, float]:
+        if component is None:
+            return {e["index"]: e["reward"] for e in result["episodes"]}
+        out = {}
+        for e in result["episodes"]:
+            if component not in e["components"]:
+                raise KeyError(f"episode {e['index']} has no component {component!r}; it has {sorted(e['components'])}")
+            out[e["index"]] = e["components"][component]
+        return out
+
+    b, a = values(before), values(after)
     if a.keys() != b.keys():
         raise ValueError("before and after must cover the same episodes (same seed and n_episodes)")
     diff = np.array([a[i] - b[i] for i in sorted(a)])

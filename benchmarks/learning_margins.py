@@ -9,6 +9,7 @@ tests already in it are kept, so the Ray venv's tests can be added by a second c
     python benchmarks/learning_margins.py                        # seeds 0 1 2, threads 1 2
     python benchmarks/learning_margins.py --python .venv-ray/bin/python tests/distributed tests/envs/test_rllib.py
     python benchmarks/learning_margins.py --merge part1.json part2.json   # runs made in parallel
+    python benchmarks/learning_margins.py --forget test_ppo_learns_classify --merge new.json  # its checks changed
 
 A check that fails at any seed or thread count is a failing learning test (issue 30: learning
 checks must hold on any host, with headroom); the lowest margin of each check is the headroom
@@ -82,6 +83,13 @@ def main() -> None:
         default=None,
         help="run nothing: merge these result files (of runs made in parallel, each with its own --out) into --out",
     )
+    parser.add_argument(
+        "--forget",
+        nargs="+",
+        default=[],
+        metavar="TEST",
+        help="first drop the records of tests whose node id contains TEST (a test whose checks changed)",
+    )
     args, passthrough = parser.parse_known_args()  # unknown options go to pytest (e.g. --durations=0)
     extra = (["-k", args.k] if args.k else []) + passthrough
     if args.merge:
@@ -93,7 +101,11 @@ def main() -> None:
         new = [r for run in runs for r in run["records"]]
     fresh = {(r["test"], r["seed"], r["threads"]) for r in new}
     old = json.loads(args.out.read_text()) if args.out.is_file() else {"records": [], "runs": []}
-    kept = [r for r in old["records"] if (r["test"], r["seed"], r["threads"]) not in fresh]
+    kept = [
+        r
+        for r in old["records"]
+        if (r["test"], r["seed"], r["threads"]) not in fresh and not any(t in r["test"] for t in args.forget)
+    ]
     results = {
         "records": kept + new,
         "runs": old["runs"] + [{k: v for k, v in run.items() if k != "records"} for run in runs],

@@ -284,3 +284,14 @@ def test_paired_difference_by_hand() -> None:
     assert sem == pytest.approx(1.0 / np.sqrt(3))  # sample std of [1, 3, 2] is 1
     with pytest.raises(ValueError, match="same episodes"):
         agents.paired_difference(before, result({0: 1.0, 1: 1.0}))
+
+
+def test_paired_difference_of_a_component() -> None:
+    def result(topic: list[float]) -> dict:
+        return {"episodes": [{"index": i, "reward": 9.0, "components": {"topic": t}} for i, t in enumerate(topic)]}
+
+    mean, sem, n = agents.paired_difference(result([0, 0, 1, 0]), result([1, 1, 1, 0]), component="topic")
+    assert (mean, n) == (0.5, 4)  # differences 1, 1, 0, 0: the rewards (all 9) would give 0
+    assert sem == pytest.approx(np.std([1, 1, 0, 0], ddof=1) / 2)
+    with pytest.raises(KeyError, match=r"episode 0 has no component 'fluency'; it has \['topic'\]"):
+        agents.paired_difference(result([0]), result([1]), component="fluency")

@@ -52,21 +52,32 @@ def test_ray_grpo_needs_its_worker_env(ray_local) -> None:
         RayGRPO("LMActorCriticPolicy", env)
 
 
-# Margin over seeds 0-1 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): lowest 0.977
-# against 0.9 (mentions a cat); seed 2 and 2 threads not yet run.
+# Two thirds of the CLI's run (24,576 tokens: 0.977+ at seeds 0-1) already moves the cat rate from about 0.1 to
+# about 0.8 (local GRPO, seed 0), which a paired gain on the same 256 validation episodes checks. The workers'
+# episodes equal a local collection's (test_rollout_workers.py) and the update is GRPO's own
+# (test_a_rollout_is_the_workers_batch). Margins: benchmarks/results/learning_margins.json.
+RAY_GRPO_TOKENS = 16_384
+
+
 @pytest.mark.slow
-@pytest.mark.learning
+@pytest.mark.learning(minutes=2)
 def test_ray_grpo_learns_cattext_like_local_grpo(ray_local, learning_seed, check_learned) -> None:
-    # the CLI's GRPO settings (64 slots, groups of 8, 24,576 tokens) with 2 rollout workers
+    # the CLI's GRPO settings (64 slots, groups of 8) with 2 rollout workers
     algo = make_ray_grpo("CatText-v0", n_envs=64, group_size=8, n_workers=2, seed=learning_seed)
+    evaluation = dict(n_episodes=256, env_kwargs={"split": "validation"})
     try:
-        algo.learn(24_576)
-        report = agents.evaluate_policy_text(algo, "CatText-v0", n_episodes=256, env_kwargs={"split": "validation"})
+        before = agents.evaluate_policy_text(algo, "CatText-v0", **evaluation)
+        algo.learn(RAY_GRPO_TOKENS)
+        after = agents.evaluate_policy_text(algo, "CatText-v0", **evaluation)
     finally:
         algo.close()
-    cat, grammatical = report["components"]["topic"], report["components"]["fluency"]
-    check_learned("mentions a cat", cat, ">=", 0.9)
-    check_learned("grammatical", grammatical, ">=", 0.9)
+    gain, se, _ = agents.paired_difference(before, after, component="topic")
+    check_learned("paired gain in mentioning a cat", gain, ">=", 0.3)
+    check_learned("paired gain in mentioning a cat, in standard errors", gain / se, ">=", 6.0)
+    # A guard against collapse ("cat cat cat"), not drift: the grammatical rate (about 0.95 before) may dip on the
+    # way and recover by the end of the full run (PPO seed 2 at 16,384 steps: -0.121; 0.961+ after 49,152).
+    fluency, _, _ = agents.paired_difference(before, after, component="fluency")
+    check_learned("paired change in grammatical", fluency, ">=", -0.25)
 
 
 class ReadsRolloutLocals(BaseCallback):

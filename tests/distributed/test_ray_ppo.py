@@ -142,19 +142,31 @@ def test_make_ray_ppo_refuses_env_instances(ray_local) -> None:
         make_ray_ppo(agents.make_env("CatText-v0", n_envs=2))
 
 
-# Margin over seeds 0-1 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): lowest 0.961
-# against 0.9 (grammatical); seed 2 and 2 threads not yet run.
+# The rollouts equal local PPO's (test_worker_rollouts_equal_local_ppo_rollouts) and so do the updates
+# (test_learn_updates_through_sb3_and_workers_get_the_new_weights), so what this test adds is that a whole run on
+# the workers learns. The CLI's full run (49,152 steps: 0.96+ at seeds 0-1) took 6-7 of CI's minutes; a third of
+# it already moves the cat rate from about 0.1 to about 0.8 (local PPO, seed 0), which a paired gain on the
+# same 256 validation episodes checks. Margins: benchmarks/results/learning_margins.json.
+RAY_PPO_STEPS = 16_384
+
+
 @pytest.mark.slow
-@pytest.mark.learning
+@pytest.mark.learning(minutes=3)
 def test_ray_ppo_learns_cattext_like_local_ppo(ray_local, learning_seed, check_learned) -> None:
-    # the CLI's PPO settings (make_ppo's defaults, 16 slots, 49,152 steps) with 2 rollout workers
+    # the CLI's PPO settings (make_ppo's defaults, 16 slots) with 2 rollout workers
     algo = make_ray_ppo("CatText-v0", n_envs=16, n_workers=2, seed=learning_seed)
+    evaluation = dict(n_episodes=256, env_kwargs={"split": "validation"})
     try:
         assert isinstance(algo, RayPPO)
-        algo.learn(49_152)
-        report = agents.evaluate_policy_text(algo, "CatText-v0", n_episodes=256, env_kwargs={"split": "validation"})
+        before = agents.evaluate_policy_text(algo, "CatText-v0", **evaluation)
+        algo.learn(RAY_PPO_STEPS)
+        after = agents.evaluate_policy_text(algo, "CatText-v0", **evaluation)
     finally:
         algo.close()
-    cat, grammatical = report["components"]["topic"], report["components"]["fluency"]
-    check_learned("mentions a cat", cat, ">=", 0.9)
-    check_learned("grammatical", grammatical, ">=", 0.9)
+    gain, se, _ = agents.paired_difference(before, after, component="topic")
+    check_learned("paired gain in mentioning a cat", gain, ">=", 0.3)
+    check_learned("paired gain in mentioning a cat, in standard errors", gain / se, ">=", 6.0)
+    # A guard against collapse ("cat cat cat"), not drift: the grammatical rate (about 0.95 before) may dip on the
+    # way and recover by the end of the full run (PPO seed 2 at 16,384 steps: -0.121; 0.961+ after 49,152).
+    fluency, _, _ = agents.paired_difference(before, after, component="fluency")
+    check_learned("paired change in grammatical", fluency, ">=", -0.25)
