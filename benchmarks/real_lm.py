@@ -262,6 +262,19 @@ def score_at(curve: list[dict[str, Any]], seconds: float) -> float | None:
     return before[-1]["score"] if before else None
 
 
+def save_lm(model: Any, tokenizer: str, directory: Path) -> None:
+    """Write the policy's LM and the tokenizer ``tokenizer`` with ``save_pretrained``.
+
+    ``textgym.models.load_model(directory)`` loads the trained LM back, to re-check a result.
+    """
+    from textgym.models import load_tokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    model.policy.lm.save_pretrained(directory)
+    load_tokenizer(tokenizer).save_pretrained(directory)
+    print(f"saved the trained LM to {directory}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TASKS), required=True)
@@ -286,6 +299,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tag", default="", help="appended to the output file's name")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--save", type=Path, default=None, help="write the trained LM and its tokenizer here (save_pretrained)"
+    )
     args = parser.parse_args()
     task = TASKS[args.task]
     torch.manual_seed(args.seed)
@@ -338,13 +354,16 @@ def main() -> None:
 
     after = evaluate(ours.model, task, args, "test", n_test)
     print(agents.describe("after", after, "test reward"), flush=True)
+    if args.save is not None:
+        save_lm(ours.model, args.model, args.save)
     result: dict[str, Any] = {
         "benchmark": "real_lm",
         "task": args.task,
         "env_id": task.env_id,
         "model": args.model,
         "algo": args.algo,
-        "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "save")},
+        "saved_to": None if args.save is None else str(args.save),
         "before": summarize(before, task, fluency),
         "textgym": {
             "after": summarize(after, task, fluency),

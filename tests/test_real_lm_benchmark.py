@@ -27,3 +27,17 @@ def test_a_scheduled_point_is_due_every_period() -> None:
 def test_time_to_and_score_at_read_the_curve() -> None:
     assert real_lm.time_to(CURVE, 0.15) == 905.0 and real_lm.time_to(CURVE, 0.3) is None
     assert real_lm.score_at(CURVE, 904.0) == 0.1 and real_lm.score_at(CURVE, 905.0) == 0.2
+
+
+def test_save_lm_writes_weights_that_load_back(tmp_path: Path) -> None:
+    import torch
+
+    import agents
+    from textgym.models import load_model
+
+    model = agents.make_grpo("textgym/Arithmetic-v0", model="tiny", n_envs=4, group_size=4)
+    real_lm.save_lm(model, "tiny", tmp_path / "lm")
+    loaded = load_model(str(tmp_path / "lm")).state_dict()
+    saved = model.policy.lm.state_dict()
+    assert loaded.keys() == saved.keys()
+    assert all(torch.equal(loaded[k], saved[k]) for k in saved)
