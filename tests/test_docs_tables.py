@@ -30,6 +30,7 @@ from renderers import (  # noqa: E402
     losses,
     markdown,
     pretrain,
+    real_lm,
     reward_accuracy,
     scaling,
     summarization,
@@ -465,3 +466,38 @@ def test_hierarchy_oracle_table_from_hand_made_json() -> None:
     assert rows[2] == "| LM lr 3e-4 | 3 | 61,573 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
     assert rows[3] == "| LM lr 1e-4 | 0 | 100 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
     assert rows[4] == "| HierShop-v2, LM lr 1e-4 | 0 | 100 | 1.500 ± 0.040 | 1.900 | -0.400 ± 0.050 (-8.0 SE) |"
+
+
+def test_real_lm_table_from_hand_made_json() -> None:
+    def run(before: float, after: float, gain: float, se: float, words: tuple[float, float]) -> dict:
+        measures = dict(base_log_likelihood_per_token=-2.0, distinct_2=0.5)
+        return {
+            "env_id": "textgym/Classify-v0",
+            "model": "smollm2-135m",
+            "algo": "grpo",
+            "settings": {
+                "seed": 3,
+                "tag": "",
+                "n_envs": 16,
+                "group_size": 4,
+                "lr": 5e-5,
+                "kl_coef": 0.0,
+                "val_items": 64,
+            },
+            "before": {"score": before, "measures": {**measures, "mean_words": words[0]}},
+            "textgym": {
+                "after": {"score": after, "measures": {**measures, "mean_words": words[1]}},
+                "paired": {"score_gain": gain, "score_standard_error": se, "n_pairs": 256},
+                "steps": 10,
+                "train_seconds": 120.0,
+            },
+            "load_average": [2.0, 1.0, 1.0],
+            "date": "2026-01-02T00:00:00+00:00",
+        }
+
+    table = real_lm.render([run(0.1, 0.5, 0.4, 0.05, (5.0, 1.25))])
+    row = table.splitlines()[2]
+    assert row.startswith(
+        "| Classify-v0 (smollm2-135m, GRPO, seed 3) | 10 steps of 16 completions (groups of 4) in 2 min"
+    )
+    assert "| 10.0% → **50.0%** | +40.0 ± 5.0 points (8 SE, 256 pairs) | 5.0 → 1.2 |" in row

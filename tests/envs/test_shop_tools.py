@@ -363,14 +363,14 @@ def greedy_results(algo, n: int = 256) -> dict:
     )
 
 
-# Margin over seeds 0-2 at 1 torch thread (TEXTGYM_LEARNING_SEED=0, 1, 2; 2026-12-07, one host): the
-# paired gain was 7.1, 6.7 and 6.9 SE against 3 (lowest margin 3.7); in a run of the same setup outside
-# pytest, greedy success went 0.164 -> 0.344 on the 256 test scenarios (+0.180 +- 0.025). Each run takes
-# about 45 s on one thread, 25 s of it training. The gain is better guessing, not tool use: in those runs
-# (seeds 0, 1) no greedy answer, trained or untrained, made a call; GRPO learned "sorry , i do not know ."
-# for hours and place and "no" to "do you sell". The untrained tiny model gives the right call for a
-# question a probability of about 1e-7 ("cost eggs ?" after "user : how much are the eggs ? assistant :"),
-# so GRPO started from it does not sample a working call.
+# Margin over seeds 0-2 at 1 and 2 torch threads (benchmarks/results/learning_margins.json, 2026-12-08): the paired
+# gain was 7.11 or 6.91 SE against 3 (the greedy policies end in one of two answers; lowest margin 3.9); in a run of
+# the same setup outside pytest, greedy success went 0.164 -> 0.344 on the 256 test scenarios (+0.180 +- 0.025). Each
+# run takes about 45 s on one thread, 25 s of it training. The gain is better guessing, not tool use: in those runs
+# (seeds 0, 1) no greedy answer, trained or untrained, made a call; GRPO learned "sorry , i do not know ." for hours
+# and place and "no" to "do you sell". The untrained tiny model gives the right call for a question a probability of
+# about 1e-7 ("cost eggs ?" after "user : how much are the eggs ? assistant :"), so GRPO started from it does not
+# sample a working call.
 @pytest.mark.slow  # about 1 minute on one shared thread
 @pytest.mark.learning
 def test_grpo_raises_goal_success_on_the_test_split(learning_seed, check_learned) -> None:

@@ -56,9 +56,8 @@ def train(env_id: str, steps: int, seed: int) -> PPO:
     return model.learn(steps)
 
 
-# Measured at seeds 0-2, 1 torch thread, by hand (2026-12-07; not yet in
-# benchmarks/results/learning_margins.json): greedy return 1.5 (the maximum) against 1.0 at every seed; first
-# reached at 24.6k-26.6k of the 32,768 steps.
+# Seeds 0-2 at 1 and 2 torch threads (benchmarks/results/learning_margins.json, 2026-12-08): greedy return 1.5
+# (the maximum) against 1.0 in every run; first reached at 24.6k-26.6k of the 32,768 steps (by hand, 2026-12-07).
 @pytest.mark.slow
 @pytest.mark.learning
 def test_sb3_default_ppo_learns_tinycat_v1(learning_seed, check_learned) -> None:
@@ -71,9 +70,8 @@ def test_sb3_default_ppo_learns_tinycat_v1(learning_seed, check_learned) -> None
     check_learned("greedy return", float(np.mean(result["greedy_returns"])), ">=", 1.0)
 
 
-# Measured at seeds 0-2, 1 torch thread, by hand (2026-12-07; not yet in
-# benchmarks/results/learning_margins.json): lowest 24.9 standard errors above random against 3 (returns
-# 0.137-0.194, random 0.004).
+# Seeds 0-2 at 1 and 2 torch threads (benchmarks/results/learning_margins.json, 2026-12-08): lowest 20.9 standard
+# errors above random against 3 (returns 0.137-0.194 at 1 thread by hand, random 0.004).
 @pytest.mark.slow
 @pytest.mark.learning
 def test_sb3_default_ppo_beats_random_on_tinyshop_v1(learning_seed, check_learned) -> None:

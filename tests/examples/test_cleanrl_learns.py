@@ -59,8 +59,8 @@ def test_cleanrl_script_learns_tinycat(script: str, tag: str, tmp_path: Path, le
     assert (tmp_path / f"{script}.png").is_file()
 
 
-# Measured at seed 0, 1 torch thread, by benchmarks/ecosystem.py (benchmarks/results/ecosystem.json,
-# 2026-12-07): greedy return 1.5 (the maximum) against 1.0 after 39,936 steps; seeds 1-2 not yet run.
+# Seeds 0-2 at 1 and 2 torch threads (benchmarks/results/learning_margins.json, 2026-12-08): greedy return 1.5
+# (the maximum) against 1.0 in every run.
 @pytest.mark.slow
 @pytest.mark.learning
 def test_cleanrl_copy_learns_tinycat_v1(tmp_path: Path, learning_seed, check_learned) -> None:
