@@ -8,10 +8,11 @@ hidden preference on completions of held-out (validation) prompts.
 
 import numpy as np
 import pytest
+import torch
 
 from textgym.data import LEXICON, generate, story_openings
-from textgym.rewards import SimulatedAnnotator, train_reward_model
-from textgym.rewards.annotator import hidden_pairwise_accuracy
+from textgym.rewards import LearnedRewardModel, SimulatedAnnotator, train_reward_model
+from textgym.rewards.annotator import hidden_pairwise_outcomes
 
 NOUNS = {w: "cat" for w in LEXICON["ANIMAL_SG"] + LEXICON["PERSON_SG"]} | {
     w: "cats" for w in LEXICON["ANIMAL_PL"] + LEXICON["PERSON_PL"]
@@ -56,18 +57,25 @@ DATA = {"rating": (TRAIN_PROMPTS, TRAIN), "ranking": (TRAIN_PROMPTS, TRAIN)}
 DATA |= {"preference": (MORE_PROMPTS, MORE), "edit": (MORE_PROMPTS, MORE)}
 
 
-# The bar is 0.9 for every kind. Each completion is annotated once: rated, compared in pairs (0-1,
-# 2-3, ...), ranked in its group, or edited (DATA above says how many). benchmarks/reward_accuracy.py
-# compares the kinds at equal data (all on 384 x 8, and pooling "last+mean" too) into
-# benchmarks/results/reward_accuracy.json, which docs/rewards.md's table is rendered from.
-BARS = {"rating": 0.9, "ranking": 0.9, "preference": 0.9, "edit": 0.9}
+# The bar is 0.9 for rating, ranking and preference. Each completion is annotated once: rated, compared in
+# pairs (0-1, 2-3, ...), ranked in its group, or edited (DATA above says how many).
+# benchmarks/reward_accuracy.py compares the kinds at equal data (all on 384 x 8, and pooling "last+mean" too)
+# into benchmarks/results/reward_accuracy.json, which docs/rewards.md's table is rendered from.
+#
+# Edit feedback does not hold 0.9 on any host: 0.905, 0.923, 0.916 at seeds 0-2 on 2026-12-07, but 0.866 at seed
+# 0 in a fresh venv on another host of the same kind on 2026-12-08 (CI went red there), and on twice the data
+# (512 x 24) 0.906 and 0.891 at seeds 0 and 1. As issue 30 asks of a check that cannot hold at a fixed bar, it
+# asserts a paired gain over the untrained reward model on the same held-out pairs, with its standard error.
+BARS = {"rating": 0.9, "ranking": 0.9, "preference": 0.9}
+EDIT_GAIN, EDIT_GAIN_SE = 0.15, 6.0  # the untrained model: 0.43, 0.63, 0.53 at seeds 0-2
 SETTINGS = {"noise": 0.3, "epochs": 6, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
 POOLING = "last+mean+lm"
 
 
 # Seeds 0-2 at 1 torch thread (benchmarks/results/learning_margins.json, 2026-12-07): rating lowest 0.985,
-# ranking 0.950; on the 512 x 12 data preference 0.936, 0.955, 0.924 and edit 0.905, 0.923, 0.916 (on 384 x 8
-# seed 2 gave 0.849 and 0.898). Edit's headroom at seed 0 is thin (+0.005); 2 threads not yet run.
+# ranking 0.950; on the 512 x 12 data preference 0.936, 0.955, 0.924 (on 384 x 8 seed 2 gave 0.849); 2 threads
+# not yet run. Edit's paired gain over the untrained model at seeds 0-2, 1 thread (2026-12-08): 0.437, 0.249, 0.354
+# (lowest 14.7 standard errors); 2 threads not yet run.
 @pytest.mark.slow
 @pytest.mark.learning(minutes=5)
 @pytest.mark.parametrize("kind", ["rating", "preference", "ranking", "edit"])
@@ -83,10 +91,20 @@ def test_reward_model_learns_the_hidden_preference(kind: str, learning_seed, che
         pooling=POOLING,
         seed=s["seed"],
     )
-    accuracy, n_pairs = hidden_pairwise_accuracy(rm, VAL_PROMPTS, VAL)
+    outcomes = hidden_pairwise_outcomes(rm, VAL_PROMPTS, VAL)
+    accuracy = float(outcomes.mean())
     print(
-        f"{kind}: {len(records)} records, held-out accuracy {accuracy:.3f} on {n_pairs} pairs, "
+        f"{kind}: {len(records)} records, held-out accuracy {accuracy:.3f} on {len(outcomes)} pairs, "
         f"in-kind validation accuracy {rm.report.val_pairwise_accuracy:.3f}, {rm.report.seconds:.0f}s"
     )
-    assert n_pairs > 900
-    check_learned("held-out pairwise accuracy", accuracy, ">=", BARS[kind])
+    assert len(outcomes) > 900
+    if kind != "edit":
+        check_learned("held-out pairwise accuracy", accuracy, ">=", BARS[kind])
+        return
+    torch.manual_seed(s["seed"])  # the untrained head's initialisation
+    untrained = hidden_pairwise_outcomes(LearnedRewardModel.from_backbone("tiny", pooling=POOLING), VAL_PROMPTS, VAL)
+    gain = outcomes.astype(float) - untrained.astype(float)  # paired: the same pairs in the same order
+    se = gain.std(ddof=1) / np.sqrt(len(gain))
+    print(f"edit: untrained accuracy {untrained.mean():.3f}, paired gain {gain.mean():.3f} +- {se:.3f}")
+    check_learned("held-out pairwise accuracy gain over the untrained model", gain.mean(), ">=", EDIT_GAIN)
+    check_learned("held-out pairwise accuracy gain, in standard errors", gain.mean() / se, ">=", EDIT_GAIN_SE)

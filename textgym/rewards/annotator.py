@@ -257,19 +257,20 @@ class SimulatedAnnotator:
         return words
 
 
-def hidden_pairwise_accuracy(
+def hidden_pairwise_outcomes(
     reward: RewardLike,
     prompts: Sequence[str],
     groups: Sequence[Sequence[str]],
     preference: HiddenPreference | None = None,
-) -> tuple[float, int]:
-    """How often ``reward`` orders two completions of a prompt as the hidden preference does.
+) -> np.ndarray:
+    """For each pair the hidden preference orders, whether ``reward`` orders it the same way.
 
     Every pair of distinct completions within a group whose hidden utilities differ counts
-    (ties carry no preference); a tie in ``reward`` counts as wrong.
+    (ties carry no preference); a tie in ``reward`` counts as wrong. The pairs come in a fixed
+    order (group by group), so two reward models' outcomes on the same groups can be paired.
 
     Returns:
-        ``(accuracy, number_of_pairs)``.
+        A bool array, one entry per pair.
 
     Raises:
         ValueError: If no pair has distinct utilities.
@@ -291,4 +292,21 @@ def hidden_pairwise_accuracy(
         raise ValueError("no pair of completions with different hidden utilities")
     a, b = a[keep], b[keep]
     better, worse = np.where(utility[a] > utility[b], a, b), np.where(utility[a] > utility[b], b, a)
-    return float(np.mean(scores[better] > scores[worse])), int(keep.sum())
+    return scores[better] > scores[worse]
+
+
+def hidden_pairwise_accuracy(
+    reward: RewardLike,
+    prompts: Sequence[str],
+    groups: Sequence[Sequence[str]],
+    preference: HiddenPreference | None = None,
+) -> tuple[float, int]:
+    """How often ``reward`` orders two completions of a prompt as the hidden preference does.
+
+    The mean of :func:`hidden_pairwise_outcomes` (same arguments and errors).
+
+    Returns:
+        ``(accuracy, number_of_pairs)``.
+    """
+    outcomes = hidden_pairwise_outcomes(reward, prompts, groups, preference)
+    return float(np.mean(outcomes)), len(outcomes)
