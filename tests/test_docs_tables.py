@@ -493,6 +493,7 @@ def test_real_lm_table_from_hand_made_json() -> None:
             },
             "load_average": [2.0, 1.0, 1.0],
             "date": "2026-01-02T00:00:00+00:00",
+            "machine": "x86_64, 1 threads",
         }
 
     table = real_lm.render([run(0.1, 0.5, 0.4, 0.05, (5.0, 1.25))])
@@ -501,3 +502,4 @@ def test_real_lm_table_from_hand_made_json() -> None:
         "| Classify-v0 (smollm2-135m, GRPO, seed 3) | 10 steps of 16 completions (groups of 4) in 2 min"
     )
     assert "| 10.0% → **50.0%** | +40.0 ± 5.0 points (8 SE, 256 pairs) | 5.0 → 1.2 |" in row
+    assert "(x86_64, 1 threads; 2026-01-02 to 2026-01-02; load average 2.0-2.0 at the end" in table

@@ -43,10 +43,13 @@ def render(runs: list[dict[str, Any]]) -> str:
                 _measure(run, "distinct_2", 2),
             ]
         )
+    # Rows come in file-name order, so the dates, loads and machines are read from all of them.
     loads = sorted(run["load_average"][0] for run in runs)
+    dates = sorted(run["date"][:10] for run in runs)
+    machines = ", ".join(sorted({run["machine"] for run in runs}))
     note = (
-        "Each row is one run of `python benchmarks/real_lm.py --task TASK --minutes M --seed S` on 1 thread "
-        f"of the 2-core CPU ({runs[0]['date'][:10]} to {runs[-1]['date'][:10]}; load average "
+        "Each row is one run of `python benchmarks/real_lm.py --task TASK --minutes M --seed S` "
+        f"({machines}; {dates[0]} to {dates[-1]}; load average "
         f"{loads[0]:.1f}-{loads[-1]:.1f} at the end, beside other jobs). The test items are held out and scored "
         "before and after on the same seeds, sampling at temperature 1 as the agent trains. The training budget "
         "is wall time, so the step count follows the machine's load."

@@ -101,8 +101,10 @@ def test_reward_model_learns_the_hidden_preference(kind: str, learning_seed, che
     if kind != "edit":
         check_learned("held-out pairwise accuracy", accuracy, ">=", BARS[kind])
         return
-    torch.manual_seed(s["seed"])  # the untrained head's initialisation
-    untrained = hidden_pairwise_outcomes(LearnedRewardModel.from_backbone("tiny", pooling=POOLING), VAL_PROMPTS, VAL)
+    with torch.random.fork_rng():  # seeds the untrained head's initialisation without touching later tests' RNG
+        torch.manual_seed(s["seed"])
+        untrained_rm = LearnedRewardModel.from_backbone("tiny", pooling=POOLING)
+    untrained = hidden_pairwise_outcomes(untrained_rm, VAL_PROMPTS, VAL)
     gain = outcomes.astype(float) - untrained.astype(float)  # paired: the same pairs in the same order
     se = gain.std(ddof=1) / np.sqrt(len(gain))
     print(f"edit: untrained accuracy {untrained.mean():.3f}, paired gain {gain.mean():.3f} +- {se:.3f}")
